@@ -1,0 +1,191 @@
+// Package graph is the service dependency graph of a project: edges from
+// depends_on, links, and namespaces or volumes shared with another service.
+// It finds cycles and walks the services in dependency order (Up) or in
+// reverse (Down), in parallel with bounded concurrency.
+package graph
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// Graph is an immutable DAG of service names; an edge a -> b means a needs b.
+type Graph struct {
+	deps       map[string][]string // direct dependencies, sorted
+	dependents map[string][]string // reverse edges, sorted
+}
+
+// New builds the graph of p's (enabled) services.
+func New(p *types.Project) (*Graph, error) {
+	edges := map[string][]string{}
+	for _, name := range sortedKeys(p.Services) {
+		s := p.Services[name]
+		set := map[string]bool{}
+		add := func(dep, via string, required bool) error {
+			if _, ok := p.Services[dep]; !ok {
+				if !required {
+					return nil
+				}
+				return fmt.Errorf("service %q depends on undefined service %q (%s): %w", name, dep, via, errdefs.ErrInvalidArgument)
+			}
+			set[dep] = true
+			return nil
+		}
+		for _, dep := range sortedKeys(s.DependsOn) {
+			if err := add(dep, "depends_on", s.DependsOn[dep].Required); err != nil {
+				return nil, err
+			}
+		}
+		for _, l := range s.Links {
+			dep, _, _ := strings.Cut(l, ":")
+			if err := add(dep, "links", true); err != nil {
+				return nil, err
+			}
+		}
+		shared := [][2]string{{"network_mode", s.NetworkMode}, {"ipc", s.Ipc}, {"pid", s.Pid}, {"uts", s.Uts}, {"cgroup", s.Cgroup}}
+		for _, ns := range shared {
+			if dep, ok := strings.CutPrefix(ns[1], types.ServicePrefix); ok {
+				if err := add(dep, ns[0], true); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, v := range s.VolumesFrom {
+			if strings.HasPrefix(v, types.ContainerPrefix) {
+				continue // another container, not part of the graph
+			}
+			v = strings.TrimPrefix(v, types.ServicePrefix)
+			dep, _, _ := strings.Cut(v, ":")
+			if err := add(dep, "volumes_from", true); err != nil {
+				return nil, err
+			}
+		}
+		edges[name] = sortedKeys(set)
+	}
+	g := build(edges)
+	if cycle := g.findCycle(); cycle != nil {
+		return nil, fmt.Errorf("dependency cycle detected: %s: %w", strings.Join(cycle, " -> "), errdefs.ErrInvalidArgument)
+	}
+	return g, nil
+}
+
+// build makes a Graph from sorted edge lists, every target being a node.
+func build(edges map[string][]string) *Graph {
+	g := &Graph{deps: edges, dependents: map[string][]string{}}
+	for n, deps := range edges {
+		if _, ok := g.dependents[n]; !ok {
+			g.dependents[n] = nil
+		}
+		for _, d := range deps {
+			g.dependents[d] = append(g.dependents[d], n)
+		}
+	}
+	for _, ds := range g.dependents {
+		slices.Sort(ds)
+	}
+	return g
+}
+
+// findCycle returns the first cycle found, as a path that ends where it
+// starts (a -> b -> a), or nil. Visiting in sorted order makes it stable.
+func (g *Graph) findCycle() []string {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(n string) []string
+	visit = func(n string) []string {
+		state[n] = visiting
+		stack = append(stack, n)
+		for _, d := range g.deps[n] {
+			switch state[d] {
+			case visiting:
+				i := slices.Index(stack, d)
+				return append(slices.Clone(stack[i:]), d)
+			case unvisited:
+				if c := visit(d); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		return nil
+	}
+	for _, n := range g.Services() {
+		if state[n] == unvisited {
+			if c := visit(n); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// Services returns all service names, sorted.
+func (g *Graph) Services() []string {
+	return sortedKeys(g.deps)
+}
+
+// Dependencies returns the services that service directly needs, sorted.
+func (g *Graph) Dependencies(service string) []string {
+	return slices.Clone(g.deps[service])
+}
+
+// Dependents returns the services that directly need service, sorted.
+func (g *Graph) Dependents(service string) []string {
+	return slices.Clone(g.dependents[service])
+}
+
+// Subset restricts the graph to services, plus everything they transitively
+// depend on when withDeps is set. Edges to services left out are dropped.
+func (g *Graph) Subset(services []string, withDeps bool) (*Graph, error) {
+	keep := map[string]bool{}
+	var add func(n string)
+	add = func(n string) {
+		if keep[n] {
+			return
+		}
+		keep[n] = true
+		if withDeps {
+			for _, d := range g.deps[n] {
+				add(d)
+			}
+		}
+	}
+	for _, s := range services {
+		if _, ok := g.deps[s]; !ok {
+			return nil, fmt.Errorf("no such service: %s: %w", s, errdefs.ErrNotFound)
+		}
+		add(s)
+	}
+	edges := make(map[string][]string, len(keep))
+	for n := range keep {
+		var deps []string
+		for _, d := range g.deps[n] {
+			if keep[d] {
+				deps = append(deps, d)
+			}
+		}
+		edges[n] = deps
+	}
+	return build(edges), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,252 @@
+// Package project loads Compose projects exactly as Docker Compose does
+// (file discovery, -f, .env, --env-file, profiles, interpolation, extends,
+// include) on top of compose-go, prints them like `docker compose config`,
+// and computes the per-service config hash.
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/consts"
+	composeerr "github.com/compose-spec/compose-go/v2/errdefs"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// Options are the global Compose flags and environment that select a project.
+type Options struct {
+	ConfigPaths   []string // -f, repeatable; empty = COMPOSE_FILE, then discovery in WorkDir and its parents
+	ProjectName   string   // -p; else COMPOSE_PROJECT_NAME; else `name:`; else directory base name
+	ProjectDir    string   // --project-directory
+	EnvFiles      []string // --env-file; COMPOSE_ENV_FILES (comma-separated) when empty
+	Profiles      []string // --profile; COMPOSE_PROFILES when empty
+	WorkDir       string   // cwd used for discovery and relative flags; "" = os.Getwd
+	Environ       []string // environment; nil = os.Environ(), non-nil (even empty) is used as is
+	NoInterpolate bool     // `config --no-interpolate`
+}
+
+// Load reads the project the options select, the way `docker compose config`
+// sees it: interpolated, normalised, paths resolved, service environments
+// resolved (env_file folded into environment), unused resources dropped.
+func Load(ctx context.Context, opts Options) (*types.Project, error) {
+	po, err := projectOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := po.LoadProject(ctx)
+	if err != nil {
+		return nil, loadError(withFile(err, po.ConfigPaths))
+	}
+	if p.Name == "" {
+		return nil, fmt.Errorf("project name can't be empty: %w", errdefs.ErrInvalidArgument)
+	}
+	p = p.WithoutUnnecessaryResources()
+	if err := p.CheckContainerNameUnicity(); err != nil {
+		return nil, fmt.Errorf("%s: %w", oneLine(err.Error()), errdefs.ErrInvalidArgument)
+	}
+	return p, nil
+}
+
+// LoadModel returns the raw, merged model without binding it to types (what
+// `config --no-interpolate` prints).
+func LoadModel(ctx context.Context, opts Options) (map[string]any, error) {
+	po, err := projectOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := po.LoadModel(ctx)
+	if err != nil {
+		return nil, loadError(withFile(err, po.ConfigPaths))
+	}
+	return m, nil
+}
+
+// projectOptions builds compose-go options in the order Docker Compose does
+// (its `config` command options first, then the global ones), with the
+// working directory and environment injected instead of taken from the process.
+func projectOptions(opts Options) (*cli.ProjectOptions, error) {
+	wd := opts.WorkDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	wd, err := filepath.Abs(wd)
+	if err != nil {
+		return nil, err
+	}
+	abs := func(p string) string {
+		if p == "" || p == "-" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(wd, p)
+	}
+	configs := make([]string, 0, len(opts.ConfigPaths))
+	for _, c := range opts.ConfigPaths {
+		configs = append(configs, abs(c))
+	}
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	files := opts.EnvFiles
+	if len(files) == 0 {
+		// Compose's --env-file default: comma-separated COMPOSE_ENV_FILES.
+		files = strings.FieldsFunc(lookup(environ, "COMPOSE_ENV_FILES"), func(r rune) bool { return r == ',' })
+	}
+	envFiles := make([]string, 0, len(files))
+	for _, f := range files {
+		f = abs(f)
+		// compose-go's error for this one has no class: check first.
+		if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("couldn't find env file: %s: %w", f, errdefs.ErrNotFound)
+		}
+		envFiles = append(envFiles, f)
+	}
+	projectDir := abs(opts.ProjectDir)
+
+	fns := []cli.ProjectOptionsFn{
+		// `docker compose config` options.
+		cli.WithInterpolation(!opts.NoInterpolate),
+		cli.WithResolvedPaths(true),
+		cli.WithNormalization(true),
+		cli.WithConsistency(true),
+		cli.WithDefaultProfiles(opts.Profiles...),
+		cli.WithDiscardEnvFile,
+		// Global options.
+		cli.WithWorkingDirectory(projectDir),
+		cli.WithEnv(environ),
+	}
+	if lookup(environ, "PWD") == "" {
+		fns = append(fns, cli.WithEnv([]string{"PWD=" + wd}))
+	}
+	fns = append(fns,
+		// Until a compose file is found, the default .env and discovery are
+		// relative to the working directory (compose-go would use os.Getwd).
+		withDiscoveryDir(projectDir, configs, wd),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		withConfigFileEnv(wd),
+		cli.WithDefaultConfigPath,
+		// Then the project directory may differ: load its .env too.
+		withWorkingDir(projectDir),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithDefaultProfiles(opts.Profiles...),
+		cli.WithName(opts.ProjectName),
+	)
+	po, err := cli.NewProjectOptions(configs, fns...)
+	if err != nil {
+		return nil, loadError(err)
+	}
+	return po, nil
+}
+
+// withDiscoveryDir makes compose-go look for .env and compose files in wd
+// when neither --project-directory nor -f says otherwise.
+func withDiscoveryDir(projectDir string, configs []string, wd string) cli.ProjectOptionsFn {
+	return func(o *cli.ProjectOptions) error {
+		if projectDir == "" && len(configs) == 0 {
+			o.WorkingDir = wd
+		}
+		return nil
+	}
+}
+
+func withWorkingDir(dir string) cli.ProjectOptionsFn {
+	return func(o *cli.ProjectOptions) error {
+		o.WorkingDir = dir
+		return nil
+	}
+}
+
+// withConfigFileEnv is cli.WithConfigFileEnv with relative paths resolved
+// against wd instead of the process working directory.
+func withConfigFileEnv(wd string) cli.ProjectOptionsFn {
+	return func(o *cli.ProjectOptions) error {
+		if len(o.ConfigPaths) > 0 {
+			return nil
+		}
+		f, ok := o.Environment[consts.ComposeFilePath]
+		if !ok {
+			return nil
+		}
+		sep := o.Environment[consts.ComposePathSeparator]
+		if sep == "" {
+			sep = string(os.PathListSeparator)
+		}
+		for _, entry := range strings.Split(f, sep) {
+			path := entry
+			if path != "-" && !filepath.IsAbs(path) {
+				path = filepath.Join(wd, path)
+			}
+			if path != "-" {
+				fi, err := os.Stat(path)
+				if err == nil && !fi.Mode().IsRegular() {
+					err = errors.New("not a regular file")
+				}
+				if err != nil {
+					return fmt.Errorf("compose file %q set by COMPOSE_FILE environment variable is invalid: %w", entry, err)
+				}
+			}
+			o.ConfigPaths = append(o.ConfigPaths, path)
+		}
+		return nil
+	}
+}
+
+// lookup returns the last value of key in environ, "" when unset.
+func lookup(environ []string, key string) string {
+	v := ""
+	for _, kv := range environ {
+		if k, val, _ := strings.Cut(kv, "="); k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// withFile names the compose file a YAML syntax error comes from: compose-go
+// reports the line but not the file.
+func withFile(err error, files []string) error {
+	if !strings.HasPrefix(err.Error(), "yaml:") {
+		return err
+	}
+	for _, f := range files {
+		data, rerr := os.ReadFile(f)
+		if rerr != nil {
+			continue
+		}
+		var n yaml.Node
+		if yerr := yaml.Unmarshal(data, &n); yerr != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return err
+}
+
+// loadError makes a compose-go error one line and gives it our class.
+func loadError(err error) error {
+	msg := oneLine(err.Error())
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, composeerr.ErrNotFound), errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": not found"), errdefs.ErrNotFound)
+	default:
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
+	}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
