@@ -1,0 +1,137 @@
+package networks
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// dnsTTL matches Docker's embedded DNS (600s).
+const dnsTTL = 600
+
+// recordSet is an immutable snapshot of one network's names, swapped
+// atomically on reload so queries in flight keep the snapshot they started with.
+type recordSet struct {
+	network string
+	subnet  netip.Prefix
+	names   map[string][]netip.Addr // lower-case name -> addresses, in endpoint order
+	ptr     map[netip.Addr]string   // address -> container name
+}
+
+// buildRecords indexes a network's endpoints by alias (service name etc.),
+// container name and short container ID.
+func buildRecords(n *Network) *recordSet {
+	rs := &recordSet{names: map[string][]netip.Addr{}, ptr: map[netip.Addr]string{}}
+	if n == nil {
+		return rs
+	}
+	rs.network = n.Name
+	rs.subnet, _ = netip.ParsePrefix(n.Subnet)
+	for _, e := range n.Endpoints {
+		ip, err := netip.ParseAddr(e.IP)
+		if err != nil {
+			continue
+		}
+		names := append([]string{strings.TrimPrefix(e.ContainerName, "/")}, e.Aliases...)
+		if len(e.ContainerID) >= 12 {
+			names = append(names, e.ContainerID[:12])
+		}
+		for _, name := range names {
+			rs.add(name, ip)
+		}
+		if e.ContainerName != "" {
+			rs.ptr[ip] = strings.TrimPrefix(e.ContainerName, "/")
+		}
+	}
+	return rs
+}
+
+func (rs *recordSet) add(name string, ip netip.Addr) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == "" {
+		return
+	}
+	for _, have := range rs.names[name] {
+		if have == ip {
+			return
+		}
+	}
+	rs.names[name] = append(rs.names[name], ip)
+}
+
+// rotate returns ips shifted left by k, the round-robin order of one answer.
+func rotate(ips []netip.Addr, k uint32) []netip.Addr {
+	if len(ips) < 2 {
+		return ips
+	}
+	s := int(k % uint32(len(ips)))
+	out := make([]netip.Addr, 0, len(ips))
+	out = append(out, ips[s:]...)
+	return append(out, ips[:s]...)
+}
+
+// resolve answers req from rs. It returns nil when the question is not ours
+// and must be forwarded upstream. k rotates multi-address answers.
+func resolve(req *dns.Msg, rs *recordSet, k uint32) *dns.Msg {
+	resp := new(dns.Msg)
+	if len(req.Question) != 1 {
+		resp.SetRcode(req, dns.RcodeFormatError)
+		return resp
+	}
+	q := req.Question[0]
+	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	resp.SetReply(req)
+	resp.RecursionAvailable = true
+
+	if ips, ok := rs.names[name]; ok {
+		resp.Authoritative = true
+		if q.Qtype == dns.TypeA && q.Qclass == dns.ClassINET {
+			for _, ip := range rotate(ips, k) {
+				resp.Answer = append(resp.Answer, &dns.A{
+					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL},
+					A:   ip.AsSlice(),
+				})
+			}
+		}
+		return resp // other types: NOERROR without data, as Docker does
+	}
+	if q.Qtype == dns.TypePTR {
+		if ip, ok := arpaToAddr(name); ok && rs.subnet.IsValid() && rs.subnet.Contains(ip) {
+			if cname, ok := rs.ptr[ip]; ok {
+				resp.Authoritative = true
+				resp.Answer = append(resp.Answer, &dns.PTR{
+					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: dnsTTL},
+					Ptr: dns.Fqdn(cname + "." + rs.network),
+				})
+				return resp
+			}
+			resp.Rcode = dns.RcodeNameError
+			return resp
+		}
+	}
+	// An unknown single label is a container name that does not exist:
+	// answer NXDOMAIN at once instead of leaking it upstream.
+	if name != "" && !strings.Contains(name, ".") {
+		resp.Rcode = dns.RcodeNameError
+		return resp
+	}
+	return nil
+}
+
+// arpaToAddr parses "d.c.b.a.in-addr.arpa" into a.b.c.d.
+func arpaToAddr(name string) (netip.Addr, bool) {
+	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
+	if !ok {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 4 {
+		return netip.Addr{}, false
+	}
+	for i, j := 0, 3; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	a, err := netip.ParseAddr(strings.Join(parts, "."))
+	return a, err == nil && a.Is4()
+}

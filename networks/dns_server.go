@@ -1,0 +1,295 @@
+package networks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// Files in RunDir shared by EnsureDNS and the server.
+const (
+	dnsPidFile   = "dns.pid"  // pid; flocked by the live server for its whole life
+	dnsSpawnLock = "dns.lock" // serialises starting (EnsureDNS) against exiting (server)
+)
+
+// dnsRescan is how often the server looks for added or removed networks
+// without a SIGHUP (another tool may have edited the state).
+const dnsRescan = time.Second
+
+// ServeDNS is the body of the DNS server process (`compose __dns <StateDir>
+// <RunDir>`). It serves every network in stateDir on its gateway:53 (UDP and
+// TCP), writes a byte to ready and closes it once listening, reloads on
+// SIGHUP and every second, and returns when no network remains, on SIGTERM
+// or when ctx ends. A second server for the same runDir returns nil at once.
+// EnsureDNS passes the ready pipe as fd 3 (see ServeDNSMain).
+func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) error {
+	if ready != nil {
+		defer ready.Close()
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	pidf, err := os.OpenFile(filepath.Join(runDir, dnsPidFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer pidf.Close()
+	if err := unix.Flock(int(pidf.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil // another server owns this runDir
+		}
+		return fmt.Errorf("lock dns pidfile: %w", err)
+	}
+	// Catch SIGHUP before the pid is published: its default action kills.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	if err := pidf.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := pidf.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+		return err
+	}
+
+	s := &dnsServer{stateDir: stateDir, runDir: runDir, nets: map[string]*netListener{}}
+	defer s.stopAll()
+
+	if s.reload() == 0 && s.tryExit(pidf) {
+		return nil
+	}
+	if ready != nil {
+		_, _ = ready.Write([]byte{1})
+	}
+	tick := time.NewTicker(dnsRescan)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			os.Remove(pidf.Name())
+			return nil
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				os.Remove(pidf.Name())
+				return nil
+			}
+		case <-tick.C:
+		}
+		if s.reload() == 0 && s.tryExit(pidf) {
+			return nil
+		}
+	}
+}
+
+// ServeDNSMain is ServeDNS for the `__dns` entry point: it takes the ready
+// pipe from fd 3, where EnsureDNS puts it.
+func ServeDNSMain(ctx context.Context, stateDir, runDir string) error {
+	return ServeDNS(ctx, stateDir, runDir, os.NewFile(3, "ready"))
+}
+
+type dnsServer struct {
+	stateDir, runDir string
+	upstreams        atomic.Pointer[[]string]
+	nets             map[string]*netListener // by network name; only the main loop touches it
+}
+
+// netListener serves one network: it only ever answers from that network's
+// records, so a container sees just the names of networks it is attached to.
+type netListener struct {
+	srv      *dnsServer
+	path     string // the network's record file
+	gateway  string
+	udp, tcp *dns.Server
+
+	mu    sync.Mutex // serialises record reloads
+	stamp fileStamp
+	recs  atomic.Pointer[recordSet]
+	rr    atomic.Uint32
+}
+
+type fileStamp struct {
+	ino, size    uint64
+	mtime, ctime int64
+}
+
+func stampOf(path string) (fileStamp, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, nil
+}
+
+// reload syncs listeners with the records on disk and returns how many
+// networks exist. Existing listeners are kept, so queries in flight finish.
+func (s *dnsServer) reload() int {
+	recs, err := listRecords(s.stateDir)
+	if err != nil {
+		return len(s.nets) // keep serving what we have
+	}
+	s.loadUpstreams()
+	want := map[string]*Network{}
+	for i := range recs {
+		want[recs[i].Name] = &recs[i]
+	}
+	for name, l := range s.nets {
+		if n, ok := want[name]; !ok || n.Gateway != l.gateway {
+			l.stop()
+			delete(s.nets, name)
+		}
+	}
+	for name, n := range want {
+		if _, ok := s.nets[name]; ok {
+			continue
+		}
+		l, err := s.listen(n)
+		if err != nil {
+			// The bridge may be missing its address right now; retried on the next rescan.
+			continue
+		}
+		s.nets[name] = l
+	}
+	return len(recs)
+}
+
+// tryExit stops the server when no network is left, unless an EnsureDNS
+// holds the spawn lock (it is about to rely on us): then we stay.
+func (s *dnsServer) tryExit(pidf *os.File) bool {
+	f, err := os.OpenFile(filepath.Join(s.runDir, dnsSpawnLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return false
+	}
+	if recs, err := listRecords(s.stateDir); err != nil || len(recs) > 0 {
+		return false
+	}
+	os.Remove(pidf.Name())
+	return true
+}
+
+func (s *dnsServer) loadUpstreams() {
+	var ups []string
+	if cfg, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil {
+		for _, srv := range cfg.Servers {
+			ups = append(ups, net.JoinHostPort(srv, cfg.Port))
+		}
+	}
+	s.upstreams.Store(&ups)
+}
+
+func (s *dnsServer) listen(n *Network) (*netListener, error) {
+	addr := net.JoinHostPort(n.Gateway, "53")
+	pc, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	l := &netListener{srv: s, path: recordPath(s.stateDir, n.Name), gateway: n.Gateway}
+	l.recs.Store(buildRecords(nil))
+	l.refresh()
+	l.udp = &dns.Server{PacketConn: pc, Handler: l}
+	l.tcp = &dns.Server{Listener: ln, Handler: l}
+	// The sockets are bound already: queries queue in the kernel until
+	// the serve loops start, so the listener is ready when this returns.
+	go l.udp.ActivateAndServe()
+	go l.tcp.ActivateAndServe()
+	return l, nil
+}
+
+func (l *netListener) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = l.udp.ShutdownContext(ctx)
+	_ = l.tcp.ShutdownContext(ctx)
+}
+
+func (s *dnsServer) stopAll() {
+	for name, l := range s.nets {
+		l.stop()
+		delete(s.nets, name)
+	}
+}
+
+// refresh re-reads the record file when it changed; a stat per query is
+// cheap and makes a just-connected container resolvable immediately.
+func (l *netListener) refresh() *recordSet {
+	st, err := stampOf(l.path)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.stamp = fileStamp{}
+		l.recs.Store(buildRecords(nil))
+	case err != nil || st == l.stamp:
+	default:
+		if n, err := readRecord(l.path); err == nil {
+			l.stamp = st
+			l.recs.Store(buildRecords(n))
+		}
+	}
+	return l.recs.Load()
+}
+
+// ServeDNS implements dns.Handler for one network's listener.
+func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	rs := l.refresh()
+	resp := resolve(req, rs, l.rr.Add(1)-1)
+	if resp == nil {
+		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp")
+	}
+	if w.LocalAddr().Network() != "tcp" {
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
+			size = int(opt.UDPSize())
+		}
+		resp.Truncate(size)
+	}
+	_ = w.WriteMsg(resp)
+}
+
+// forward asks the host's resolvers, retrying over TCP when a UDP answer is
+// truncated; SERVFAIL when none answers.
+func (s *dnsServer) forward(req *dns.Msg, overTCP bool) *dns.Msg {
+	ups := s.upstreams.Load()
+	if ups != nil {
+		for _, up := range *ups {
+			proto := "udp"
+			if overTCP {
+				proto = "tcp"
+			}
+			c := &dns.Client{Net: proto, Timeout: 2 * time.Second}
+			resp, _, err := c.Exchange(req, up)
+			if err == nil && resp.Truncated && proto == "udp" {
+				c.Net = "tcp"
+				resp, _, err = c.Exchange(req, up)
+			}
+			if err == nil {
+				resp.Id = req.Id
+				return resp
+			}
+		}
+	}
+	resp := new(dns.Msg)
+	resp.SetRcode(req, dns.RcodeServerFailure)
+	resp.RecursionAvailable = true
+	return resp
+}

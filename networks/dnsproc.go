@@ -1,0 +1,139 @@
+package networks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// dnsStartTimeout bounds EnsureDNS when ctx has no deadline.
+const dnsStartTimeout = 15 * time.Second
+
+// EnsureDNS makes sure the DNS server of this RunDir runs and answers on the
+// gateway of every current network: it starts it (detached, `Exe __dns
+// StateDir RunDir`) or tells the running one to reload, then waits until
+// each gateway answers a probe query.
+func (m *Manager) EnsureDNS(ctx context.Context) error {
+	nets, err := m.List()
+	if err != nil || len(nets) == 0 {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dnsStartTimeout)
+		defer cancel()
+	}
+	unlock, err := lockFile(filepath.Join(m.RunDir, dnsSpawnLock))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if pid, ok := m.dnsPID(); ok {
+		_ = unix.Kill(pid, unix.SIGHUP)
+	} else if err := m.spawnDNS(ctx); err != nil {
+		return err
+	}
+	for _, n := range nets {
+		if err := waitDNS(ctx, n.Gateway); err != nil {
+			return fmt.Errorf("dns server on %s (network %q): %w", n.Gateway, n.Name, err)
+		}
+	}
+	return nil
+}
+
+// dnsPID returns the running server's pid: the server holds a flock on its
+// pidfile for its whole life, which (unlike a pid) cannot go stale.
+func (m *Manager) dnsPID() (int, bool) {
+	path := filepath.Join(m.RunDir, dnsPidFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err == nil {
+		return 0, false // nobody holds it: no server
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return pid, err == nil && pid > 0
+}
+
+// notifyDNS asks a running server to reload now (it also rescans by itself).
+func (m *Manager) notifyDNS() {
+	if pid, ok := m.dnsPID(); ok {
+		_ = unix.Kill(pid, unix.SIGHUP)
+	}
+}
+
+func (m *Manager) spawnDNS(ctx context.Context) error {
+	if m.Exe == "" {
+		return fmt.Errorf("dns server: no executable set: %w", errdefs.ErrFailedPrecondition)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(m.Exe, "__dns", m.StateDir, m.RunDir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.ExtraFiles = []*os.File{w} // fd 3 in the child: the ready pipe
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("start dns server: %w", err)
+	}
+	// Reap it if we outlive it; it is detached otherwise.
+	go func() { _ = cmd.Wait() }()
+
+	if dl, ok := ctx.Deadline(); ok {
+		_ = r.SetReadDeadline(dl)
+	}
+	buf := make([]byte, 1)
+	if n, err := r.Read(buf); n != 1 {
+		return fmt.Errorf("dns server did not become ready: %v", err)
+	}
+	return nil
+}
+
+// waitDNS polls gateway:53 until it answers; each probe is a real query for
+// an unknown single label, which the server answers itself (NXDOMAIN).
+func waitDNS(ctx context.Context, gateway string) error {
+	c := &dns.Client{Net: "udp", Timeout: 250 * time.Millisecond}
+	q := new(dns.Msg)
+	q.SetQuestion("compose-dns-probe.", dns.TypeA)
+	addr := net.JoinHostPort(gateway, "53")
+	backoff := 5 * time.Millisecond
+	for {
+		if _, _, err := c.ExchangeContext(ctx, q, addr); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), errdefs.ErrFailedPrecondition)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,10 @@
+// Package networks gives compose networks their kernel objects: one Linux
+// bridge per network with a subnet from a host-wide pool (IPAM), a veth pair
+// per container endpoint moved into a network namespace we create, an
+// nftables table per network for outbound NAT and filtering, and the embedded
+// DNS server that answers service and container names on each gateway.
+//
+// Records live in StateDir (one JSON file per network, written atomically
+// under a flock); the DNS server is a separate process per RunDir that reads
+// them, so any compose invocation sees the same state.
+package networks

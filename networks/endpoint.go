@@ -1,0 +1,220 @@
+package networks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// Connect attaches the namespace at nsPath to network with a veth pair: the
+// host side joins the bridge, the peer becomes eth0 (eth1, ... for further
+// networks) with an address from IPAM (or ep.IP when given), a Docker-style
+// MAC, and the default route when it is the namespace's first network. The
+// endpoint is recorded before Connect returns, so DNS answers it at once.
+func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoint) (Endpoint, error) {
+	if ep.ContainerID == "" {
+		return Endpoint{}, fmt.Errorf("endpoint on %q: empty container id: %w", network, errdefs.ErrInvalidArgument)
+	}
+	if err := ctx.Err(); err != nil {
+		return Endpoint{}, err
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return Endpoint{}, err
+	}
+	defer unlock()
+	n, err := m.load(network)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	var used []netip.Addr
+	for _, e := range n.Endpoints {
+		if e.ContainerID == ep.ContainerID {
+			return Endpoint{}, fmt.Errorf("container %q on network %q: %w", ep.ContainerID, network, errdefs.ErrAlreadyExists)
+		}
+		if a, err := netip.ParseAddr(e.IP); err == nil {
+			used = append(used, a)
+		}
+	}
+	subnet, err := netip.ParsePrefix(n.Subnet)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("network %q subnet: %w", network, err)
+	}
+	var ip netip.Addr
+	if ep.IP != "" {
+		if ip, err = netip.ParseAddr(ep.IP); err != nil {
+			return Endpoint{}, fmt.Errorf("address %q: %w", ep.IP, errdefs.ErrInvalidArgument)
+		}
+		if err := checkStaticIP(subnet, ip, used); err != nil {
+			return Endpoint{}, err
+		}
+	} else if ip, err = nextFreeIP(subnet, used); err != nil {
+		return Endpoint{}, err
+	}
+	mac := macFor(ip)
+	if ep.MAC != "" {
+		if mac, err = net.ParseMAC(ep.MAC); err != nil {
+			return Endpoint{}, fmt.Errorf("mac address %q: %w", ep.MAC, errdefs.ErrInvalidArgument)
+		}
+	}
+	// Repairs a bridge lost since Ensure (e.g. reboot) instead of failing.
+	if err := ensureBridge(n); err != nil {
+		return Endpoint{}, err
+	}
+	ifName, hostName, err := plugVeth(nsPath, n, ip, subnet.Bits(), mac)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ep.IP, ep.MAC, ep.IfName, ep.HostIface = ip.String(), mac.String(), ifName, hostName
+	n.Endpoints = append(n.Endpoints, ep)
+	if err := m.save(n); err != nil {
+		deleteHostVeth(hostName)
+		return Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// plugVeth creates the veth pair with the peer born inside the namespace,
+// configures both ends and returns their names.
+func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.HardwareAddr) (string, string, error) {
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return "", "", fmt.Errorf("netns %s: %w", nsPath, errdefs.ErrNotFound)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return "", "", fmt.Errorf("netlink in %s: %w", nsPath, err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		return "", "", fmt.Errorf("links in %s: %w", nsPath, err)
+	}
+	ifName := nextEthName(links)
+	br, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return "", "", fmt.Errorf("bridge %s: %w", n.Bridge, err)
+	}
+	hostName := "veth" + randomHex(4)[:7]
+	veth := &netlink.Veth{
+		LinkAttrs:        netlink.LinkAttrs{Name: hostName, MTU: br.Attrs().MTU},
+		PeerName:         ifName,
+		PeerHardwareAddr: mac,
+		PeerNamespace:    netlink.NsFd(int(ns)),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", "", fmt.Errorf("create veth %s: %w", hostName, err)
+	}
+	fail := func(err error) (string, string, error) {
+		deleteHostVeth(hostName)
+		return "", "", err
+	}
+	host, err := netlink.LinkByName(hostName)
+	if err != nil {
+		return fail(fmt.Errorf("veth %s: %w", hostName, err))
+	}
+	if err := netlink.LinkSetMaster(host, br); err != nil {
+		return fail(fmt.Errorf("veth %s to %s: %w", hostName, n.Bridge, err))
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return fail(fmt.Errorf("veth %s up: %w", hostName, err))
+	}
+	peer, err := h.LinkByName(ifName)
+	if err != nil {
+		return fail(fmt.Errorf("%s in %s: %w", ifName, nsPath, err))
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(bits, 32)}}
+	if err := h.AddrAdd(peer, addr); err != nil {
+		return fail(fmt.Errorf("address %s on %s: %w", ip, ifName, err))
+	}
+	if err := h.LinkSetUp(peer); err != nil {
+		return fail(fmt.Errorf("%s up: %w", ifName, err))
+	}
+	if !hasDefaultRoute(h) {
+		gw := netip.MustParseAddr(n.Gateway)
+		if err := h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+			return fail(fmt.Errorf("default route via %s: %w", gw, err))
+		}
+	}
+	return ifName, hostName, nil
+}
+
+// nextEthName is the lowest ethN not present in the namespace.
+func nextEthName(links []netlink.Link) string {
+	taken := map[int]bool{}
+	for _, l := range links {
+		if rest, ok := strings.CutPrefix(l.Attrs().Name, "eth"); ok {
+			if i, err := strconv.Atoi(rest); err == nil {
+				taken[i] = true
+			}
+		}
+	}
+	i := 0
+	for taken[i] {
+		i++
+	}
+	return "eth" + strconv.Itoa(i)
+}
+
+func hasDefaultRoute(h *netlink.Handle) bool {
+	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.String() == "0.0.0.0/0" {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteHostVeth removes a host-side veth if it is still there; deleting
+// either end removes the pair.
+func deleteHostVeth(name string) {
+	if name == "" {
+		return
+	}
+	if l, err := netlink.LinkByName(name); err == nil && l.Type() == "veth" {
+		_ = netlink.LinkDel(l)
+	}
+}
+
+// Disconnect releases the container's address on network, drops its record
+// and deletes the host-side veth if the namespace has not taken it away
+// already. Disconnecting something absent is not an error.
+func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	n, err := m.load(network)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for i, e := range n.Endpoints {
+		if e.ContainerID != containerID {
+			continue
+		}
+		deleteHostVeth(e.HostIface)
+		n.Endpoints = append(n.Endpoints[:i], n.Endpoints[i+1:]...)
+		return m.save(n)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package networks
+
+import (
+	"net"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// fakeUpstream serves on 127.0.0.1 over UDP and TCP on the same port; over
+// UDP it only says "truncated", so an answer proves the TCP retry.
+func fakeUpstream(t *testing.T) string {
+	t.Helper()
+	var ln net.Listener
+	var pc net.PacketConn
+	for i := 0; i < 20 && pc == nil; i++ {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := net.ListenPacket("udp4", l.Addr().String())
+		if err != nil {
+			l.Close()
+			continue
+		}
+		ln, pc = l, p
+	}
+	if pc == nil {
+		t.Fatal("no free port pair")
+	}
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if w.LocalAddr().Network() == "udp" {
+			m.Truncated = true
+		} else {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(127, 0, 0, 9)})
+		}
+		_ = w.WriteMsg(m)
+	})
+	udp := &dns.Server{PacketConn: pc, Handler: h}
+	tcp := &dns.Server{Listener: ln, Handler: h}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return ln.Addr().String()
+}
+
+func TestForwardRetriesTruncatedOverTCP(t *testing.T) {
+	s := &dnsServer{}
+	ups := []string{"127.0.0.1:1", fakeUpstream(t)} // the first one refuses
+	s.upstreams.Store(&ups)
+	req := new(dns.Msg)
+	req.SetQuestion("upstream.example.test.", dns.TypeA)
+	resp := s.forward(req, false)
+	if resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 1 || resp.Truncated || resp.Id != req.Id {
+		t.Fatalf("forward: %v", resp)
+	}
+}
+
+func TestForwardNoUpstream(t *testing.T) {
+	s := &dnsServer{}
+	req := new(dns.Msg)
+	req.SetQuestion("upstream.example.test.", dns.TypeA)
+	if resp := s.forward(req, false); resp.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("want SERVFAIL, got %v", resp)
+	}
+}

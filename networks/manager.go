@@ -1,0 +1,161 @@
+package networks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// ipamLockPath is host-wide: every state root picks subnets under it, and
+// the bridge (with its address) exists before it is released, so the next
+// picker sees the subnet as taken.
+var ipamLockPath = "/run/compose/ipam.lock"
+
+// Ensure returns the network called name, creating its bridge, subnet and
+// NAT rules if it does not exist yet. For an existing network it repairs
+// missing kernel objects (e.g. after a reboot) and keeps its labels.
+func (m *Manager) Ensure(ctx context.Context, name string, labels map[string]string) (*Network, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	n, err := m.load(name)
+	switch {
+	case err == nil:
+		if err := ensureBridge(n); err != nil {
+			return nil, err
+		}
+		if err := ensureNFT(n); err != nil {
+			return nil, err
+		}
+		return n, nil
+	case !errdefs.IsNotFound(err):
+		return nil, err
+	}
+
+	n = &Network{Name: name, ID: randomHex(32), Labels: labels}
+	n.Bridge = "br-" + n.ID[:12]
+	n.BridgeMAC = randomMAC().String()
+	if err := m.allocateBridge(n); err != nil {
+		return nil, err
+	}
+	if err := ensureNFT(n); err != nil {
+		_ = removeNFT(n.Bridge)
+		_ = deleteBridge(n.Bridge)
+		return nil, err
+	}
+	if err := m.save(n); err != nil {
+		_ = removeNFT(n.Bridge)
+		_ = deleteBridge(n.Bridge)
+		return nil, err
+	}
+	return n, nil
+}
+
+// allocateBridge picks a free subnet and creates the bridge under the
+// host-wide IPAM lock.
+func (m *Manager) allocateBridge(n *Network) error {
+	unlock, err := lockFile(ipamLockPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	used, err := hostSubnets()
+	if err != nil {
+		return err
+	}
+	// Our own records count too: their bridges may be gone after a reboot.
+	recs, err := listRecords(m.StateDir)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if p, err := netip.ParsePrefix(r.Subnet); err == nil {
+			used = append(used, p)
+		}
+	}
+	subnet, err := pickSubnet(defaultPool(), used)
+	if err != nil {
+		return err
+	}
+	n.Subnet = subnet.String()
+	n.Gateway = gatewayOf(subnet).String()
+	if err := ensureBridge(n); err != nil {
+		_ = deleteBridge(n.Bridge)
+		return err
+	}
+	return nil
+}
+
+// Get returns the network's record; errdefs.ErrNotFound if there is none.
+func (m *Manager) Get(name string) (*Network, error) {
+	return m.load(name)
+}
+
+// List returns every network of this state root, sorted by name.
+func (m *Manager) List() ([]Network, error) {
+	return listRecords(m.StateDir)
+}
+
+// Remove deletes the network's bridge, nftables rules and record, and tells
+// the DNS server. errdefs.ErrConflict while endpoints remain.
+func (m *Manager) Remove(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	n, err := m.load(name)
+	if err != nil {
+		return err
+	}
+	if len(n.Endpoints) > 0 {
+		return fmt.Errorf("network %q has %d active endpoints: %w", name, len(n.Endpoints), errdefs.ErrConflict)
+	}
+	if err := removeNFT(n.Bridge); err != nil {
+		return err
+	}
+	if err := deleteBridge(n.Bridge); err != nil {
+		return err
+	}
+	if err := os.Remove(recordPath(m.StateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	m.notifyDNS()
+	return nil
+}
+
+func randomHex(nbytes int) string {
+	b := make([]byte, nbytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// randomMAC is a locally administered unicast address.
+func randomMAC() net.HardwareAddr {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	b[0] = (b[0] | 0x02) &^ 0x01
+	return b
+}
+
+func (m *Manager) netnsDir() string { return filepath.Join(m.RunDir, "netns") }

@@ -1,0 +1,31 @@
+package networks
+
+// Manager creates and tracks the networks of one state root.
+type Manager struct {
+	StateDir string // persistent: <state root>/networks (network records, IPAM, endpoints)
+	RunDir   string // runtime: /run/compose/<hash>/ (netns bind mounts under RunDir/netns/, DNS pid)
+	Exe      string // binary re-executed for the DNS server: `Exe __dns <StateDir> <RunDir>`
+}
+
+// Network is the persisted record of one compose network.
+type Network struct {
+	Name      string            `json:"name"`    // full name, e.g. "myproj_default"
+	ID        string            `json:"id"`      // 64 hex, random
+	Bridge    string            `json:"bridge"`  // "br-" + ID[:12]
+	Subnet    string            `json:"subnet"`  // "172.18.0.0/16"
+	Gateway   string            `json:"gateway"` // "172.18.0.1"
+	BridgeMAC string            `json:"bridge_mac"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Endpoints []Endpoint        `json:"endpoints,omitempty"`
+}
+
+// Endpoint is one container's attachment to a network.
+type Endpoint struct {
+	ContainerID   string   `json:"container_id"`
+	ContainerName string   `json:"container_name"`
+	Aliases       []string `json:"aliases,omitempty"` // service name, network aliases
+	IP            string   `json:"ip"`                // set by Connect unless given (static address)
+	MAC           string   `json:"mac"`               // set by Connect unless given
+	IfName        string   `json:"ifname,omitempty"`  // interface inside the netns (eth0, eth1, ...), set by Connect
+	HostIface     string   `json:"host_iface,omitempty"`
+}

@@ -1,0 +1,302 @@
+package networks
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+func prefixes(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+func addrs(ss ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out
+}
+
+func TestDefaultPool(t *testing.T) {
+	pool := defaultPool()
+	if got, want := len(pool), 15+16; got != want {
+		t.Fatalf("pool size %d, want %d", got, want)
+	}
+	if pool[0].String() != "172.17.0.0/16" || pool[14].String() != "172.31.0.0/16" ||
+		pool[15].String() != "192.168.0.0/20" || pool[30].String() != "192.168.240.0/20" {
+		t.Fatalf("unexpected pool bounds: %v", pool)
+	}
+}
+
+func TestPickSubnet(t *testing.T) {
+	tests := []struct {
+		name    string
+		used    []netip.Prefix
+		want    string
+		wantErr error
+	}{
+		{"empty host skips docker0", nil, "172.18.0.0/16", nil},
+		{"skips used /16", prefixes("172.18.0.0/16"), "172.19.0.0/16", nil},
+		{"skips overlapping smaller route", prefixes("172.18.5.0/24", "172.19.0.1/32"), "172.20.0.0/16", nil},
+		{"skips overlapping larger route", prefixes("172.16.0.0/12"), "192.168.0.0/20", nil},
+		{"192.168 /20s", prefixes("172.16.0.0/12", "192.168.0.0/24"), "192.168.16.0/20", nil},
+		{"exhausted", prefixes("172.16.0.0/12", "192.168.0.0/16"), "", errdefs.ErrFailedPrecondition},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := pickSubnet(defaultPool(), tt.used)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && got.String() != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNextFreeIP(t *testing.T) {
+	tests := []struct {
+		subnet  string
+		used    []netip.Addr
+		want    string
+		wantErr error
+	}{
+		{"172.18.0.0/16", nil, "172.18.0.2", nil},
+		{"172.18.0.0/16", addrs("172.18.0.2", "172.18.0.3"), "172.18.0.4", nil},
+		{"172.18.0.0/16", addrs("172.18.0.3"), "172.18.0.2", nil}, // released address is reused
+		{"172.18.0.0/16", addrs("172.18.0.2", "172.18.0.3"), "172.18.0.4", nil},
+		{"10.0.0.0/30", nil, "10.0.0.2", nil},
+		{"10.0.0.0/30", addrs("10.0.0.2"), "", errdefs.ErrFailedPrecondition},
+		{"192.168.16.0/20", nil, "192.168.16.2", nil},
+	}
+	for _, tt := range tests {
+		got, err := nextFreeIP(netip.MustParsePrefix(tt.subnet), tt.used)
+		if !errors.Is(err, tt.wantErr) {
+			t.Fatalf("%s %v: err %v, want %v", tt.subnet, tt.used, err, tt.wantErr)
+		}
+		if tt.wantErr == nil && got.String() != tt.want {
+			t.Fatalf("%s %v: got %s, want %s", tt.subnet, tt.used, got, tt.want)
+		}
+	}
+}
+
+func TestGatewayLastHost(t *testing.T) {
+	tests := []struct{ subnet, gw, last string }{
+		{"172.18.0.0/16", "172.18.0.1", "172.18.255.254"},
+		{"192.168.16.0/20", "192.168.16.1", "192.168.31.254"},
+		{"10.1.2.0/24", "10.1.2.1", "10.1.2.254"},
+	}
+	for _, tt := range tests {
+		p := netip.MustParsePrefix(tt.subnet)
+		if g := gatewayOf(p).String(); g != tt.gw {
+			t.Errorf("gateway of %s = %s, want %s", tt.subnet, g, tt.gw)
+		}
+		if l := lastHost(p).String(); l != tt.last {
+			t.Errorf("last host of %s = %s, want %s", tt.subnet, l, tt.last)
+		}
+	}
+}
+
+func TestCheckStaticIP(t *testing.T) {
+	subnet := netip.MustParsePrefix("172.20.0.0/16")
+	tests := []struct {
+		ip      string
+		wantErr error
+	}{
+		{"172.20.0.10", nil},
+		{"172.20.0.1", errdefs.ErrInvalidArgument},     // gateway
+		{"172.20.0.0", errdefs.ErrInvalidArgument},     // network
+		{"172.20.255.255", errdefs.ErrInvalidArgument}, // broadcast
+		{"172.21.0.5", errdefs.ErrInvalidArgument},
+		{"172.20.0.2", errdefs.ErrConflict},
+	}
+	for _, tt := range tests {
+		err := checkStaticIP(subnet, netip.MustParseAddr(tt.ip), addrs("172.20.0.2"))
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: err %v, want %v", tt.ip, err, tt.wantErr)
+		}
+	}
+}
+
+func TestMacFor(t *testing.T) {
+	if got := macFor(netip.MustParseAddr("172.18.0.2")).String(); got != "02:42:ac:12:00:02" {
+		t.Fatalf("got %s", got)
+	}
+	if m := randomMAC(); m[0]&0x01 != 0 || m[0]&0x02 == 0 {
+		t.Fatalf("random MAC %s is not local unicast", m)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"proj_default": true, "a.b-c_d": true, "1net": true,
+		"": false, "../x": false, "a/b": false, "_x": false, ".hidden": false,
+	} {
+		if err := validName(name); (err == nil) != ok || (!ok && !errdefs.IsInvalidArgument(err)) {
+			t.Errorf("validName(%q) = %v", name, err)
+		}
+	}
+}
+
+func TestNextEthName(t *testing.T) {
+	mk := func(names ...string) []netlink.Link {
+		var out []netlink.Link
+		for _, n := range names {
+			out = append(out, &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: n}})
+		}
+		return out
+	}
+	tests := []struct {
+		links []netlink.Link
+		want  string
+	}{
+		{mk("lo"), "eth0"},
+		{mk("lo", "eth0"), "eth1"},
+		{mk("lo", "eth1"), "eth0"},
+		{mk("lo", "eth0", "eth1", "ethx"), "eth2"},
+	}
+	for _, tt := range tests {
+		if got := nextEthName(tt.links); got != tt.want {
+			t.Errorf("got %s, want %s", got, tt.want)
+		}
+	}
+}
+
+func TestCommentOf(t *testing.T) {
+	tests := []struct {
+		ud   []byte
+		want string
+	}{
+		{nil, ""},
+		{[]byte{0, 4, 'a', 'b', 'c', 0}, "abc"},
+		{[]byte{1, 1, 'x', 0, 3, 'a', 'b', 0}, "ab"},
+		{[]byte{0, 200, 'a'}, ""}, // truncated TLV must not panic
+		{[]byte{0}, ""},
+	}
+	for _, tt := range tests {
+		if got := commentOf(tt.ud); got != tt.want {
+			t.Errorf("commentOf(%v) = %q, want %q", tt.ud, got, tt.want)
+		}
+	}
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	m := &Manager{StateDir: filepath.Join(t.TempDir(), "networks")}
+	if _, err := m.Get("nope"); !errdefs.IsNotFound(err) {
+		t.Fatalf("Get missing: %v", err)
+	}
+	if l, err := m.List(); err != nil || len(l) != 0 {
+		t.Fatalf("List empty: %v %v", l, err)
+	}
+	unlock, err := m.lock() // creates StateDir
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	for _, name := range []string{"b_net", "a_net"} {
+		if err := m.save(&Network{Name: name, Subnet: "172.18.0.0/16", Endpoints: []Endpoint{{ContainerID: "c1", IP: "172.18.0.2"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := m.List()
+	if err != nil || len(l) != 2 || l[0].Name != "a_net" || l[1].Endpoints[0].IP != "172.18.0.2" {
+		t.Fatalf("List: %+v %v", l, err)
+	}
+	if _, err := m.Get("../etc"); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("Get bad name: %v", err)
+	}
+}
+
+func testNetwork() *Network {
+	return &Network{Name: "p_default", Subnet: "172.18.0.0/16", Gateway: "172.18.0.1", Endpoints: []Endpoint{
+		{ContainerID: "aaaaaaaaaaaa1111", ContainerName: "p-web-1", Aliases: []string{"web", "Www"}, IP: "172.18.0.2"},
+		{ContainerID: "bbbbbbbbbbbb2222", ContainerName: "/p-web-2", Aliases: []string{"web"}, IP: "172.18.0.3"},
+		{ContainerID: "cccccccccccc3333", ContainerName: "p-db-1", Aliases: []string{"db"}, IP: "172.18.0.4"},
+	}}
+}
+
+func TestResolve(t *testing.T) {
+	rs := buildRecords(testNetwork())
+	tests := []struct {
+		name    string
+		qname   string
+		qtype   uint16
+		k       uint32
+		forward bool
+		rcode   int
+		want    []string
+	}{
+		{"service round robin 0", "web.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.2", "172.18.0.3"}},
+		{"service round robin 1", "web.", dns.TypeA, 1, false, dns.RcodeSuccess, []string{"172.18.0.3", "172.18.0.2"}},
+		{"case insensitive alias", "WWW.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.2"}},
+		{"container name", "p-web-2.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.3"}},
+		{"short id", "cccccccccccc.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.4"}},
+		{"known name AAAA is NODATA", "db.", dns.TypeAAAA, 0, false, dns.RcodeSuccess, nil},
+		{"unknown single label", "cache.", dns.TypeA, 0, false, dns.RcodeNameError, nil},
+		{"unknown fqdn is forwarded", "example.test.", dns.TypeA, 0, true, 0, nil},
+		{"ptr of endpoint", "4.0.18.172.in-addr.arpa.", dns.TypePTR, 0, false, dns.RcodeSuccess, []string{"p-db-1.p_default."}},
+		{"ptr unknown in subnet", "9.0.18.172.in-addr.arpa.", dns.TypePTR, 0, false, dns.RcodeNameError, nil},
+		{"ptr outside subnet is forwarded", "1.2.0.10.in-addr.arpa.", dns.TypePTR, 0, true, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := new(dns.Msg)
+			req.SetQuestion(tt.qname, tt.qtype)
+			resp := resolve(req, rs, tt.k)
+			if tt.forward {
+				if resp != nil {
+					t.Fatalf("want forward, got %v", resp)
+				}
+				return
+			}
+			if resp == nil {
+				t.Fatal("unexpectedly forwarded")
+			}
+			if resp.Rcode != tt.rcode || resp.Id != req.Id || !resp.Response {
+				t.Fatalf("rcode %d id %d, want %d", resp.Rcode, resp.Id, tt.rcode)
+			}
+			var got []string
+			for _, rr := range resp.Answer {
+				switch v := rr.(type) {
+				case *dns.A:
+					got = append(got, v.A.String())
+				case *dns.PTR:
+					got = append(got, v.Ptr)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("answers %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("answers %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestResolveEmptyAndBadQuestion(t *testing.T) {
+	rs := buildRecords(nil)
+	req := new(dns.Msg)
+	req.SetQuestion("web.", dns.TypeA)
+	if resp := resolve(req, rs, 0); resp == nil || resp.Rcode != dns.RcodeNameError {
+		t.Fatalf("empty network: %v", resp)
+	}
+	req.Question = nil
+	if resp := resolve(req, rs, 0); resp == nil || resp.Rcode != dns.RcodeFormatError {
+		t.Fatalf("no question: %v", resp)
+	}
+}
