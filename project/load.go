@@ -241,7 +241,7 @@ func loadError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, composeerr.ErrNotFound), errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": not found"), errdefs.ErrNotFound)
+		return errdefs.Mark(errdefs.ErrNotFound, errors.New(msg))
 	default:
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
 	}

@@ -61,7 +61,7 @@ func SelectServices(p *types.Project, names []string) error {
 		if _, ok := p.DisabledServices[n]; ok {
 			continue
 		}
-		return fmt.Errorf("no such service: %s: %w", n, errdefs.ErrNotFound)
+		return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", n))
 	}
 	return nil
 }

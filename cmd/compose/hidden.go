@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/networks"
+)
+
+// runHidden handles the re-exec entry points of the binary itself, before
+// cobra is set up, so supervisors and the DNS server start lean.
+func runHidden(ctx context.Context, args []string) (int, bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	var err error
+	switch args[0] {
+	case "__supervise": // __supervise CONTAINER_DIR
+		if len(args) != 2 {
+			return 2, true
+		}
+		exe, _ := os.Executable()
+		err = engine.Supervise(context.WithoutCancel(ctx), args[1], exe)
+	case "__dns": // __dns STATE_DIR RUN_DIR
+		if len(args) != 3 {
+			return 2, true
+		}
+		err = networks.ServeDNSMain(ctx, args[1], args[2])
+	default:
+		return 0, false
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1, true
+	}
+	return 0, true
+}

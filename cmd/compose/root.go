@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/project"
+)
+
+// globalOptions are Docker Compose's top-level flags plus --root.
+type globalOptions struct {
+	files      []string
+	name       string
+	projectDir string
+	envFiles   []string
+	profiles   []string
+	root       string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalOptions{}
+	cmd := &cobra.Command{
+		Use:           "compose [OPTIONS] COMMAND",
+		Short:         "Define and run multi-container applications, with the container engine embedded",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Global flags go before the command, as with Docker Compose; that
+		// leaves -f free to mean --follow in `logs -f`.
+		TraverseChildren: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command: %q (see 'compose --help'): %w", args[0], errdefs.ErrInvalidArgument)
+			}
+			return cmd.Help()
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&g.files, "file", "f", nil, "Compose configuration files")
+	f.StringVarP(&g.name, "project-name", "p", "", "Project name")
+	f.StringVar(&g.projectDir, "project-directory", "", "Specify an alternate working directory (default: the path of the first specified Compose file)")
+	f.StringArrayVar(&g.envFiles, "env-file", nil, "Specify an alternate environment file")
+	f.StringArrayVar(&g.profiles, "profile", nil, "Specify a profile to enable")
+	defaultRoot := os.Getenv("COMPOSE_ROOT")
+	if defaultRoot == "" {
+		defaultRoot = engine.DefaultRoot
+	}
+	f.StringVar(&g.root, "root", defaultRoot, "State directory of the embedded engine (env COMPOSE_ROOT)")
+	cmd.AddCommand(
+		newUpCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
+		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
+	)
+	return cmd
+}
+
+func (g *globalOptions) loadOptions() project.Options {
+	return project.Options{
+		ConfigPaths: g.files,
+		ProjectName: g.name,
+		ProjectDir:  g.projectDir,
+		EnvFiles:    g.envFiles,
+		Profiles:    g.profiles,
+		Environ:     os.Environ(),
+	}
+}
+
+// load reads the project the way Docker Compose finds it.
+func (g *globalOptions) load(ctx context.Context) (*types.Project, error) {
+	return project.Load(ctx, g.loadOptions())
+}
+
+// projectName resolves the project a status command acts on: from the
+// compose files when they load, else from -p alone (like `docker compose -p x down`).
+func (g *globalOptions) projectName(ctx context.Context) (string, *types.Project, error) {
+	p, err := g.load(ctx)
+	if err == nil {
+		return p.Name, p, nil
+	}
+	if name := g.name; name != "" {
+		return name, nil, nil
+	}
+	if name := os.Getenv("COMPOSE_PROJECT_NAME"); name != "" && len(g.files) == 0 {
+		return name, nil, nil
+	}
+	return "", nil, err
+}
+
+func (g *globalOptions) engine() (*engine.Engine, error) {
+	return engine.New(engine.Options{Root: g.root, Err: os.Stderr})
+}

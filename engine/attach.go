@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/logs"
+)
+
+// attach streams the logs of the selected services' containers until they
+// have all exited. The first interrupt stops them gracefully, a second kills.
+func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts UpOptions) error {
+	wanted := map[string]bool{}
+	for _, s := range opts.Services {
+		wanted[s] = true
+	}
+	all, err := e.containers(p.Name)
+	if err != nil {
+		return err
+	}
+	var recs []*Record
+	for _, r := range all {
+		if r.Labels[labelOneoff] != "True" && (len(wanted) == 0 || wanted[r.Service]) {
+			recs = append(recs, r)
+		}
+	}
+	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFollowing()
+	var wg sync.WaitGroup
+	sources := make([]logs.Source, 0, len(recs))
+	for _, r := range recs {
+		printer.Register(r.displayName())
+		r := r
+		sources = append(sources, logs.Source{Name: r.displayName(), Path: r.logPath(), Done: func() bool { return !r.running() }})
+		wg.Add(1)
+		go func() { // report each exit like Compose: "web-1 exited with code 0"
+			defer wg.Done()
+			st, err := e.runtime.Wait(followCtx, r.dir)
+			if err == nil {
+				printer.Event(r.displayName(), fmt.Sprintf("%s exited with code %d", r.displayName(), st.ExitCode))
+			}
+		}()
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- logs.Follow(followCtx, printer, sources, logs.ReadOptions{Tail: -1, Follow: true})
+	}()
+	select {
+	case err := <-done:
+		stopFollowing()
+		wg.Wait()
+		return err
+	case <-interrupted(ctx, opts.Interrupts):
+	}
+	fmt.Fprintln(e.err, "Gracefully stopping... (press Ctrl+C again to force)")
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-opts.Interrupts: // second Ctrl-C: no more grace
+			for _, r := range recs {
+				_ = e.runtime.Kill(context.WithoutCancel(ctx), r.dir, syscall.SIGKILL)
+			}
+		case <-stopped:
+		}
+	}()
+	err = e.stopProject(context.WithoutCancel(ctx), pl.graph, recs, opts.Timeout)
+	close(stopped)
+	stopFollowing()
+	<-done
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return ErrInterrupted
+}
+
+// interrupted fires on the first interrupt or when ctx is cancelled.
+func interrupted(ctx context.Context, sigs <-chan os.Signal) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+		}
+		close(ch)
+	}()
+	return ch
+}

@@ -1,0 +1,221 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// pollInterval is how often Wait and Stop look at the state file.
+const pollInterval = 20 * time.Millisecond
+
+// Start saves spec in spec.Dir, spawns a detached supervisor for it and
+// returns once the container's process runs, or with the supervisor's
+// one-line error (a *StartError). After a failed start nothing is left
+// running or mounted.
+func (r *Runtime) Start(ctx context.Context, spec Spec) error {
+	if err := spec.validate(); err != nil {
+		return err
+	}
+	if st, err := ReadState(spec.Dir); err == nil && (st.Status == StatusRunning || st.active()) {
+		return fmt.Errorf("container %s is already running: %w", spec.name(), errdefs.ErrConflict)
+	}
+	if err := os.MkdirAll(r.RunDir, 0o700); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec, RunDir: r.RunDir}); err != nil {
+		return err
+	}
+
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		wr.Close()
+		return err
+	}
+	defer null.Close()
+	cmd := exec.Command(r.Exe, SuperviseArg, spec.Dir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.ExtraFiles = []*os.File{wr} // fd 3
+	cmd.Env = append(os.Environ(), readyFDEnv+"=3")
+	cmd.Dir = "/"
+	// Its own session: no terminal signals, and it outlives the caller.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		return fmt.Errorf("container %s: start supervisor: %w", spec.name(), err)
+	}
+
+	msgc := make(chan readyMsg, 1)
+	go func() {
+		var m readyMsg
+		b, _ := io.ReadAll(rd)
+		if err := json.Unmarshal(b, &m); err != nil {
+			m = readyMsg{Error: "container " + spec.name() + ": supervisor exited before the container started"}
+		}
+		msgc <- m
+	}()
+	var m readyMsg
+	select {
+	case m = <-msgc:
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		r.cleanup(spec.ID, spec.Dir)
+		return ctx.Err()
+	}
+	if m.Error == "" {
+		// Reap the supervisor if it exits while we still run; once we exit it
+		// is adopted by init (or our subreaper).
+		go func() { _ = cmd.Wait() }()
+		return nil
+	}
+	_ = cmd.Wait()
+	if m.ExitCode == 0 {
+		// The supervisor died without cleaning up.
+		r.cleanup(spec.ID, spec.Dir)
+	}
+	return &StartError{Msg: m.Error, ExitCode: m.ExitCode, Class: classByName(m.Class)}
+}
+
+// Stop sends the stop signal (default SIGTERM) to the container's init,
+// waits up to timeout for it to exit, then kills it (SIGKILL) and waits
+// again. A negative timeout waits forever. No-op if not running.
+func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) error {
+	st, err := ReadState(dir)
+	if err != nil || !st.live() {
+		return ignoreNotFound(err)
+	}
+	spec, err := ReadSpec(dir)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(spec.StopSignal)
+	if err != nil {
+		return err
+	}
+	if err := r.signal(spec.ID, sig); err != nil {
+		return err
+	}
+	if timeout >= 0 {
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		_, err = r.Wait(wctx, dir)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := r.signal(spec.ID, unix.SIGKILL); err != nil {
+			return err
+		}
+	}
+	_, err = r.Wait(ctx, dir)
+	return err
+}
+
+// Kill sends sig to the container's init.
+func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) error {
+	st, err := ReadState(dir)
+	if err != nil {
+		return err
+	}
+	spec, err := ReadSpec(dir)
+	if err != nil {
+		return err
+	}
+	if !st.live() {
+		return fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+	}
+	return r.signal(spec.ID, sig)
+}
+
+// Wait waits until the container is no longer running or starting and
+// returns its state.
+func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		st, err := ReadState(dir)
+		if err != nil || !st.live() {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Remove deletes an exited (or never started) container: leftover
+// processes, cgroup, libcontainer state and mounts, then dir itself.
+func (r *Runtime) Remove(ctx context.Context, dir string) error {
+	st, err := ReadState(dir)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	spec, serr := ReadSpec(dir)
+	if err == nil && st.live() {
+		return fmt.Errorf("container %s is running: stop it before removing: %w", spec.name(), errdefs.ErrConflict)
+	}
+	if serr == nil {
+		r.cleanup(spec.ID, dir)
+	}
+	if err := unmountUnder(resolvedPath(dir)); err != nil {
+		return fmt.Errorf("container %s: %w", spec.name(), err)
+	}
+	return os.RemoveAll(dir)
+}
+
+// live reports whether the container runs or is being started by a live
+// supervisor.
+func (s State) live() bool { return s.Status == StatusRunning || s.active() }
+
+// signal sends sig to the container's init through libcontainer, which
+// checks the init's start time so a reused pid is never signalled.
+func (r *Runtime) signal(id string, sig syscall.Signal) error {
+	c, err := libcontainer.Load(libcontainerRoot(r.RunDir), id)
+	if errors.Is(err, libcontainer.ErrNotExist) {
+		return nil // already gone: the supervisor is recording the exit
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return err
+	}
+	return nil
+}
+
+// cleanup removes what a dead supervisor may have left: the container's
+// processes, cgroup, libcontainer state and rootfs mount.
+func (r *Runtime) cleanup(id, dir string) {
+	destroyLeftover(libcontainerRoot(r.RunDir), id)
+	destroyCgroup(id)
+	_ = unmountUnder(resolvedPath(rootfsDir(dir)))
+}
+
+func ignoreNotFound(err error) error {
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

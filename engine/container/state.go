@@ -1,0 +1,126 @@
+package container
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// exitCodeLost is reported when the supervisor died without recording an
+// exit, as Docker does for a container whose shim is gone.
+const exitCodeLost = 255
+
+// ReadState returns the container's recorded state. If the supervisor died
+// without recording an exit (killed, host reboot), it reports and records
+// the container as exited with code 255.
+func ReadState(dir string) (State, error) {
+	st, err := readStateFile(dir)
+	if err != nil {
+		return State{}, err
+	}
+	if !st.active() || supervisorAlive(st.SupervisorPid, st.SupervisorStart) {
+		return st, nil
+	}
+	st.Status = StatusExited
+	st.ExitCode = exitCodeLost
+	st.Pid = 0
+	st.SupervisorPid, st.SupervisorStart = 0, 0
+	if st.FinishedAt.IsZero() {
+		st.FinishedAt = time.Now().UTC()
+	}
+	if st.Error == "" {
+		st.Error = "supervisor exited without recording the container's exit"
+	}
+	// Best effort: a reader without write access still gets the right answer.
+	_ = writeState(dir, st)
+	return st, nil
+}
+
+// active reports whether a supervisor claims to be looking after the container.
+func (s State) active() bool {
+	return s.SupervisorPid != 0 && (s.Status == StatusRunning || s.Status == StatusCreated)
+}
+
+func readStateFile(dir string) (State, error) {
+	var st State
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, fmt.Errorf("container state in %q: %w", dir, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		// A torn or corrupt file (e.g. a crash on a filesystem without
+		// rename atomicity) must not wedge the container: treat it as lost.
+		return State{Status: StatusExited, ExitCode: exitCodeLost, Error: "unreadable state file"}, nil
+	}
+	return st, nil
+}
+
+func writeState(dir string, st State) error {
+	return writeJSON(filepath.Join(dir, stateFile), st)
+}
+
+// writeJSON writes v atomically: temp file, fsync, rename.
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// procStart returns a process's start time (clock ticks since boot), or 0 if
+// it does not exist.
+func procStart(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces and parens: fields start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := bytes.Fields(b[i+1:])
+	// After ')': state is field 3 overall, starttime is field 22.
+	if len(fields) < 20 || string(fields[0]) == "Z" {
+		return 0
+	}
+	n, _ := strconv.ParseUint(string(fields[19]), 10, 64)
+	return n
+}
+
+func supervisorAlive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	s := procStart(pid)
+	return s != 0 && (start == 0 || s == start)
+}

@@ -1,0 +1,99 @@
+// Package engine converges a compose project on this host: it turns the loaded
+// project into networks and containers (image store, libcontainer runtime,
+// bridges and DNS) and answers the status commands from the state on disk.
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/networks"
+)
+
+// DefaultRoot is where state lives unless --root or COMPOSE_ROOT say otherwise.
+const DefaultRoot = "/var/lib/compose"
+
+// runBase holds runtime-only state (libcontainer state, netns mounts, pids).
+const runBase = "/run/compose"
+
+// Options configure an Engine.
+type Options struct {
+	Root string    // state root; DefaultRoot when empty
+	Exe  string    // this binary, re-executed for supervisors and the DNS server
+	Err  io.Writer // progress lines ("Container x  Started"); os.Stderr when nil
+}
+
+// Engine is the embedded container engine for one state root.
+type Engine struct {
+	root    string
+	runDir  string
+	exe     string
+	err     io.Writer
+	images  *image.Store
+	runtime *container.Runtime
+	nets    *networks.Manager
+}
+
+// New opens the engine's state under opts.Root. It needs root privileges.
+func New(opts Options) (*Engine, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("the embedded engine needs root privileges (run compose as root): %w", errdefs.ErrFailedPrecondition)
+	}
+	root := opts.Root
+	if root == "" {
+		root = DefaultRoot
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	exe := opts.Exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err}
+	if e.err == nil {
+		e.err = os.Stderr
+	}
+	for _, d := range []string{root, e.containersDir(), e.runDir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	if e.images, err = image.Open(filepath.Join(root, "images")); err != nil {
+		return nil, err
+	}
+	e.runtime = &container.Runtime{RunDir: e.runDir, Exe: exe}
+	e.nets = &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: e.runDir, Exe: exe}
+	return e, nil
+}
+
+// RunDir is the runtime directory that belongs to a state root. It is short
+// (unix socket paths are limited to 108 bytes) and unique per root, so test
+// suites with their own roots never share runtime state.
+func RunDir(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(runBase, hex.EncodeToString(sum[:])[:12])
+}
+
+// Images gives access to the image store (the `image` commands use it).
+func (e *Engine) Images() *image.Store { return e.images }
+
+func (e *Engine) containersDir() string { return filepath.Join(e.root, "containers") }
+
+func (e *Engine) containerDir(id string) string { return filepath.Join(e.containersDir(), id) }
+
+// lockProject serialises mutations of one project across compose invocations.
+func (e *Engine) lockProject(name string) (*state.Lock, error) {
+	return state.Acquire(filepath.Join(e.root, "locks", name+".lock"))
+}

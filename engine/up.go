@@ -1,0 +1,392 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/graph"
+	"github.com/composer-dev/compose/project"
+)
+
+// defaultStopTimeout is Docker's grace period between SIGTERM and SIGKILL.
+const defaultStopTimeout = 10 * time.Second
+
+// UpOptions are the flags of `compose up`.
+type UpOptions struct {
+	Services    []string // empty = all services
+	Detach      bool
+	Timeout     *time.Duration // stop grace period when interrupted
+	NoColor     bool
+	NoLogPrefix bool
+	Timestamps  bool
+	Out         io.Writer // attached log output
+	// Interrupts delivers Ctrl-C while attached: the first stops the
+	// containers gracefully, the second kills them.
+	Interrupts <-chan os.Signal
+}
+
+// ErrInterrupted is returned by an attached `up` that was stopped by Ctrl-C
+// (main exits 130 for it).
+var ErrInterrupted = errors.New("interrupted")
+
+// plan is a validated project: every error the user can fix is found before
+// anything is created.
+type plan struct {
+	project  *types.Project
+	graph    *graph.Graph
+	images   map[string]*image.Image // by service
+	networks []string                // network keys used by the selected services
+}
+
+func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
+	if err := project.SelectServices(p, services); err != nil {
+		return nil, err
+	}
+	if len(services) > 0 { // naming a service enables it past its profiles, as in Compose
+		var err error
+		if p, err = p.WithServicesEnabled(services...); err != nil {
+			return nil, err
+		}
+	}
+	g, err := graph.New(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(services) > 0 {
+		if g, err = g.Subset(services, true); err != nil {
+			return nil, err
+		}
+	}
+	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}}
+	usedNets := map[string]bool{}
+	for _, name := range g.Services() {
+		svc, err := p.GetService(name)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", name, errdefs.ErrNotFound)
+		}
+		if svc.Image == "" {
+			return nil, fmt.Errorf("service %q has no image (building images is not supported yet): %w", name, errdefs.ErrInvalidArgument)
+		}
+		img, err := e.images.Get(svc.Image)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w (load it with `compose image load`)", name, err)
+		}
+		pl.images[name] = img
+		if svc.NetworkMode != "" {
+			return nil, fmt.Errorf("service %q: network_mode %q is not supported yet: %w", name, svc.NetworkMode, errdefs.ErrInvalidArgument)
+		}
+		if svc.ContainerName != "" && svc.GetScale() > 1 {
+			return nil, fmt.Errorf("service %q: container_name %q can not be used with more than one replica: %w", name, svc.ContainerName, errdefs.ErrInvalidArgument)
+		}
+		for _, key := range serviceNetworks(svc) {
+			nw, ok := p.Networks[key]
+			if !ok {
+				return nil, fmt.Errorf("service %q refers to undefined network %s: %w", name, key, errdefs.ErrInvalidArgument)
+			}
+			if nw.Driver != "" && nw.Driver != "bridge" {
+				return nil, fmt.Errorf("network %q: driver %q is not supported (only bridge): %w", key, nw.Driver, errdefs.ErrInvalidArgument)
+			}
+			usedNets[key] = true
+		}
+	}
+	for key := range usedNets {
+		pl.networks = append(pl.networks, key)
+	}
+	sort.Strings(pl.networks)
+	return pl, nil
+}
+
+// serviceNetworks lists the network keys a service joins, by priority then name.
+func serviceNetworks(svc types.ServiceConfig) []string {
+	if len(svc.Networks) == 0 {
+		return []string{"default"}
+	}
+	keys := make([]string, 0, len(svc.Networks))
+	for k := range svc.Networks {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		pi, pj := priority(svc, keys[i]), priority(svc, keys[j])
+		if pi != pj {
+			return pi > pj
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+func priority(svc types.ServiceConfig, key string) int {
+	if c := svc.Networks[key]; c != nil {
+		return c.Priority
+	}
+	return 0
+}
+
+// Up creates and starts the project's networks and containers, in dependency
+// order, then (unless Detach) streams their logs until they exit or Ctrl-C.
+func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
+	pl, err := e.plan(p, opts.Services)
+	if err != nil {
+		return err
+	}
+	lock, err := e.lockProject(p.Name)
+	if err != nil {
+		return err
+	}
+	err = e.converge(ctx, pl)
+	lock.Unlock()
+	if err != nil {
+		return err
+	}
+	if opts.Detach {
+		return nil
+	}
+	return e.attach(ctx, p, pl, opts)
+}
+
+func (e *Engine) converge(ctx context.Context, pl *plan) error {
+	p := pl.project
+	for _, key := range pl.networks {
+		nw := p.Networks[key]
+		if bool(nw.External) {
+			if _, err := e.nets.Get(nw.Name); err != nil {
+				return fmt.Errorf("network %s declared as external, but could not be found: %w", nw.Name, errdefs.ErrNotFound)
+			}
+			continue
+		}
+		_, err := e.nets.Get(nw.Name)
+		created := err != nil
+		if created {
+			e.progress("Network", nw.Name, "Creating")
+		}
+		labels := map[string]string{labelProject: p.Name, labelNetwork: key, labelVersion: Version}
+		for k, v := range nw.Labels {
+			labels[k] = v
+		}
+		// Ensure also repairs a network whose bridge or rules vanished (reboot).
+		if _, err := e.nets.Ensure(ctx, nw.Name, labels); err != nil {
+			return fmt.Errorf("network %s: %w", nw.Name, err)
+		}
+		if !created {
+			continue
+		}
+		e.progress("Network", nw.Name, "Created")
+	}
+	if len(pl.networks) > 0 {
+		if err := e.nets.EnsureDNS(ctx); err != nil {
+			return fmt.Errorf("dns server: %w", err)
+		}
+	}
+	return pl.graph.Walk(ctx, graph.Up, 4, func(ctx context.Context, name string) error {
+		svc, err := p.GetService(name)
+		if err != nil {
+			return err
+		}
+		return e.convergeService(ctx, pl, svc)
+	})
+}
+
+// convergeService makes the service's containers match its config: unchanged
+// ones keep running, changed ones are recreated, extra replicas removed.
+func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.ServiceConfig) error {
+	hash, err := project.ConfigHash(svc)
+	if err != nil {
+		return err
+	}
+	img := pl.images[svc.Name]
+	existing, err := e.serviceContainers(pl.project.Name, svc.Name)
+	if err != nil {
+		return err
+	}
+	byNumber := map[int]*Record{}
+	for _, r := range existing {
+		byNumber[r.Number] = r
+	}
+	scale := svc.GetScale()
+	for n := 1; n <= scale; n++ {
+		r := byNumber[n]
+		delete(byNumber, n)
+		if r != nil && r.Labels[labelConfigHash] == hash && r.ImageID == img.ID {
+			if r.running() {
+				e.progress("Container", r.Name, "Running")
+				continue
+			}
+			if err := e.startRecord(ctx, r); err != nil {
+				return err
+			}
+			continue
+		}
+		if r != nil {
+			e.progress("Container", r.Name, "Recreate")
+			if err := e.removeRecord(ctx, r, stopTimeout(svc, nil)); err != nil {
+				return err
+			}
+		}
+		r, err := e.create(ctx, pl, svc, n, hash, img)
+		if err != nil {
+			return err
+		}
+		if err := e.startRecord(ctx, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range byNumber { // scaled down
+		if err := e.removeRecord(ctx, r, stopTimeout(svc, nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) serviceContainers(projectName, service string) ([]*Record, error) {
+	all, err := e.containers(projectName)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, r := range all {
+		if r.Service == service && r.Labels[labelOneoff] != "True" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func stopTimeout(svc types.ServiceConfig, override *time.Duration) time.Duration {
+	if override != nil {
+		return *override
+	}
+	if svc.StopGracePeriod != nil {
+		return time.Duration(*svc.StopGracePeriod)
+	}
+	return defaultStopTimeout
+}
+
+func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image) (*Record, error) {
+	p := pl.project
+	name := svc.ContainerName
+	if name == "" {
+		name = fmt.Sprintf("%s-%s-%d", p.Name, svc.Name, number)
+	}
+	e.progress("Container", name, "Creating")
+	id := newID()
+	dir := e.containerDir(id)
+	if err := os.MkdirAll(dir, 0o710); err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	for k, v := range svc.Labels {
+		labels[k] = v
+	}
+	deps := make([]string, 0, len(svc.DependsOn))
+	for dep, d := range svc.DependsOn {
+		deps = append(deps, fmt.Sprintf("%s:%s:%t", dep, d.Condition, d.Restart))
+	}
+	sort.Strings(deps)
+	for k, v := range map[string]string{
+		labelProject:     p.Name,
+		labelService:     svc.Name,
+		labelNumber:      strconv.Itoa(number),
+		labelConfigHash:  hash,
+		labelOneoff:      "False",
+		labelWorkingDir:  p.WorkingDir,
+		labelConfigFiles: strings.Join(p.ComposeFiles, ","),
+		labelVersion:     Version,
+		labelImage:       img.ID,
+		labelDependsOn:   strings.Join(deps, ","),
+	} {
+		labels[k] = v
+	}
+	rec := &Record{
+		ID: id, Name: name, Project: p.Name, Service: svc.Name, Number: number,
+		Image: svc.Image, ImageID: img.ID, Labels: labels, Created: time.Now().UTC(), dir: dir,
+	}
+	if svc.StopGracePeriod != nil {
+		d := time.Duration(*svc.StopGracePeriod)
+		rec.StopTimeout = &d
+	}
+	var nameserver string
+	for _, key := range serviceNetworks(svc) {
+		nw := p.Networks[key]
+		aliases := []string{svc.Name}
+		if c := svc.Networks[key]; c != nil {
+			aliases = append(aliases, c.Aliases...)
+		}
+		rec.Networks = append(rec.Networks, Attachment{Network: nw.Name, Aliases: aliases})
+		if nameserver == "" {
+			if n, err := e.nets.Get(nw.Name); err == nil {
+				nameserver = n.Gateway
+			}
+		}
+	}
+	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
+	if err == nil {
+		rec.Command = spec.Args
+		rec.Spec = spec
+		err = writeResolvConf(dir, nameserver)
+	}
+	if err == nil {
+		err = e.saveRecord(rec)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	e.progress("Container", name, "Created")
+	return rec, nil
+}
+
+func (e *Engine) startRecord(ctx context.Context, r *Record) error {
+	e.progress("Container", r.Name, "Starting")
+	if err := e.runtime.Start(ctx, r.Spec); err != nil {
+		return fmt.Errorf("container %s: %w", r.Name, err)
+	}
+	e.progress("Container", r.Name, "Started")
+	return nil
+}
+
+// stopRecord stops a running container within timeout (then SIGKILL).
+func (e *Engine) stopRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+	if !r.running() {
+		return nil
+	}
+	e.progress("Container", r.Name, "Stopping")
+	if err := e.runtime.Stop(ctx, r.dir, timeout); err != nil {
+		return fmt.Errorf("container %s: %w", r.Name, err)
+	}
+	e.progress("Container", r.Name, "Stopped")
+	return nil
+}
+
+func (e *Engine) removeRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+	if err := e.stopRecord(ctx, r, timeout); err != nil {
+		return err
+	}
+	e.progress("Container", r.Name, "Removing")
+	if err := e.runtime.Remove(ctx, r.dir); err != nil {
+		return fmt.Errorf("container %s: %w", r.Name, err)
+	}
+	e.progress("Container", r.Name, "Removed")
+	return nil
+}
+
+var progressMu sync.Mutex
+
+// progress prints one plain progress line like Docker Compose's non-tty output.
+func (e *Engine) progress(kind, name, status string) {
+	progressMu.Lock()
+	defer progressMu.Unlock()
+	fmt.Fprintf(e.err, " %s %s  %s\n", kind, name, status)
+}

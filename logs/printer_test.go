@@ -1,0 +1,141 @@
+package logs
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPrinterGolden(t *testing.T) {
+	ts := time.Date(2026, 11, 24, 5, 40, 22, 123456789, time.UTC)
+	round := time.Date(2026, 11, 24, 5, 40, 22, 0, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name string
+		opts PrinterOptions
+		want string
+	}{
+		{"plain", PrinterOptions{Prefix: true},
+			"web-1     | hello\n" +
+				"client-1  | hi\n" +
+				"web-1     | \n" +
+				"web-1 exited with code 0\n"},
+		{"colour", PrinterOptions{Prefix: true, Color: true},
+			"\x1b[36mweb-1     | \x1b[0mhello\n" +
+				"\x1b[33mclient-1  | \x1b[0mhi\n" +
+				"\x1b[36mweb-1     | \x1b[0m\n" +
+				"\x1b[36mweb-1 exited with code 0\n\x1b[0m"},
+		{"timestamps", PrinterOptions{Prefix: true, Timestamps: true},
+			"web-1     | 2026-11-24T05:40:22.123456789Z hello\n" +
+				"client-1  | 2026-11-24T04:40:22.000000000Z hi\n" +
+				"web-1     | 2026-11-24T05:40:22.123456789Z \n" +
+				"web-1 exited with code 0\n"},
+		{"no prefix", PrinterOptions{},
+			"hello\nhi\n\nweb-1 exited with code 0\n"},
+		{"no prefix colour", PrinterOptions{Color: true},
+			"hello\nhi\n\n\x1b[36mweb-1 exited with code 0\n\x1b[0m"},
+		{"no prefix timestamps", PrinterOptions{Timestamps: true},
+			"2026-11-24T05:40:22.123456789Z hello\n" +
+				"2026-11-24T04:40:22.000000000Z hi\n" +
+				"2026-11-24T05:40:22.123456789Z \n" +
+				"web-1 exited with code 0\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := NewPrinter(&out, tt.opts)
+			p.Register("web-1", "client-1")
+			p.Print("web-1", Entry{Stream: "stdout", Time: ts, Line: "hello"})
+			p.Print("client-1", Entry{Stream: "stderr", Time: round, Line: "hi"})
+			p.Print("web-1", Entry{Stream: "stdout", Time: ts, Line: ""})
+			p.Event("web-1", "web-1 exited with code 0")
+			if out.String() != tt.want {
+				t.Errorf("output:\n got %q\nwant %q", out.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestPrinterColourCycle(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, PrinterOptions{Color: true, Prefix: true})
+	var names []string
+	for i := range 11 {
+		names = append(names, fmt.Sprintf("s%d-1", i))
+	}
+	p.Register(names...)
+	p.Register("s0-1") // registering again keeps the colour
+	for _, n := range names {
+		p.Print(n, Entry{Line: "x"})
+	}
+	codes := regexp.MustCompile(`(?m)^\x1b\[([0-9;]+)m`).FindAllStringSubmatch(out.String(), -1)
+	var got []string
+	for _, c := range codes {
+		got = append(got, c[1])
+	}
+	want := "[36 33 32 35 34 36;1 33;1 32;1 35;1 34;1 36]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("colours = %v, want %s", got, want)
+	}
+}
+
+func TestPrinterWidthGrowsAndUnregistered(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, PrinterOptions{Prefix: true})
+	p.Print("a-1", Entry{Line: "one"})
+	p.Print("longer-name-1", Entry{Line: "two"})
+	p.Print("a-1", Entry{Line: "three\nfour"})
+	want := "a-1  | one\n" +
+		"longer-name-1  | two\n" +
+		"a-1            | three\n" +
+		"a-1            | four\n"
+	if out.String() != want {
+		t.Errorf("got %q\nwant %q", out.String(), want)
+	}
+}
+
+func TestPrinterStderr(t *testing.T) {
+	var out, errOut bytes.Buffer
+	p := NewPrinter(&out, PrinterOptions{Prefix: true, Stderr: &errOut})
+	p.Print("web-1", Entry{Stream: "stdout", Line: "o"})
+	p.Print("web-1", Entry{Stream: "stderr", Line: "e"})
+	if out.String() != "web-1  | o\n" || errOut.String() != "web-1  | e\n" {
+		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+}
+
+func TestPrinterConcurrent(t *testing.T) {
+	var out bytes.Buffer // the printer serialises writes, so no extra lock
+	p := NewPrinter(&out, PrinterOptions{Prefix: true, Color: true, Timestamps: true})
+	names := []string{"web-1", "db-1", "cache-1", "worker-1"}
+	p.Register(names...)
+	const n = 300
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Go(func() {
+			for i := range n {
+				p.Print(name, Entry{Time: time.Now(), Line: fmt.Sprintf("%s says %d %s", name, i, strings.Repeat("z", i))})
+			}
+		})
+	}
+	wg.Wait()
+	re := regexp.MustCompile(`^\x1b\[[0-9;]+m(\S+)\s+\| \x1b\[0m\S+Z (\S+) says (\d+) z*$`)
+	next := map[string]int{}
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	for _, line := range got {
+		m := re.FindStringSubmatch(line)
+		if m == nil || m[1] != m[2] {
+			t.Fatalf("mangled line %q", line)
+		}
+		if fmt.Sprint(next[m[1]]) != m[3] {
+			t.Fatalf("%s: out of order at %s", m[1], m[3])
+		}
+		next[m[1]]++
+	}
+	if len(got) != n*len(names) {
+		t.Errorf("%d lines", len(got))
+	}
+}
