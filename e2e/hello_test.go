@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,4 +206,42 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKilledSupervisor: when a supervisor dies (kill -9, OOM killer), the
+// next command reports the container exited and `down` still cleans up all.
+func TestKilledSupervisor(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	file := filepath.Join(repoRoot, "examples", "hello", "compose.yaml")
+	proj := []string{"-f", file, "-p", "killed"}
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "1")...) })
+	c.must(append(proj, "up", "-d")...)
+	entries := c.ps(proj...)
+	snap := c.snapshot(entries)
+	var web psEntry
+	for _, e := range entries {
+		if e.Service == "web" {
+			web = e
+		}
+	}
+	pids := processesMentioning(filepath.Join(c.root, "containers", web.ID))
+	if len(pids) != 1 {
+		t.Fatalf("want one supervisor for %s, got %v", web.Name, pids)
+	}
+	pid, _ := strconv.Atoi(strings.Split(pids[0], "/")[2])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, web.Name+" to be reported exited", func() bool {
+		for _, e := range c.ps(proj...) {
+			if e.Name == web.Name {
+				return e.State == "exited"
+			}
+		}
+		return false
+	})
+	c.must(append(proj, "down")...)
+	c.assertClean(snap)
 }

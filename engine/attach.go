@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -30,6 +31,11 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		}
 	}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	names := make([]string, 0, len(recs))
+	for _, r := range recs {
+		names = append(names, r.displayName())
+	}
+	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowing()
 	var wg sync.WaitGroup

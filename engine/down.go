@@ -40,7 +40,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	var errs []error
 	for _, r := range recs {
 		e.progress("Container", r.Name, "Removing")
-		if err := e.runtime.Remove(ctx, r.dir); err != nil {
+		if err := e.remove(ctx, r); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -375,10 +375,23 @@ func (e *Engine) removeRecord(ctx context.Context, r *Record, timeout time.Durat
 		return err
 	}
 	e.progress("Container", r.Name, "Removing")
+	if err := e.remove(ctx, r); err != nil {
+		return err
+	}
+	e.progress("Container", r.Name, "Removed")
+	return nil
+}
+
+// remove deletes a stopped container. Its endpoints are released here too:
+// the supervisor normally did it, but not if it was killed or the host rebooted.
+func (e *Engine) remove(ctx context.Context, r *Record) error {
+	if r.running() {
+		return fmt.Errorf("container %s is running: %w", r.Name, errdefs.ErrConflict)
+	}
+	disconnect(ctx, e.nets, r)
 	if err := e.runtime.Remove(ctx, r.dir); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
-	e.progress("Container", r.Name, "Removed")
 	return nil
 }
 

@@ -28,6 +28,11 @@ func ReadState(dir string) (State, error) {
 	if !st.active() || supervisorAlive(st.SupervisorPid, st.SupervisorStart) {
 		return st, nil
 	}
+	// The supervisor records the exit and then exits: it may have done both
+	// since the first read. Only a second read that still says active is stale.
+	if st, err = readStateFile(dir); err != nil || !st.active() {
+		return st, err
+	}
 	st.Status = StatusExited
 	st.ExitCode = exitCodeLost
 	st.Pid = 0
