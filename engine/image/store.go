@@ -39,12 +39,15 @@ type Store struct {
 
 // Image is an image in the store.
 type Image struct {
-	ID        string    // "sha256:<config digest>", Docker's image ID
-	RepoTags  []string  // familiar form, as Docker prints them: "busybox:latest"
-	Created   time.Time // from the image config
-	Size      int64     // sum of the uncompressed layer sizes
-	Config    v1.Config
-	LayerDirs []string // absolute unpacked layer directories, bottom layer first
+	ID       string   // "sha256:<config digest>", Docker's image ID
+	RepoTags []string // familiar form, as Docker prints them: "busybox:latest"
+	// RepoDigests are "name@sha256:<manifest digest>" for images pulled from
+	// (or pushed to) a registry, familiar form, as Docker prints them.
+	RepoDigests []string
+	Created     time.Time // from the image config
+	Size        int64     // sum of the uncompressed layer sizes
+	Config      v1.Config
+	LayerDirs   []string // absolute unpacked layer directories, bottom layer first
 }
 
 // index is repositories.json.
