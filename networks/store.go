@@ -11,8 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -29,59 +28,11 @@ func validName(name string) error {
 // lockFile takes an exclusive flock on path (created if missing); the
 // returned func releases it.
 func lockFile(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	l, err := state.Acquire(path)
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// writeFileAtomic writes data via a temp file, fsync and rename, so readers
-// (the DNS server) see either the old or the new content.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return func() { l.Unlock() }, nil
 }
 
 func recordPath(stateDir, name string) string {
@@ -121,7 +72,7 @@ func (m *Manager) save(n *Network) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(recordPath(m.StateDir, n.Name), data)
+	return state.WriteFile(recordPath(m.StateDir, n.Name), data, 0o644)
 }
 
 // listRecords reads every record in stateDir, sorted by name.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -75,31 +76,7 @@ func writeState(dir string, st State) error {
 }
 
 // writeJSON writes v atomically: temp file, fsync, rename.
-func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
+func writeJSON(path string, v any) error { return state.WriteJSON(path, v) }
 
 // procStart returns a process's start time (clock ticks since boot), or 0 if
 // it does not exist.
