@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,4 +133,56 @@ func TestImageLoadFromStdin(t *testing.T) {
 	if !strings.HasPrefix(ls, "REPOSITORY") || !strings.Contains(ls, "busybox ") || !strings.Contains(ls, "latest") {
 		t.Errorf("image ls:\n%s", ls)
 	}
+}
+
+// TestSecondCtrlCKills: with a 60 s grace period and a container that
+// ignores SIGTERM, the second Ctrl-C must end `up` long before the grace ends.
+func TestSecondCtrlCKills(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	c.dir = filepath.Join(repoRoot, "e2e", "testdata", "stubborn")
+	t.Cleanup(func() { c.run("down", "-t", "0") })
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // well under the 60 s grace
+	defer cancel()
+	up := c.command(ctx, "up", "--no-color", "-t", "60")
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := up.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outLines, errLines := bufio.NewScanner(stdout), bufio.NewScanner(stderr)
+	waitLine(t, outLines, "ignoring TERM")
+	up.Process.Signal(syscall.SIGINT)
+	waitLine(t, errLines, "Gracefully stopping")
+	waitLine(t, errLines, "Stopping")
+	up.Process.Signal(syscall.SIGINT)
+	go io.Copy(io.Discard, stdout)
+	go io.Copy(io.Discard, stderr)
+	if err := up.Wait(); ctx.Err() != nil {
+		t.Fatalf("up still running after the second Ctrl-C: %v", err)
+	}
+	for _, e := range c.ps() {
+		if e.State != "exited" {
+			t.Errorf("%s is %s after the second Ctrl-C", e.Name, e.State)
+		}
+	}
+}
+
+// waitLine scans until a line contains want (bounded by the caller's ctx).
+func waitLine(t *testing.T, sc *bufio.Scanner, want string) {
+	t.Helper()
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), want) {
+			return
+		}
+	}
+	t.Fatalf("stream ended before a line with %q", want)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/errdefs"
-	"github.com/composer-dev/compose/project"
 )
 
 func newLogsCmd(g *globalOptions) *cobra.Command {
@@ -25,14 +24,9 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 				}
 				o.Tail = n
 			}
-			name, p, err := g.projectName(cmd.Context())
+			name, err := g.projectServices(cmd.Context(), args)
 			if err != nil {
 				return err
-			}
-			if p != nil {
-				if err := project.SelectServices(p, args); err != nil {
-					return err
-				}
 			}
 			e, err := g.engine()
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
-	"github.com/composer-dev/compose/project"
 )
 
 func newPsCmd(g *globalOptions) *cobra.Command {
@@ -13,14 +12,9 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 		Use:   "ps [OPTIONS] [SERVICE...]",
 		Short: "List containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, p, err := g.projectName(cmd.Context())
+			name, err := g.projectServices(cmd.Context(), args)
 			if err != nil {
 				return err
-			}
-			if p != nil {
-				if err := project.SelectServices(p, args); err != nil {
-					return err
-				}
 			}
 			e, err := g.engine()
 			if err != nil {

@@ -90,6 +90,21 @@ func (g *globalOptions) projectName(ctx context.Context) (string, *types.Project
 	return "", nil, err
 }
 
+// projectServices is projectName plus a check of the services named on the
+// command line, when the compose files are at hand.
+func (g *globalOptions) projectServices(ctx context.Context, services []string) (string, error) {
+	name, p, err := g.projectName(ctx)
+	if err != nil {
+		return "", err
+	}
+	if p != nil {
+		if err := project.SelectServices(p, services); err != nil {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
 func (g *globalOptions) engine() (*engine.Engine, error) {
 	return engine.New(engine.Options{Root: g.root, Err: os.Stderr})
 }
