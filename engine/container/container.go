@@ -28,6 +28,11 @@ type Spec struct {
 	Mounts     []Mount           // extra bind mounts (files or dirs)
 	Labels     map[string]string // informational
 	StopSignal string            // "" = SIGTERM; "SIGUSR1", "USR1" or "10"
+
+	Options Options       // everything else that shapes the container (options.go)
+	Restart RestartPolicy // what the supervisor does when the container exits (policy.go)
+	Health  *Healthcheck  // nil = none (policy.go)
+	Log     LogOptions    // log file rotation (policy.go)
 }
 
 // Mount is a bind mount from the host into the container.
