@@ -137,6 +137,12 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 		Labels:     rec.Labels,
 		StopSignal: stopSignal,
 	}
+	if spec.Options, err = containerOptions(svc, cfg); err != nil {
+		return spec, err
+	}
+	if spec.Restart, spec.Health, spec.Log, err = supervisorPolicy(svc, cfg); err != nil {
+		return spec, err
+	}
 	for _, name := range etcFiles {
 		spec.Mounts = append(spec.Mounts, container.Mount{Source: filepath.Join(rec.dir, name), Destination: "/etc/" + name})
 	}
