@@ -75,7 +75,9 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		case <-stopped:
 		}
 	}()
+	e.beginProgress("Stopping")
 	err = e.stopProject(context.WithoutCancel(ctx), pl.graph, recs, opts.Timeout)
+	e.endProgress()
 	close(stopped)
 	stopFollowing()
 	<-done

@@ -24,6 +24,8 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		return err
 	}
 	defer lock.Unlock()
+	e.beginProgress("Running")
+	defer e.endProgress()
 	recs, err := e.containers(name)
 	if err != nil {
 		return err

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
+	"github.com/composer-dev/compose/progress"
 )
 
 // DefaultRoot is where state lives unless --root or COMPOSE_ROOT say otherwise.
@@ -28,7 +30,10 @@ const runBase = "/run/compose"
 type Options struct {
 	Root string    // state root; DefaultRoot when empty
 	Exe  string    // this binary, re-executed for supervisors and the DNS server
-	Err  io.Writer // progress lines ("Container x  Started"); os.Stderr when nil
+	Err  io.Writer // progress display ("Container x  Started"); os.Stderr when nil
+	// Progress is the display mode (--progress); NoColor turns colours off.
+	Progress progress.Mode
+	NoColor  bool
 }
 
 // Engine is the embedded container engine for one state root.
@@ -40,6 +45,11 @@ type Engine struct {
 	images  *image.Store
 	runtime *container.Runtime
 	nets    *networks.Manager
+
+	progressMode progress.Mode
+	noColor      bool
+	pmu          sync.Mutex
+	pw           progress.Writer // the display of the running operation, if any
 }
 
 // New opens the engine's state under opts.Root. It needs root privileges.
@@ -61,7 +71,10 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err}
+	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor}
+	if e.progressMode == "" {
+		e.progressMode = progress.ModeAuto
+	}
 	if e.err == nil {
 		e.err = os.Stderr
 	}

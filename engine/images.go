@@ -76,3 +76,44 @@ func splitTag(ref string) (string, string) {
 	}
 	return ref[:i], ref[i+1:]
 }
+
+// ProjectImages prints the images the project's containers use, like
+// `docker compose images`.
+func (e *Engine) ProjectImages(ctx context.Context, projectName string, services []string, quiet bool, out io.Writer) error {
+	recs, err := e.containers(projectName)
+	if err != nil {
+		return err
+	}
+	wanted := map[string]bool{}
+	for _, s := range services {
+		wanted[s] = true
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+	if !quiet {
+		fmt.Fprintln(tw, "CONTAINER\tREPOSITORY\tTAG\tIMAGE ID\tSIZE")
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if len(wanted) > 0 && !wanted[r.Service] {
+			continue
+		}
+		if quiet {
+			if !seen[r.ImageID] {
+				fmt.Fprintln(out, strings.TrimPrefix(r.ImageID, "sha256:"))
+			}
+			seen[r.ImageID] = true
+			continue
+		}
+		ref := r.Image
+		if n, err := image.Normalize(ref); err == nil {
+			ref = n
+		}
+		repo, tag := splitTag(image.Familiar(ref))
+		size := "-"
+		if img, err := e.images.Get(r.ImageID); err == nil {
+			size = units.HumanSizeWithPrecision(float64(img.Size), 3)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, repo, tag, shortID(r.ImageID), size)
+	}
+	return tw.Flush()
+}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -145,7 +144,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
+	e.beginProgress("Running")
 	err = e.converge(ctx, pl)
+	e.endProgress()
 	lock.Unlock()
 	if err != nil {
 		return err
@@ -393,13 +394,4 @@ func (e *Engine) remove(ctx context.Context, r *Record) error {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	return nil
-}
-
-var progressMu sync.Mutex
-
-// progress prints one plain progress line like Docker Compose's non-tty output.
-func (e *Engine) progress(kind, name, status string) {
-	progressMu.Lock()
-	defer progressMu.Unlock()
-	fmt.Fprintf(e.err, " %s %s  %s\n", kind, name, status)
 }

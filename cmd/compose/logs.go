@@ -33,7 +33,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.Services = args
-			o.NoColor = o.NoColor || noColorEnv()
+			o.NoColor = o.NoColor || g.noColor()
 			return e.Logs(cmd.Context(), name, o, cmd.OutOrStdout())
 		},
 	}

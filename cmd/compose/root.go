@@ -10,6 +10,7 @@ import (
 
 	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
 )
 
@@ -21,6 +22,8 @@ type globalOptions struct {
 	envFiles   []string
 	profiles   []string
 	root       string
+	progress   string
+	ansi       string
 }
 
 func newRootCmd() *cobra.Command {
@@ -51,6 +54,8 @@ func newRootCmd() *cobra.Command {
 		defaultRoot = engine.DefaultRoot
 	}
 	f.StringVar(&g.root, "root", defaultRoot, "State directory of the embedded engine (env COMPOSE_ROOT)")
+	f.StringVar(&g.progress, "progress", os.Getenv("COMPOSE_PROGRESS"), "Set type of progress output (auto, tty, plain, json, quiet)")
+	f.StringVar(&g.ansi, "ansi", envOr("COMPOSE_ANSI", "auto"), `Control when to print ANSI control characters ("never"|"always"|"auto")`)
 	cmd.AddCommand(
 		newUpCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
 		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
@@ -106,5 +111,19 @@ func (g *globalOptions) projectServices(ctx context.Context, services []string) 
 }
 
 func (g *globalOptions) engine() (*engine.Engine, error) {
-	return engine.New(engine.Options{Root: g.root, Err: os.Stderr})
+	mode, err := progress.ModeFor(g.progress, g.ansi)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Progress: mode, NoColor: g.noColor()})
+}
+
+// noColor: --ansi never or the NO_COLOR convention.
+func (g *globalOptions) noColor() bool { return g.ansi == "never" || os.Getenv("NO_COLOR") != "" }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

@@ -34,7 +34,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			opts := engine.UpOptions{
-				Services: args, Detach: o.detach, NoColor: o.noColor || noColorEnv(),
+				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(),
 			}
 			if cmd.Flags().Changed("timeout") {
@@ -58,6 +58,3 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	return cmd
 }
-
-// noColorEnv honours the NO_COLOR convention.
-func noColorEnv() bool { return os.Getenv("NO_COLOR") != "" }

@@ -191,11 +191,16 @@ func (s *Store) image(idx *index, id string) (*Image, error) {
 	}
 	img := &Image{ID: id, Created: cfg.Created.Time, Size: rec.Size, Config: cfg.Config}
 	for ref, rid := range idx.Refs {
-		if rid == id && !strings.Contains(ref, "@") {
+		switch {
+		case rid != id:
+		case isDigestRef(ref):
+			img.RepoDigests = append(img.RepoDigests, Familiar(ref))
+		default:
 			img.RepoTags = append(img.RepoTags, Familiar(ref))
 		}
 	}
 	sort.Strings(img.RepoTags)
+	sort.Strings(img.RepoDigests)
 	for _, l := range rec.Layers {
 		img.LayerDirs = append(img.LayerDirs, s.layerDir(l))
 	}

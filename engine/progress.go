@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/composer-dev/compose/progress"
+)
+
+// beginProgress opens the progress display of one operation ("Running",
+// "Pulling"...); endProgress closes it, leaving its final frame on screen.
+func (e *Engine) beginProgress(title string) {
+	w, err := progress.NewWithOptions(e.err, e.progressMode, title, progress.Options{NoColor: e.noColor})
+	if err != nil { // the mode was validated by New; fall back to plain lines
+		w, _ = progress.New(e.err, progress.ModePlain, title)
+	}
+	e.pmu.Lock()
+	e.pw = w
+	e.pmu.Unlock()
+}
+
+func (e *Engine) endProgress() {
+	e.pmu.Lock()
+	w := e.pw
+	e.pw = nil
+	e.pmu.Unlock()
+	if w != nil {
+		w.Close()
+	}
+}
+
+// progress reports one step of a resource, e.g. ("Container", "app-web-1", "Started").
+func (e *Engine) progress(kind, name, status string) {
+	e.event(progress.Event{ID: kind + " " + name, Text: status, Status: statusOf(status)})
+}
+
+func (e *Engine) event(ev progress.Event) {
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	if e.pw != nil {
+		e.pw.Event(ev)
+	}
+}
+
+// statusOf: Compose's verbs in -ing are work in progress, the rest are done.
+func statusOf(text string) progress.Status {
+	if strings.HasSuffix(text, "ing") || text == "Recreate" {
+		return progress.Working
+	}
+	return progress.Done
+}
