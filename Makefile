@@ -5,8 +5,14 @@ BIN := bin/compose
 
 .PHONY: build demo test deps clean
 
+# compose-supervisor (one per running container) is kept small: no cgo, no
+# libcontainer; compose finds it beside itself.
+# compose-init is the static init that `init: true` runs as PID 1, also
+# found beside compose.
 build:
 	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/compose
+	CGO_ENABLED=0 $(GO) build -o $(dir $(BIN))compose-init ./cmd/compose-init
+	CGO_ENABLED=0 $(GO) build -o $(dir $(BIN))compose-supervisor ./cmd/compose-supervisor
 
 # deps installs what the build and the tests need from Debian (root).
 deps:

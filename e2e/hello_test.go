@@ -172,16 +172,18 @@ func TestBadInput(t *testing.T) {
 		{"yaml syntax", []string{"-f", write("syntax", "services:\n  web:\n    image: busybox\n   bad: [\n"), "up", "-d"}, false, []string{"compose.yaml", "line"}},
 		{"unknown service", []string{"-f", good, "up", "-d", "nosuch"}, false, []string{"no such service: nosuch"}},
 		{"cycle", []string{"-f", write("cycle", "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n"), "up", "-d"}, false, []string{"cycle", "a", "b"}},
-		{"missing image", []string{"-f", write("noimage", "services:\n  web:\n    image: nosuchimage:1.0\n"), "up", "-d"}, false, []string{"nosuchimage:1.0", "not found"}},
+		{"missing image", []string{"-f", write("noimage", "services:\n  web:\n    image: nosuchimage:1.0\n"), "up", "-d", "--pull", "never"}, false, []string{"nosuchimage:1.0", "not found"}},
+		{"unreachable registry", []string{"-f", write("noregistry", "services:\n  web:\n    image: 127.0.0.1:1/nosuch:1.0\n"), "up", "-d"}, false, []string{"127.0.0.1:1"}},
 		{"not root", []string{"-f", good, "up", "-d"}, true, []string{"root"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var r result
+			args := append([]string{"--progress", "quiet"}, tc.args...) // stderr holds the error alone
 			if tc.nobody {
-				r = c.runAsNobody(tc.args...)
+				r = c.runAsNobody(args...)
 			} else {
-				r = c.run(tc.args...)
+				r = c.run(args...)
 			}
 			if r.code != 1 {
 				t.Fatalf("want exit 1: %s", r)

@@ -45,6 +45,22 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build compose: %v\n%s", err, out)
 		return 1
 	}
+	// The lean per-container supervisor, found beside the binary.
+	buildSup := exec.Command("go", "build", "-o", filepath.Join(tmp, "compose-supervisor"), "./cmd/compose-supervisor")
+	buildSup.Dir = repoRoot
+	buildSup.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := buildSup.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build compose-supervisor: %v\n%s", err, out)
+		return 1
+	}
+	// The static init for `init: true`, next to the binary where it looks.
+	buildInit := exec.Command("go", "build", "-o", filepath.Join(tmp, "compose-init"), "./cmd/compose-init")
+	buildInit.Dir = repoRoot
+	buildInit.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := buildInit.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build compose-init: %v\n%s", err, out)
+		return 1
+	}
 	busyboxImage = filepath.Join(tmp, "busybox.tar")
 	if err := busybox.WriteDockerArchive(busyboxImage, "busybox:latest"); err != nil {
 		fmt.Fprintln(os.Stderr, "busybox image:", err)
@@ -151,4 +167,12 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// composeCmd prepares the compose binary for a benchmark (no *cli, no testing.T).
+func composeCmd(root, dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "COMPOSE_ROOT="+root)
+	return cmd
 }

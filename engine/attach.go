@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -79,8 +80,13 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	err = e.stopProject(context.WithoutCancel(ctx), pl.graph, recs, opts.Timeout)
 	e.endProgress()
 	close(stopped)
+	// Every container has exited: let the followers drain the last lines and
+	// the exit reports print, but never hang on a container that did not stop.
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	stopFollowing()
-	<-done
 	wg.Wait()
 	if err != nil {
 		return err
@@ -88,14 +94,16 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	return ErrInterrupted
 }
 
-// interrupted fires on the first interrupt or when ctx is cancelled.
+// interrupted fires on the first interrupt. Without an interrupt channel it
+// fires when ctx ends. With one, ctx is not watched: the same Ctrl-C also
+// cancels ctx, and leaving its signal in the channel would read as a second one.
 func interrupted(ctx context.Context, sigs <-chan os.Signal) <-chan struct{} {
+	if sigs == nil {
+		return ctx.Done()
+	}
 	ch := make(chan struct{})
 	go func() {
-		select {
-		case <-sigs:
-		case <-ctx.Done():
-		}
+		<-sigs
 		close(ch)
 	}()
 	return ch

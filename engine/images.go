@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -116,4 +120,98 @@ func (e *Engine) ProjectImages(ctx context.Context, projectName string, services
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, repo, tag, shortID(r.ImageID), size)
 	}
 	return tw.Flush()
+}
+
+// imageUser names a container (short ID) that uses imageID, or "".
+func (e *Engine) imageUser(imageID string) string {
+	recs, _ := e.containers("")
+	for _, r := range recs {
+		if r.ImageID == imageID {
+			return r.ID[:12]
+		}
+	}
+	return ""
+}
+
+// RemoveImages is `compose image rm`: like `docker rmi`, refusing images a
+// container uses unless force.
+func (e *Engine) RemoveImages(ctx context.Context, refs []string, force bool, out io.Writer) error {
+	var errs []error
+	for _, ref := range refs {
+		untagged, deleted, err := e.images.RemoveWithOptions(ctx, ref, image.RemoveOptions{Force: force, UsedBy: e.imageUser})
+		for _, u := range untagged {
+			fmt.Fprintf(out, "Untagged: %s\n", image.Familiar(u))
+		}
+		for _, d := range deleted {
+			fmt.Fprintf(out, "Deleted: %s\n", d)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TagImage is `compose image tag SOURCE TARGET`.
+func (e *Engine) TagImage(ctx context.Context, src, target string) error {
+	return e.images.Tag(ctx, src, target)
+}
+
+// InspectImages prints `docker image inspect`-shaped JSON for refs.
+func (e *Engine) InspectImages(ctx context.Context, refs []string, out io.Writer) error {
+	infos := []*image.InspectInfo{}
+	var errs []error
+	for _, ref := range refs {
+		info, err := e.images.Inspect(ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		infos = append(infos, info)
+	}
+	data, err := json.MarshalIndent(infos, "", "    ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, string(data))
+	return errors.Join(errs...)
+}
+
+// SaveImages writes a `docker save`-compatible archive of refs to path ("-"
+// or "" = out), replacing path only once the archive is complete.
+func (e *Engine) SaveImages(ctx context.Context, refs []string, path string, out io.Writer) error {
+	if path == "" || path == "-" {
+		return e.images.Save(ctx, out, refs)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if err := e.images.Save(ctx, f, refs); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	os.Chmod(f.Name(), 0o644)
+	return os.Rename(f.Name(), path)
+}
+
+// PruneImages is `compose image prune [-a]`.
+func (e *Engine) PruneImages(ctx context.Context, all bool, out io.Writer) error {
+	deleted, reclaimed, err := e.images.Prune(ctx, all, func(id string) bool { return e.imageUser(id) != "" })
+	if err != nil {
+		return err
+	}
+	if len(deleted) > 0 {
+		fmt.Fprintln(out, "Deleted Images:")
+		for _, d := range deleted {
+			fmt.Fprintf(out, "deleted: %s\n", d)
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSizeWithPrecision(float64(reclaimed), 3))
+	return nil
 }

@@ -34,6 +34,9 @@ func (e *Engine) progress(kind, name, status string) {
 }
 
 func (e *Engine) event(ev progress.Event) {
+	if ev.ID == "" {
+		return
+	}
 	e.pmu.Lock()
 	defer e.pmu.Unlock()
 	if e.pw != nil {

@@ -62,8 +62,8 @@ func (e *Engine) List(ctx context.Context, projectName string, services []string
 		if len(wanted) > 0 && !wanted[r.Service] {
 			continue
 		}
-		st := r.State()
-		if !all && st.Status != container.Status("running") {
+		st := e.stateOf(r)
+		if !all && st.Status != container.StatusRunning && st.Status != container.StatusPaused {
 			continue
 		}
 		out = append(out, summarize(r, st, now))
@@ -85,7 +85,7 @@ func summarize(r *Record, st container.State, now time.Time) Summary {
 		Command: quoteCommand(r.Command), Project: r.Project, Service: r.Service,
 		Created: r.Created.Unix(), CreatedAt: r.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		RunningFor: units.HumanDuration(now.Sub(r.Created)) + " ago",
-		State:      string(st.Status), Status: statusText(st, now), ExitCode: st.ExitCode,
+		State:      string(st.Status), Status: statusText(st, now), Health: health(st), ExitCode: st.ExitCode,
 		Labels: strings.Join(labels, ","), Networks: strings.Join(nets, ","), Publishers: []any{},
 		labels: r.Labels,
 	}
@@ -99,12 +99,36 @@ func quoteCommand(args []string) string {
 func statusText(st container.State, now time.Time) string {
 	switch st.Status {
 	case "running":
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + healthText(st)
+	case container.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case container.StatusPaused:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case "exited":
 		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
 	default:
 		return "Created"
 	}
+}
+
+// healthText is Docker's health suffix: " (healthy)", " (health: starting)".
+func healthText(st container.State) string {
+	switch h := health(st); h {
+	case "":
+		return ""
+	case "starting":
+		return " (health: starting)"
+	default:
+		return " (" + h + ")"
+	}
+}
+
+// health is the health status of a running container with a healthcheck.
+func health(st container.State) string {
+	if st.Health == nil || st.Status != container.StatusRunning {
+		return ""
+	}
+	return st.Health.Status
 }
 
 // Ps prints the project's containers like `docker compose ps`.

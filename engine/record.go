@@ -58,6 +58,8 @@ type Record struct {
 	Spec        container.Spec    `json:"spec"`
 
 	dir string
+	// warnings from mapping the service's options; printed at create, not saved.
+	warnings []string
 }
 
 const recordFile = "container.json"

@@ -137,7 +137,8 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 		Labels:     rec.Labels,
 		StopSignal: stopSignal,
 	}
-	if spec.Options, err = containerOptions(svc, cfg); err != nil {
+	env := optionsEnv{projectDir: rec.Labels[labelWorkingDir], project: rec.Project, containersDir: filepath.Dir(rec.dir)}
+	if spec.Options, rec.warnings, err = containerOptions(svc, cfg, env); err != nil {
 		return spec, err
 	}
 	if spec.Restart, spec.Health, spec.Log, err = supervisorPolicy(svc, cfg); err != nil {

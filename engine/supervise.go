@@ -3,41 +3,51 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/composer-dev/compose/engine/container"
-	"github.com/composer-dev/compose/logs"
 	"github.com/composer-dev/compose/networks"
 )
 
-// Supervise is the body of the per-container supervisor process
-// (`compose __supervise DIR`). It wires the runtime's hooks to the networks
-// (set up before the container starts, torn down after it exits) and to the
-// container's log file. It touches neither the image store nor the project.
-func Supervise(ctx context.Context, dir, exe string) error {
+// CreateContainer is the body of `compose __create DIR`, which the
+// container's supervisor runs to start each run of it: the network (set up
+// before the container starts) and the container itself. It touches
+// neither the image store nor the project.
+func CreateContainer(ctx context.Context, dir, exe string) error {
+	hooks, err := supervisorHooks(dir, exe)
+	if err != nil {
+		return err
+	}
+	return container.Create(ctx, dir, hooks)
+}
+
+// CleanupContainer is the body of `compose __cleanup DIR`, run by the
+// supervisor after each run: the container is destroyed and its network
+// endpoints released.
+func CleanupContainer(ctx context.Context, dir, exe string) error {
+	hooks, err := supervisorHooks(dir, exe)
+	if err != nil {
+		return err
+	}
+	return container.Cleanup(ctx, dir, hooks)
+}
+
+// supervisorHooks wire the runtime's hooks to the networks.
+func supervisorHooks(dir, exe string) (container.Hooks, error) {
 	rec, err := loadRecord(dir)
 	if err != nil {
-		return err
+		return container.Hooks{}, err
 	}
 	root := filepath.Dir(filepath.Dir(dir)) // <root>/containers/<id>
-	runDir := RunDir(root)
-	nets := &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: runDir, Exe: exe}
-	logw, err := logs.NewWriter(rec.logPath(), logs.WriterOptions{})
-	if err != nil {
-		return err
-	}
-	defer logw.Close()
-	hooks := container.Hooks{
+	nets := &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: RunDir(root), Exe: exe}
+	return container.Hooks{
 		Prepare: func(ctx context.Context, spec *container.Spec) error {
 			return connect(ctx, nets, rec, spec)
 		},
-		Output: func(stream string) io.Writer { return logw.Stream(stream) },
 		Cleanup: func(ctx context.Context, spec *container.Spec) {
 			disconnect(ctx, nets, rec)
 		},
-	}
-	return container.Supervise(ctx, dir, runDir, hooks)
+	}, nil
 }
 
 // connect gives the container its network namespace and one interface per

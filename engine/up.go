@@ -13,6 +13,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
@@ -27,6 +28,7 @@ type UpOptions struct {
 	Services    []string // empty = all services
 	Detach      bool
 	Timeout     *time.Duration // stop grace period when interrupted
+	Pull        string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
 	NoColor     bool
 	NoLogPrefix bool
 	Timestamps  bool
@@ -78,11 +80,6 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has no image (building images is not supported yet): %w", name, errdefs.ErrInvalidArgument)
 		}
-		img, err := e.images.Get(svc.Image)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w (load it with `compose image load`)", name, err)
-		}
-		pl.images[name] = img
 		if svc.NetworkMode != "" {
 			return nil, fmt.Errorf("service %q: network_mode %q is not supported yet: %w", name, svc.NetworkMode, errdefs.ErrInvalidArgument)
 		}
@@ -140,9 +137,15 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
+	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
+		return err
+	}
 	lock, err := e.lockProject(p.Name)
 	if err != nil {
 		return err
+	}
+	if w := container.StorageWarning(e.containersDir()); w != "" {
+		fmt.Fprintln(e.err, "WARNING:", w)
 	}
 	e.beginProgress("Running")
 	err = e.converge(ctx, pl)
@@ -276,12 +279,30 @@ func stopTimeout(svc types.ServiceConfig, override *time.Duration) time.Duration
 }
 
 func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image) (*Record, error) {
+	return e.createWith(ctx, pl, svc, number, hash, img, createOverrides{})
+}
+
+// createOverrides change a container from what its service says (`run`).
+type createOverrides struct {
+	name   string            // container name
+	oneoff bool              // a `run` container: oneoff label, no progress lines
+	labels map[string]string // added last
+	mounts []container.Mount // added after the service's
+}
+
+func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image, ov createOverrides) (*Record, error) {
 	p := pl.project
 	name := svc.ContainerName
-	if name == "" {
+	if ov.name != "" {
+		name = ov.name
+	} else if name == "" {
 		name = fmt.Sprintf("%s-%s-%d", p.Name, svc.Name, number)
 	}
-	e.progress("Container", name, "Creating")
+	progress := e.progress
+	if ov.oneoff {
+		progress = func(string, string, string) {}
+	}
+	progress("Container", name, "Creating")
 	id := newID()
 	dir := e.containerDir(id)
 	if err := os.MkdirAll(dir, 0o710); err != nil {
@@ -310,6 +331,12 @@ func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, 
 	} {
 		labels[k] = v
 	}
+	if ov.oneoff {
+		labels[labelOneoff] = "True"
+	}
+	for k, v := range ov.labels {
+		labels[k] = v
+	}
 	rec := &Record{
 		ID: id, Name: name, Project: p.Name, Service: svc.Name, Number: number,
 		Image: svc.Image, ImageID: img.ID, Labels: labels, Created: time.Now().UTC(), dir: dir,
@@ -333,7 +360,9 @@ func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, 
 		}
 	}
 	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
+	e.warn(name, rec.warnings...)
 	if err == nil {
+		spec.Mounts = append(spec.Mounts, ov.mounts...)
 		rec.Command = spec.Args
 		rec.Spec = spec
 		err = writeResolvConf(dir, nameserver)
@@ -345,7 +374,7 @@ func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
-	e.progress("Container", name, "Created")
+	progress("Container", name, "Created")
 	return rec, nil
 }
 
@@ -364,6 +393,7 @@ func (e *Engine) stopRecord(ctx context.Context, r *Record, timeout time.Duratio
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")
+	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
 	if err := e.runtime.Stop(ctx, r.dir, timeout); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}

@@ -3,7 +3,7 @@
 # (busybox-static for the test image) need. Idempotent; quiet when all are there.
 set -euo pipefail
 need=()
-for pkg in busybox-static libseccomp-dev pkg-config gcc; do
+for pkg in busybox-static libseccomp-dev pkg-config gcc docker-registry; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -17,12 +18,28 @@ func runHidden(ctx context.Context, args []string) (int, bool) {
 	}
 	var err error
 	switch args[0] {
-	case "__supervise": // __supervise CONTAINER_DIR
+	case container.CreateArg: // __create CONTAINER_DIR (run by the container's supervisor)
 		if len(args) != 2 {
 			return 2, true
 		}
 		exe, _ := os.Executable()
-		err = engine.Supervise(context.WithoutCancel(ctx), args[1], exe)
+		err = engine.CreateContainer(context.WithoutCancel(ctx), args[1], exe)
+	case container.CleanupArg: // __cleanup CONTAINER_DIR (run by the container's supervisor)
+		if len(args) != 2 {
+			return 2, true
+		}
+		exe, _ := os.Executable()
+		err = engine.CleanupContainer(context.WithoutCancel(ctx), args[1], exe)
+	case container.ExecHealthArg: // __exec-health CONTAINER_DIR ARG... (a healthcheck probe)
+		if len(args) < 3 {
+			return 2, true
+		}
+		return container.ExecHealth(context.WithoutCancel(ctx), args[1], args[2:]), true
+	case container.ExecArg: // __exec CONTAINER_DIR (the parent of a detached `exec -d`)
+		if len(args) != 2 {
+			return 2, true
+		}
+		err = engine.ExecDetached(context.WithoutCancel(ctx), args[1])
 	case "__dns": // __dns STATE_DIR RUN_DIR
 		if len(args) != 3 {
 			return 2, true

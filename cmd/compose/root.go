@@ -59,6 +59,12 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(
 		newUpCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
 		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
+		newPullCmd(g), newPushCmd(g), newImagesCmd(g),
+	)
+	cmd.AddCommand( // containers in depth: exec, run and the lifecycle commands
+		newExecCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
+		newKillCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRmCmd(g), newTopCmd(g),
+		newWaitCmd(g), newCpCmd(g), newAttachCmd(g), newStatsCmd(g),
 	)
 	return cmd
 }

@@ -17,6 +17,7 @@ type upOptions struct {
 	noColor     bool
 	noLogPrefix bool
 	timestamps  bool
+	pull        string
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -35,7 +36,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			}
 			opts := engine.UpOptions{
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
-				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(),
+				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
 			}
 			if cmd.Flags().Changed("timeout") {
 				d := time.Duration(o.timeout) * time.Second
@@ -56,5 +57,6 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noColor, "no-color", false, "Produce monochrome output")
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
+	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
 	return cmd
 }

@@ -1,12 +1,9 @@
 package container
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -65,28 +62,19 @@ func waitStopped(c *libcontainer.Container, timeout time.Duration) {
 	}
 }
 
-// oomKilled reports whether the kernel's OOM killer killed a process of the
-// container's cgroup. It must be called before the cgroup is destroyed.
-func oomKilled(c *libcontainer.Container) bool {
+// oomFile is the file of the container's memory cgroup whose oom_kill
+// counter tells the supervisor that the OOM killer struck.
+func oomFile(c *libcontainer.Container) string {
 	st, err := c.State()
 	if err != nil {
-		return false
+		return ""
 	}
-	file := filepath.Join(st.CgroupPaths["memory"], "memory.oom_control") // v1
+	// v1 first: in hybrid mode "" is the unified hierarchy, without memory.
+	if p, ok := st.CgroupPaths["memory"]; ok {
+		return filepath.Join(p, "memory.oom_control")
+	}
 	if p, ok := st.CgroupPaths[""]; ok {
-		file = filepath.Join(p, "memory.events") // v2
+		return filepath.Join(p, "memory.events")
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
-			n, _ := strconv.Atoi(v)
-			return n > 0
-		}
-	}
-	return false
+	return ""
 }

@@ -97,11 +97,18 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 // the default devices and device cgroup rules (null, zero, full, random,
 // urandom, tty, ptmx, pts) the way runc and Docker do.
 func libcontainerConfig(s *Spec, rootfs string) (*configs.Config, error) {
+	spec := ociSpec(s, rootfs)
+	if err := applyOptions(spec, s); err != nil {
+		return nil, err
+	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: s.ID,
-		Spec:       ociSpec(s, rootfs),
+		Spec:       spec,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if cfg.Rlimits, err = configRlimits(s.Options.Ulimits); err != nil {
 		return nil, err
 	}
 	for k, v := range s.Labels {

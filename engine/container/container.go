@@ -1,7 +1,9 @@
 // Package container runs one container on runc's libcontainer, each under its
-// own detached supervisor process (the product binary re-executed as
-// `__supervise <dir>`), so the CLI that started a container can exit while the
-// supervisor holds its stdio, waits for it and records its exit status.
+// own detached, lean supervisor process (compose-supervisor, see the
+// supervisor package), so the CLI that started a container can exit while
+// the supervisor holds its stdio, waits for it and records its exit status.
+// The supervisor runs the full binary briefly to create (`__create`), probe
+// (`__exec-health`) and destroy (`__cleanup`) the container.
 //
 // This is the only package that imports libcontainer: its API changes between
 // releases, so it is adapted here and nowhere else.
@@ -9,8 +11,8 @@ package container
 
 import (
 	"context"
-	"io"
-	"time"
+
+	"github.com/composer-dev/compose/engine/container/supervisor"
 )
 
 // Spec is everything needed to run one container. It is saved as Dir/spec.json.
@@ -42,17 +44,15 @@ type Mount struct {
 	ReadOnly    bool
 }
 
-// Hooks are called by the supervisor around the container's life.
+// Hooks are called by the full binary around the container's life: Prepare
+// in `__create` before the container is created, Cleanup in `__cleanup`
+// after it exited and was destroyed (also after a failed start, when Prepare
+// had succeeded). The supervisor itself writes the container's log file.
 type Hooks struct {
 	// Prepare runs before the container is created; an error fails the start
 	// with that message.
 	Prepare func(ctx context.Context, spec *Spec) error
-	// Output returns where the "stdout" or "stderr" stream goes; nil (or a nil
-	// writer) discards it. A writer that is also an io.Closer is closed when
-	// the stream ends.
-	Output func(stream string) io.Writer
-	// Cleanup runs after the container exited and was destroyed (also after a
-	// failed start, when Prepare had succeeded).
+	// Cleanup runs after the container exited and was destroyed.
 	Cleanup func(ctx context.Context, spec *Spec)
 }
 
@@ -60,41 +60,35 @@ type Hooks struct {
 // RunDir and Exe.
 type Runtime struct {
 	RunDir string // runtime-only dir (e.g. /run/compose); libcontainer state goes in RunDir/runc
-	Exe    string // binary re-executed as `Exe __supervise <dir>` and `Exe init`
+	Exe    string // the full binary, run as `Exe __create <dir>`, `Exe __cleanup <dir>`, `Exe init`
+	// Supervisor is the lean supervisor binary; "" = compose-supervisor
+	// beside Exe.
+	Supervisor string
 }
 
 // Status is a container's lifecycle state, named like Docker's.
-type Status string
+type Status = supervisor.Status
 
 // The statuses a container goes through.
 const (
-	StatusCreated Status = "created"
-	StatusRunning Status = "running"
-	StatusExited  Status = "exited"
+	StatusCreated    = supervisor.StatusCreated
+	StatusRunning    = supervisor.StatusRunning
+	StatusRestarting = supervisor.StatusRestarting
+	StatusExited     = supervisor.StatusExited
 )
 
-// State is what the supervisor records in Dir/state.json.
-type State struct {
-	Status     Status
-	Pid        int // the container's init, as seen from the host
-	ExitCode   int
-	OOMKilled  bool
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Error      string // why the start failed or the supervisor died
+// State is what the supervisor records in Dir/state.json: status, exit
+// code, OOM kill, restart count and health.
+type State = supervisor.State
 
-	// SupervisorPid and SupervisorStart (its start time in clock ticks since
-	// boot) identify the live supervisor, so a dead one is noticed even if its
-	// pid was reused.
-	SupervisorPid   int    `json:",omitempty"`
-	SupervisorStart uint64 `json:",omitempty"`
-}
+// Health is a container's healthcheck state (State.Health).
+type Health = supervisor.Health
 
-// SuperviseArg is the argv[1] that makes the binary run Supervise.
-const SuperviseArg = "__supervise"
+// HealthResult is one healthcheck probe.
+type HealthResult = supervisor.HealthResult
 
 // File names inside Spec.Dir.
 const (
-	specFile  = "spec.json"
-	stateFile = "state.json"
+	specFile  = supervisor.SpecFile
+	stateFile = supervisor.StateFile
 )

@@ -218,7 +218,7 @@ func TestStartErrors(t *testing.T) {
 				t.Fatalf("err = %q (%#v), want %q with exit code %d", err, err, tt.want, tt.code)
 			}
 			st, err := ReadState(spec.Dir)
-			if err != nil || st.live() || st.Error != tt.want {
+			if err != nil || live(st) || st.Error != tt.want {
 				t.Errorf("state after failed start = %+v, %v", st, err)
 			}
 			if left := leftovers(spec.Dir, spec.ID); len(left) > 0 {
@@ -286,7 +286,7 @@ func TestSupervisorOutlivesCaller(t *testing.T) {
 	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(t.Context(), rt.Exe, "__start_and_exit", rt.Exe, rt.RunDir, spec.Dir).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), rt.Exe, "__start_and_exit", rt.Exe, rt.Supervisor, rt.RunDir, spec.Dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v: %s", err, out)
 	}
@@ -323,6 +323,9 @@ func TestSupervisorKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := ReadState(spec.Dir)
+	if st.SupervisorPid <= 1 { // kill(0) or kill(-1) would hit the test itself
+		t.Fatalf("no supervisor pid in state: %+v", st)
+	}
 	if err := syscall.Kill(st.SupervisorPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 
@@ -93,7 +92,7 @@ func execProcess(spec Spec, dir string, es ExecSpec) (*libcontainer.Process, err
 	if user == "" {
 		user = spec.User
 	}
-	u, err := resolveUser(mergedDir(dir), user)
+	u, err := resolveUser(mergedDir(dir), user, spec.Options.GroupAdd...)
 	if err != nil {
 		return nil, fmt.Errorf("exec: %w", errdefs.Mark(errdefs.ErrInvalidArgument, err))
 	}
@@ -115,7 +114,7 @@ func execProcess(spec Spec, dir string, es ExecSpec) (*libcontainer.Process, err
 	}
 	switch {
 	case es.Privileged:
-		all := allCaps()
+		all := grantableCaps() // what this host lets us grant, as for privileged containers
 		proc.Capabilities = &configs.Capabilities{Bounding: all, Effective: all, Permitted: all}
 	case u.UID != 0:
 		// Like the container's own process: a non-root user keeps the bounding set only.
@@ -141,18 +140,6 @@ func savedCaps(dir string) (*configs.Capabilities, error) {
 		return nil, errors.New("no capabilities")
 	}
 	return cfg.Capabilities, nil
-}
-
-// allCaps is every capability the kernel knows, for --privileged.
-func allCaps() []string {
-	last, _ := capability.LastCap()
-	var out []string
-	for _, c := range capability.ListKnown() {
-		if c <= last {
-			out = append(out, "CAP_"+strings.ToUpper(c.String()))
-		}
-	}
-	return out
 }
 
 // runProcess runs proc in c with es's stdio and waits for it.

@@ -4,33 +4,45 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// TestMain makes the test binary the Exe: libcontainer's init, the
-// supervisor, and a helper that starts a container and exits.
+// TestMain makes the test binary the Exe: libcontainer's init, the full
+// binary's __create, __cleanup and __exec-health, and a helper that starts
+// a container and exits. The lean supervisor is the real one, built once.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 {
+		ctx := context.Background()
 		switch os.Args[1] {
-		case SuperviseArg:
+		case CreateArg:
 			dir := os.Args[2]
-			if err := Supervise(context.Background(), dir, "", testHooks(dir)); err != nil {
+			if err := Create(ctx, dir, testHooks(dir)); err != nil {
 				os.Exit(1)
 			}
 			os.Exit(0)
+		case CleanupArg:
+			dir := os.Args[2]
+			if err := Cleanup(ctx, dir, testHooks(dir)); err != nil {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		case ExecHealthArg:
+			os.Exit(ExecHealth(ctx, os.Args[2], os.Args[3:]))
 		case "__start_and_exit":
-			// argv: __start_and_exit <exe> <rundir> <dir>
-			spec, err := ReadSpec(os.Args[4])
+			// argv: __start_and_exit <exe> <supervisor> <rundir> <dir>
+			spec, err := ReadSpec(os.Args[5])
 			if err == nil {
-				rt := &Runtime{Exe: os.Args[2], RunDir: os.Args[3]}
-				err = rt.Start(context.Background(), spec)
+				rt := &Runtime{Exe: os.Args[2], Supervisor: os.Args[3], RunDir: os.Args[4]}
+				err = rt.Start(ctx, spec)
 			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -40,11 +52,42 @@ func TestMain(m *testing.M) {
 		}
 	}
 	InitIfRequested()
-	os.Exit(m.Run())
+	code := m.Run()
+	if supervisorDir != "" {
+		os.RemoveAll(supervisorDir)
+	}
+	os.Exit(code)
 }
 
-// testHooks write the container's output to Dir/stdout.log and
-// Dir/stderr.log, fail Prepare when Dir/fail-prepare exists, and leave
+var (
+	supervisorOnce sync.Once
+	supervisorDir  string
+	supervisorBin  string
+	supervisorErr  error
+)
+
+// supervisorBinary builds cmd/compose-supervisor once per test run.
+func supervisorBinary(t testing.TB) string {
+	t.Helper()
+	supervisorOnce.Do(func() {
+		supervisorDir, supervisorErr = os.MkdirTemp("", "compose-supervisor-")
+		if supervisorErr != nil {
+			return
+		}
+		supervisorBin = filepath.Join(supervisorDir, SupervisorName)
+		cmd := exec.Command("go", "build", "-o", supervisorBin, "github.com/composer-dev/compose/cmd/compose-supervisor")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			supervisorErr = fmt.Errorf("build supervisor: %v\n%s", err, out)
+		}
+	})
+	if supervisorErr != nil {
+		t.Fatal(supervisorErr)
+	}
+	return supervisorBin
+}
+
+// testHooks fail Prepare when Dir/fail-prepare exists, and leave
 // Dir/cleanup.done behind when Cleanup ran.
 func testHooks(dir string) Hooks {
 	return Hooks{
@@ -53,13 +96,6 @@ func testHooks(dir string) Hooks {
 				return errors.New(string(b))
 			}
 			return nil
-		},
-		Output: func(stream string) io.Writer {
-			f, err := os.OpenFile(filepath.Join(dir, stream+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil
-			}
-			return f
 		},
 		Cleanup: func(ctx context.Context, spec *Spec) {
 			_ = os.WriteFile(filepath.Join(dir, "cleanup.done"), nil, 0o644)
@@ -76,7 +112,7 @@ func newID(t testing.TB) string {
 }
 
 // busyboxApplets are linked into the test image.
-var busyboxApplets = []string{"sh", "echo", "sleep", "cat", "id", "hostname", "true", "false", "ls", "pwd", "env", "wc", "grep", "mknod", "head"}
+var busyboxApplets = []string{"sh", "echo", "sleep", "cat", "id", "hostname", "true", "false", "ls", "pwd", "env", "wc", "grep", "mknod", "head", "stty"}
 
 // busyboxLayer builds a minimal image layer from Debian's busybox-static.
 func busyboxLayer(t testing.TB) string {
@@ -127,7 +163,7 @@ func testRuntime(t testing.TB) *Runtime {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Runtime{Exe: exe, RunDir: t.TempDir()}
+	return &Runtime{Exe: exe, Supervisor: supervisorBinary(t), RunDir: t.TempDir()}
 }
 
 // newSpec returns a spec for a busybox container with its own Dir; the
@@ -165,13 +201,30 @@ func run(t *testing.T, rt *Runtime, spec Spec) State {
 	return st
 }
 
+// readLog returns what the container wrote to stream, from its json-file log.
 func readLog(t testing.TB, dir, stream string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, stream+".log"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*-json.log"))
+	if len(files) == 0 {
+		return ""
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	defer f.Close()
+	var out strings.Builder
+	dec := json.NewDecoder(f)
+	for dec.More() {
+		var rec struct{ Log, Stream string }
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatalf("log %s: %v", files[0], err)
+		}
+		if rec.Stream == stream {
+			out.WriteString(rec.Log)
+		}
+	}
+	return out.String()
 }
 
 // waitFor polls cond until it holds or the deadline passes.

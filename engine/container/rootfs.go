@@ -21,10 +21,25 @@ func mergedDir(dir string) string { return filepath.Join(dir, "rootfs", "merged"
 // maxMountData is the kernel's limit on mount(2) data: one page.
 var maxMountData = os.Getpagesize() - 1
 
-// mountRootfs mounts overlay(lower..., upper, work) at Dir/rootfs/merged.
-// lower is bottom first. With no lower dirs the upper dir alone is bind
-// mounted (an empty image, e.g. FROM scratch plus bind mounts).
+// mountRootfs makes Dir/rootfs/merged the container's root filesystem: an
+// overlay mount of lower (bottom first) with Dir/rootfs/upper, or a copy of
+// the layers where overlayfs cannot be used (see copyRootfs). A container
+// that got a copy keeps it: it holds the container's changes.
 func mountRootfs(dir string, lower []string) error {
+	if isCopied(dir) || forcedCopy() {
+		return copyRootfs(dir, lower)
+	}
+	err := mountOverlayRootfs(dir, lower)
+	if overlayUnsupported(err) {
+		return copyRootfs(dir, lower)
+	}
+	return err
+}
+
+// mountOverlayRootfs mounts overlay(lower..., upper, work) at
+// Dir/rootfs/merged. With no lower dirs the upper dir alone is bind
+// mounted (an empty image, e.g. FROM scratch plus bind mounts).
+func mountOverlayRootfs(dir string, lower []string) error {
 	root := rootfsDir(dir)
 	for _, d := range []string{"upper", "work", "merged"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -28,13 +29,20 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := spec.validate(); err != nil {
 		return err
 	}
-	if st, err := ReadState(spec.Dir); err == nil && (st.Status == StatusRunning || st.active()) {
+	if st, err := ReadState(spec.Dir); err == nil && live(st) {
 		return fmt.Errorf("container %s is already running: %w", spec.name(), errdefs.ErrConflict)
+	}
+	sup, err := r.supervisorPath()
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(r.RunDir, 0o700); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec, RunDir: r.RunDir}); err != nil {
+	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec, RunDir: r.RunDir, Exe: r.Exe}); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(spec.Dir, supervisor.StopFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 
@@ -49,10 +57,10 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 		return err
 	}
 	defer null.Close()
-	cmd := exec.Command(r.Exe, SuperviseArg, spec.Dir)
+	cmd := exec.Command(sup, spec.Dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	cmd.ExtraFiles = []*os.File{wr} // fd 3
-	cmd.Env = append(os.Environ(), readyFDEnv+"=3")
+	cmd.Env = append(append(os.Environ(), supervisor.TuningEnv()...), supervisor.ReadyFDEnv+"=3")
 	cmd.Dir = "/"
 	// Its own session: no terminal signals, and it outlives the caller.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -62,16 +70,16 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 		return fmt.Errorf("container %s: start supervisor: %w", spec.name(), err)
 	}
 
-	msgc := make(chan readyMsg, 1)
+	msgc := make(chan supervisor.Ready, 1)
 	go func() {
-		var m readyMsg
+		var m supervisor.Ready
 		b, _ := io.ReadAll(rd)
 		if err := json.Unmarshal(b, &m); err != nil {
-			m = readyMsg{Error: "container " + spec.name() + ": supervisor exited before the container started"}
+			m = supervisor.Ready{Error: "container " + spec.name() + ": supervisor exited before the container started"}
 		}
 		msgc <- m
 	}()
-	var m readyMsg
+	var m supervisor.Ready
 	select {
 	case m = <-msgc:
 	case <-ctx.Done():
@@ -94,12 +102,33 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	return &StartError{Msg: m.Error, ExitCode: m.ExitCode, Class: classByName(m.Class)}
 }
 
+// supervisorPath finds the lean supervisor binary.
+func (r *Runtime) supervisorPath() (string, error) {
+	p := r.Supervisor
+	if p == "" {
+		p = filepath.Join(filepath.Dir(r.Exe), SupervisorName)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("supervisor binary %s is missing (it is built and installed beside compose): %w", p, errdefs.ErrFailedPrecondition)
+	}
+	return p, nil
+}
+
+// SupervisorName is the lean supervisor's file name, beside the compose binary.
+const SupervisorName = "compose-supervisor"
+
+// requestStop tells the supervisor that the exit that follows is the
+// user's doing: the restart policy does not apply to it.
+func requestStop(dir string) error {
+	return os.WriteFile(filepath.Join(dir, supervisor.StopFile), nil, 0o600)
+}
+
 // Stop sends the stop signal (default SIGTERM) to the container's init,
 // waits up to timeout for it to exit, then kills it (SIGKILL) and waits
 // again. A negative timeout waits forever. No-op if not running.
 func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) error {
 	st, err := ReadState(dir)
-	if err != nil || !st.live() {
+	if err != nil || !live(st) {
 		return ignoreNotFound(err)
 	}
 	spec, err := ReadSpec(dir)
@@ -108,6 +137,9 @@ func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) e
 	}
 	sig, err := parseSignal(spec.StopSignal)
 	if err != nil {
+		return err
+	}
+	if err := requestStop(dir); err != nil {
 		return err
 	}
 	if err := r.signal(spec.ID, sig); err != nil {
@@ -141,8 +173,14 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 	if err != nil {
 		return err
 	}
-	if !st.live() {
+	if !live(st) {
 		return fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+	}
+	if stopping(sig, spec.StopSignal) {
+		// Like `docker kill`: a container killed by the user stays down.
+		if err := requestStop(dir); err != nil {
+			return err
+		}
 	}
 	return r.signal(spec.ID, sig)
 }
@@ -154,7 +192,7 @@ func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
 	defer t.Stop()
 	for {
 		st, err := ReadState(dir)
-		if err != nil || !st.live() {
+		if err != nil || !live(st) {
 			return st, err
 		}
 		select {
@@ -173,7 +211,7 @@ func (r *Runtime) Remove(ctx context.Context, dir string) error {
 		return err
 	}
 	spec, serr := ReadSpec(dir)
-	if err == nil && st.live() {
+	if err == nil && live(st) {
 		return fmt.Errorf("container %s is running: stop it before removing: %w", spec.name(), errdefs.ErrConflict)
 	}
 	if serr == nil {
@@ -185,9 +223,14 @@ func (r *Runtime) Remove(ctx context.Context, dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// live reports whether the container runs or is being started by a live
-// supervisor.
-func (s State) live() bool { return s.Status == StatusRunning || s.active() }
+// stopping reports whether sig is meant to end the container (rather than,
+// say, SIGHUP to reload it).
+func stopping(sig syscall.Signal, stopSignal string) bool {
+	if s, err := parseSignal(stopSignal); err == nil && s == sig {
+		return true
+	}
+	return sig == unix.SIGKILL || sig == unix.SIGTERM || sig == unix.SIGINT
+}
 
 // signal sends sig to the container's init through libcontainer, which
 // checks the init's start time so a reused pid is never signalled.

@@ -19,6 +19,7 @@ import (
 type savedSpec struct {
 	Spec
 	RunDir string `json:",omitempty"`
+	Exe    string `json:",omitempty"` // the full binary, which the supervisor runs
 }
 
 // ReadSpec returns the spec saved by Start in dir.

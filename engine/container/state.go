@@ -1,17 +1,17 @@
 package container
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
+	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 // exitCodeLost is reported when the supervisor died without recording an
@@ -26,13 +26,19 @@ func ReadState(dir string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	if !st.active() || supervisorAlive(st.SupervisorPid, st.SupervisorStart) {
+	if !active(st) || supervisorAlive(st.SupervisorPid, st.SupervisorStart) {
 		return st, nil
 	}
 	// The supervisor records the exit and then exits: it may have done both
 	// since the first read. Only a second read that still says active is stale.
-	if st, err = readStateFile(dir); err != nil || !st.active() {
+	if st, err = readStateFile(dir); err != nil || !active(st) {
 		return st, err
+	}
+	// Nobody holds the container's stdio or records its exit any more: it
+	// goes with its supervisor. Killing the init of a pid namespace kills all
+	// of it; the start time check never hits a reused pid.
+	if st.Pid > 0 && st.InitStart != 0 && procStart(st.Pid) == st.InitStart {
+		_ = unix.Kill(st.Pid, unix.SIGKILL)
 	}
 	st.Status = StatusExited
 	st.ExitCode = exitCodeLost
@@ -50,9 +56,13 @@ func ReadState(dir string) (State, error) {
 }
 
 // active reports whether a supervisor claims to be looking after the container.
-func (s State) active() bool {
-	return s.SupervisorPid != 0 && (s.Status == StatusRunning || s.Status == StatusCreated)
+func active(s State) bool {
+	return s.SupervisorPid != 0 && (s.Status == StatusRunning || s.Status == StatusCreated || s.Status == StatusRestarting)
 }
+
+// live reports whether the container runs, is being started or waits to be
+// restarted by a live supervisor.
+func live(s State) bool { return s.Status == StatusRunning || active(s) }
 
 func readStateFile(dir string) (State, error) {
 	var st State
@@ -80,24 +90,7 @@ func writeJSON(path string, v any) error { return state.WriteJSON(path, v) }
 
 // procStart returns a process's start time (clock ticks since boot), or 0 if
 // it does not exist.
-func procStart(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces and parens: fields start after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := bytes.Fields(b[i+1:])
-	// After ')': state is field 3 overall, starttime is field 22.
-	if len(fields) < 20 || string(fields[0]) == "Z" {
-		return 0
-	}
-	n, _ := strconv.ParseUint(string(fields[19]), 10, 64)
-	return n
-}
+func procStart(pid int) uint64 { return supervisor.ProcStart(pid) }
 
 func supervisorAlive(pid int, start uint64) bool {
 	if pid <= 0 {

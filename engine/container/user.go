@@ -1,6 +1,8 @@
 package container
 
 import (
+	"fmt"
+
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
 )
@@ -15,7 +17,8 @@ type execUser struct {
 // "name", "name:group") against the rootfs's /etc/passwd and /etc/group.
 // Its errors read like Docker's, e.g.
 // "unable to find user bob: no matching entries in passwd file".
-func resolveUser(rootfs, spec string) (execUser, error) {
+// groupAdd are extra groups (group_add): names or gids.
+func resolveUser(rootfs, spec string, groupAdd ...string) (execUser, error) {
 	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
 	if err != nil {
 		return execUser{}, err
@@ -28,5 +31,13 @@ func resolveUser(rootfs, spec string) (execUser, error) {
 	if err != nil {
 		return execUser{}, err
 	}
-	return execUser{UID: u.Uid, GID: u.Gid, Groups: u.Sgids}, nil
+	groups := u.Sgids
+	if len(groupAdd) > 0 {
+		extra, err := user.GetAdditionalGroupsPath(groupAdd, group)
+		if err != nil {
+			return execUser{}, fmt.Errorf("group_add: %w", err)
+		}
+		groups = append(groups, extra...)
+	}
+	return execUser{UID: u.Uid, GID: u.Gid, Groups: groups}, nil
 }

@@ -148,6 +148,10 @@ func (s *Store) addLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.H
 			}
 			size, err := s.addLayer(gctx, l, j.diffID)
 			if err != nil {
+				// A corrupt download is the real cause of what failed after it.
+				if c, ok := l.(interface{ corruptErr() error }); ok && c.corruptErr() != nil {
+					err = c.corruptErr()
+				}
 				return fmt.Errorf("layer %s: %w", j.diffID, err)
 			}
 			mu.Lock()

@@ -240,12 +240,12 @@ func TestLoadDockerSaveFormats(t *testing.T) {
 				t.Fatalf("loaded %v, want %v", loaded, want)
 			}
 			w := mustGet(t, s, "web:1")
-			if w.ID != configName(t, web) || !slices.Equal(w.RepoTags, []string{"localhost:5000/web:1", "web:1"}) {
+			if w.ID != idOfImage(t, web) || !slices.Equal(w.RepoTags, []string{"localhost:5000/web:1", "web:1"}) {
 				t.Errorf("web: %s %v", w.ID, w.RepoTags)
 			}
 			sl := mustGet(t, s, "me/slim")
-			if sl.ID != configName(t, slim) || len(sl.LayerDirs) != 2 || sl.LayerDirs[0] != w.LayerDirs[0] {
-				t.Errorf("slim %s layers %v, want %s sharing %s", sl.ID, sl.LayerDirs, configName(t, slim), w.LayerDirs[0])
+			if sl.ID != idOfImage(t, slim) || len(sl.LayerDirs) != 2 || sl.LayerDirs[0] != w.LayerDirs[0] {
+				t.Errorf("slim %s layers %v, want %s sharing %s", sl.ID, sl.LayerDirs, idOfImage(t, slim), w.LayerDirs[0])
 			}
 			if b, err := os.ReadFile(filepath.Join(w.LayerDirs[1], "srv", "index.html")); err != nil || string(b) != "<h1>hi</h1>" {
 				t.Errorf("srv/index.html = %q, %v", b, err)

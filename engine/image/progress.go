@@ -111,12 +111,14 @@ type countingReader struct {
 	add    func(int)
 	atEOF  func()
 	closer io.Closer
+	n      int64
 	eof    bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if n > 0 {
+		c.n += int64(n)
 		c.add(n)
 	}
 	if err == io.EOF && !c.eof {

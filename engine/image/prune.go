@@ -68,5 +68,5 @@ func (s *Store) removeImages(ctx context.Context, fn func(*index) ([]string, err
 	if err := writeFileAtomic(s.indexPath(), b); err != nil {
 		return 0, err
 	}
-	return s.collect(idx, removed, ids)
+	return s.collect(idx, removed, ids, orphanGrace)
 }

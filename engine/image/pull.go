@@ -113,7 +113,7 @@ func resolvePlatform(desc *remote.Descriptor, want v1.Platform, explicit bool, s
 				return idx.Image(m.Digest)
 			}
 		}
-		return nil, fmt.Errorf("no matching manifest for %s in the manifest list entries of %s: %w", platformString(want), shown, errdefs.ErrNotFound)
+		return nil, notFound("no matching manifest for %s in the manifest list entries of %s", platformString(want), shown)
 	}
 	img, err := desc.Image()
 	if err != nil || !explicit {
@@ -125,8 +125,8 @@ func resolvePlatform(desc *remote.Descriptor, want v1.Platform, explicit bool, s
 	}
 	have := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
 	if cfg.OS != "" && !platformMatches(want, have) {
-		return nil, fmt.Errorf("image %s was found but does not match the specified platform: wanted %s, actual: %s: %w",
-			shown, platformString(want), platformString(have), errdefs.ErrNotFound)
+		return nil, notFound("image %s was found but does not match the specified platform: wanted %s, actual: %s",
+			shown, platformString(want), platformString(have))
 	}
 	return img, nil
 }
@@ -220,8 +220,9 @@ func (t *pullTracker) end(l v1.Layer, have bool, err error) {
 // progress and fails unless the compressed blob matched its digest.
 type pullLayer struct {
 	v1.Layer
-	id  string
-	rep *reporter
+	id      string
+	rep     *reporter
+	corrupt error // set when the whole blob arrived but failed its digest check
 }
 
 func (p *pullLayer) Uncompressed() (io.ReadCloser, error) {
@@ -250,8 +251,12 @@ func (p *pullLayer) Uncompressed() (io.ReadCloser, error) {
 		rc.Close()
 		return nil, err
 	}
-	return &drainAtEOF{ReadCloser: urc, compressed: counted}, nil
+	return &verifiedStream{ReadCloser: urc, compressed: counted, size: size, layer: p}, nil
 }
+
+// corruptErr explains a failed layer by its blob when the blob was corrupt:
+// a flipped byte usually shows first as a decompression or tar error.
+func (p *pullLayer) corruptErr() error { return p.corrupt }
 
 // compressedOnce hands out one already opened compressed stream, so the
 // decompression of go-containerregistry reads through our counter. It must
@@ -266,25 +271,47 @@ func (c compressedOnce) Compressed() (io.ReadCloser, error)  { return c.rc, nil 
 func (c compressedOnce) Size() (int64, error)                { return c.l.Size() }
 func (c compressedOnce) MediaType() (types.MediaType, error) { return c.l.MediaType() }
 
-// drainAtEOF reads the compressed stream to its end when the uncompressed
-// one ends, so its digest is checked even if the decompressor stopped short,
-// and reports a mismatch instead of io.EOF.
-type drainAtEOF struct {
+// verifiedStream is the uncompressed stream of a pullLayer. When it ends it
+// reads the compressed stream to its end, so the digest is checked even if
+// the decompressor stopped short, and reports a mismatch instead of io.EOF.
+// Closed early (extraction failed), it still reads the blob to its end to
+// tell a corrupt blob from other failures.
+type verifiedStream struct {
 	io.ReadCloser
-	compressed io.Reader
+	compressed *countingReader
+	size       int64
+	layer      *pullLayer
 	err        error
 }
 
-func (d *drainAtEOF) Read(p []byte) (int, error) {
-	if d.err != nil {
-		return 0, d.err
+func (v *verifiedStream) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
 	}
-	n, err := d.ReadCloser.Read(p)
+	n, err := v.ReadCloser.Read(p)
 	if err == io.EOF {
-		if _, derr := io.Copy(io.Discard, d.compressed); derr != nil {
-			d.err = derr
+		if derr := v.drain(); derr != nil {
+			v.err = derr
 			return n, derr
 		}
 	}
 	return n, err
+}
+
+func (v *verifiedStream) Close() error {
+	if !v.compressed.eof && v.err == nil {
+		v.drain()
+	}
+	return v.ReadCloser.Close()
+}
+
+func (v *verifiedStream) drain() error {
+	_, err := io.Copy(io.Discard, v.compressed)
+	// The digest is checked once all bytes are in: an error then means the
+	// content is wrong, not that the transfer broke.
+	if err != nil && v.compressed.n >= v.size {
+		d, _ := v.layer.Digest()
+		v.layer.corrupt = fmt.Errorf("downloaded blob %s does not match its digest: %v", d, err)
+	}
+	return err
 }

@@ -113,17 +113,17 @@ func registryError(ctx context.Context, verb, ref, registry string, err error) e
 		cause := diagnostics(terr)
 		switch {
 		case hasCode(terr, transport.ManifestUnknownErrorCode):
-			return fmt.Errorf("manifest for %s not found: %s: %w", ref, cause, errdefs.ErrNotFound)
+			return notFound("manifest for %s not found: %s", ref, cause)
 		case hasCode(terr, transport.NameUnknownErrorCode):
-			return fmt.Errorf("repository %s not found: %s: %w", repo, cause, errdefs.ErrNotFound)
+			return notFound("repository %s not found: %s", repo, cause)
 		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden ||
 			hasCode(terr, transport.UnauthorizedErrorCode) || hasCode(terr, transport.DeniedErrorCode):
 			if verb == "push" {
 				return fmt.Errorf("push access denied for %s, authorization may be required: %s: %w", repo, cause, errdefs.ErrFailedPrecondition)
 			}
-			return fmt.Errorf("pull access denied for %s, repository does not exist or may require authorization: %s: %w", repo, cause, errdefs.ErrNotFound)
+			return notFound("pull access denied for %s, repository does not exist or may require authorization: %s", repo, cause)
 		case terr.StatusCode == http.StatusNotFound:
-			return fmt.Errorf("manifest for %s not found: %s: %w", ref, cause, errdefs.ErrNotFound)
+			return notFound("manifest for %s not found: %s", ref, cause)
 		}
 		return fmt.Errorf("%s %s: registry %s: %s", verb, ref, registry, cause)
 	}
@@ -132,6 +132,11 @@ func registryError(ctx context.Context, verb, ref, registry string, err error) e
 		return fmt.Errorf("%s %s: cannot reach registry %s: %v: %w", verb, ref, registry, nerr, errdefs.ErrFailedPrecondition)
 	}
 	return fmt.Errorf("%s %s: %w", verb, ref, err)
+}
+
+// notFound is an ErrNotFound whose message already says so.
+func notFound(format string, args ...any) error {
+	return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf(format, args...))
 }
 
 func hasCode(e *transport.Error, code transport.ErrorCode) bool {

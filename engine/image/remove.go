@@ -159,8 +159,8 @@ const orphanGrace = time.Hour
 
 // collect deletes config blobs, layer blobs and unpacked layers that no
 // image in idx references: at once for those of the removed images, after
-// orphanGrace for others (left by a crash). It returns the bytes freed.
-func (s *Store) collect(idx *index, removed []imageRecord, removedIDs []string) (int64, error) {
+// grace for others (left by a crash). It returns the bytes freed.
+func (s *Store) collect(idx *index, removed []imageRecord, removedIDs []string, grace time.Duration) (int64, error) {
 	keep := map[string]bool{}
 	for id, rec := range idx.Images {
 		keep[strings.TrimPrefix(id, "sha256:")] = true
@@ -188,7 +188,7 @@ func (s *Store) collect(idx *index, removed []imageRecord, removedIDs []string) 
 				continue // temporaries and what is still in use
 			}
 			p := filepath.Join(dir, e.Name())
-			if !gone[e.Name()] && !olderThan(p, orphanGrace) {
+			if !gone[e.Name()] && !olderThan(p, grace) {
 				continue
 			}
 			size := diskUsage(p)

@@ -102,7 +102,7 @@ func untar(t *testing.T, b []byte) string {
 	}
 }
 
-func configName(t *testing.T, img v1.Image) string {
+func idOfImage(t *testing.T, img v1.Image) string {
 	t.Helper()
 	h, err := img.ConfigName()
 	if err != nil {
@@ -177,8 +177,8 @@ func TestSaveRoundTrip(t *testing.T) {
 		if err := validate.Image(img); err != nil {
 			t.Errorf("%s: invalid docker archive image: %v", tag, err)
 		}
-		if configName(t, img) != configName(t, want) || !slices.Equal(diffIDs(t, img), diffIDs(t, want)) {
-			t.Errorf("%s: config %s layers %v, want %s %v", tag, configName(t, img), diffIDs(t, img), configName(t, want), diffIDs(t, want))
+		if idOfImage(t, img) != idOfImage(t, want) || !slices.Equal(diffIDs(t, img), diffIDs(t, want)) {
+			t.Errorf("%s: config %s layers %v, want %s %v", tag, idOfImage(t, img), diffIDs(t, img), idOfImage(t, want), diffIDs(t, want))
 		}
 	}
 	var repos map[string]map[string]string
@@ -216,7 +216,7 @@ func TestSaveRoundTrip(t *testing.T) {
 		if !strings.HasSuffix(n, ":"+d.Annotations[annotationRefName]) {
 			t.Errorf("annotations %v", d.Annotations)
 		}
-		got[n] = configName(t, img)
+		got[n] = idOfImage(t, img)
 	}
 	if len(got) != len(want) {
 		t.Errorf("index.json names %v, want %v", got, want)

@@ -1,0 +1,21 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newTopCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "top [SERVICES...]",
+		Short: "Display the running processes",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := g.projectServices(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			e, err := g.engine()
+			if err != nil {
+				return err
+			}
+			return e.Top(cmd.Context(), name, args, cmd.OutOrStdout())
+		},
+	}
+}

@@ -1,0 +1,409 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/graph"
+)
+
+// selectRecords returns the project's containers of services (all when
+// empty); one-off (`run`) containers only with oneoff.
+func (e *Engine) selectRecords(projectName string, services []string, oneoff bool) ([]*Record, error) {
+	all, err := e.containers(projectName)
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[string]bool{}
+	for _, s := range services {
+		wanted[s] = true
+	}
+	var out []*Record
+	for _, r := range all {
+		if len(wanted) > 0 && !wanted[r.Service] {
+			continue
+		}
+		if !oneoff && r.Labels[labelOneoff] == "True" {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// runningContainer is the service's container number index (1-based) that
+// runs, for exec, cp and attach.
+func (e *Engine) runningContainer(projectName, service string, index int) (*Record, error) {
+	recs, err := e.selectRecords(projectName, []string{service}, false)
+	if err != nil {
+		return nil, err
+	}
+	if index <= 0 {
+		index = 1
+	}
+	for _, r := range recs {
+		if r.Number == index && r.running() {
+			return r, nil
+		}
+	}
+	if index > 1 && len(recs) > 0 {
+		return nil, fmt.Errorf("service %q is not running container #%d: %w", service, index, errdefs.ErrNotFound)
+	}
+	return nil, fmt.Errorf("service %q is not running: %w", service, errdefs.ErrFailedPrecondition)
+}
+
+// serviceOrder orders the services of recs as up starts them (when the
+// project is known); unknown services come last, sorted.
+func serviceOrder(p *types.Project, recs []*Record) []string {
+	seen := map[string]bool{}
+	var names []string
+	if p != nil {
+		if g, err := graph.New(p); err == nil {
+			_ = g.Walk(context.Background(), graph.Up, 1, func(_ context.Context, s string) error {
+				names = append(names, s)
+				seen[s] = true
+				return nil
+			})
+		}
+	}
+	var rest []string
+	for _, r := range recs {
+		if !seen[r.Service] {
+			seen[r.Service] = true
+			rest = append(rest, r.Service)
+		}
+	}
+	sort.Strings(rest)
+	return append(names, rest...)
+}
+
+// Start starts the existing containers of services (all when empty) in
+// dependency order, like `docker compose start`.
+func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project, services []string) error {
+	e.beginProgress("Running")
+	defer e.endProgress()
+	lock, err := e.lockProject(projectName)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	for _, s := range services {
+		if !hasService(recs, s) {
+			return fmt.Errorf("service %q has no container to start: %w", s, errdefs.ErrNotFound)
+		}
+	}
+	if len(recs) == 0 {
+		return fmt.Errorf("project %s has no container to start: %w", projectName, errdefs.ErrNotFound)
+	}
+	if err := e.ensureNetworks(ctx, recs); err != nil {
+		return err
+	}
+	for _, s := range serviceOrder(p, recs) {
+		for _, r := range recs {
+			if r.Service != s || r.running() {
+				continue
+			}
+			if err := e.startRecord(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ensureNetworks recreates the networks containers join if they vanished
+// (a reboot), so start works from the state on disk alone.
+func (e *Engine) ensureNetworks(ctx context.Context, recs []*Record) error {
+	done := map[string]bool{}
+	for _, r := range recs {
+		for _, a := range r.Networks {
+			if done[a.Network] {
+				continue
+			}
+			done[a.Network] = true
+			n, err := e.nets.Get(a.Network)
+			if err != nil {
+				return fmt.Errorf("network %s: %w", a.Network, err)
+			}
+			if _, err := e.nets.Ensure(ctx, a.Network, n.Labels); err != nil {
+				return fmt.Errorf("network %s: %w", a.Network, err)
+			}
+		}
+	}
+	if len(done) > 0 {
+		return e.nets.EnsureDNS(ctx)
+	}
+	return nil
+}
+
+func hasService(recs []*Record, service string) bool {
+	for _, r := range recs {
+		if r.Service == service {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop stops the running containers of services (all when empty),
+// dependents first; paused ones are thawed so they can stop gracefully.
+func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project, services []string, timeout *time.Duration) error {
+	e.beginProgress("Running")
+	defer e.endProgress()
+	lock, err := e.lockProject(projectName)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	e.resumePaused(ctx, recs)
+	var g *graph.Graph
+	if p != nil {
+		g, _ = graph.New(p)
+	}
+	return e.stopProject(ctx, g, recs, timeout)
+}
+
+func (e *Engine) resumePaused(ctx context.Context, recs []*Record) {
+	for _, r := range recs {
+		if e.runtime.Paused(r.dir) {
+			_ = e.runtime.Resume(ctx, r.dir)
+		}
+	}
+}
+
+// RestartOptions are the flags of `compose restart`.
+type RestartOptions struct {
+	Services []string
+	Timeout  *time.Duration
+	NoDeps   bool // only the named services, not what they depend on
+}
+
+// Restart stops and starts the containers of services (and of what they
+// depend on, unless NoDeps) in dependency order. Stopped containers are
+// started too, as `docker restart` does.
+func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Project, opts RestartOptions) error {
+	e.beginProgress("Running")
+	defer e.endProgress()
+	services := opts.Services
+	if p != nil && len(services) > 0 && !opts.NoDeps {
+		g, err := graph.New(p)
+		if err != nil {
+			return err
+		}
+		if g, err = g.Subset(services, true); err != nil {
+			return err
+		}
+		services = g.Services()
+	}
+	lock, err := e.lockProject(projectName)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	if err := e.ensureNetworks(ctx, recs); err != nil {
+		return err
+	}
+	e.resumePaused(ctx, recs)
+	for _, s := range serviceOrder(p, recs) {
+		for _, r := range recs {
+			if r.Service != s {
+				continue
+			}
+			e.progress("Container", r.Name, "Restarting")
+			if err := e.runtime.Stop(ctx, r.dir, recordTimeout(r, opts.Timeout)); err != nil {
+				return fmt.Errorf("container %s: %w", r.Name, err)
+			}
+			if err := e.runtime.Start(ctx, r.Spec); err != nil {
+				return fmt.Errorf("container %s: %w", r.Name, err)
+			}
+			e.progress("Container", r.Name, "Started")
+		}
+	}
+	return nil
+}
+
+// Kill sends sig (default SIGKILL) to the running containers of services.
+func (e *Engine) Kill(ctx context.Context, projectName string, services []string, sig string) error {
+	e.beginProgress("Running")
+	defer e.endProgress()
+	if sig == "" {
+		sig = "SIGKILL"
+	}
+	s, err := parseSignal(sig)
+	if err != nil {
+		return err
+	}
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range recs {
+		if !r.running() {
+			continue
+		}
+		e.progress("Container", r.Name, "Killing")
+		if err := e.runtime.Kill(ctx, r.dir, s); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
+			continue
+		}
+		e.progress("Container", r.Name, "Killed")
+	}
+	return errors.Join(errs...)
+}
+
+// parseSignal accepts "SIGUSR1", "USR1", "usr1" or "10".
+func parseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
+}
+
+// Pause freezes the running containers of services.
+func (e *Engine) Pause(ctx context.Context, projectName string, services []string) error {
+	return e.eachRunning(projectName, services, "Pausing", "Paused", func(r *Record) error {
+		return e.runtime.Pause(ctx, r.dir)
+	})
+}
+
+// Unpause thaws the paused containers of services.
+func (e *Engine) Unpause(ctx context.Context, projectName string, services []string) error {
+	return e.eachRunning(projectName, services, "Unpausing", "Unpaused", func(r *Record) error {
+		if !e.runtime.Paused(r.dir) {
+			return nil
+		}
+		return e.runtime.Resume(ctx, r.dir)
+	})
+}
+
+func (e *Engine) eachRunning(projectName string, services []string, doing, done string, fn func(*Record) error) error {
+	e.beginProgress("Running")
+	defer e.endProgress()
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range recs {
+		if !r.running() {
+			continue
+		}
+		e.progress("Container", r.Name, doing)
+		if err := fn(r); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
+			continue
+		}
+		e.progress("Container", r.Name, done)
+	}
+	return errors.Join(errs...)
+}
+
+// RmOptions are the flags of `compose rm`.
+type RmOptions struct {
+	Services []string
+	Stop     bool // -s: stop running containers first
+	Volumes  bool // -v: anonymous volumes (none exist yet: nothing more to do)
+	// Confirm asks the user before removing; nil = -f (no question). It
+	// gets Compose's message, "Going to remove a, b".
+	Confirm func(msg string) (bool, error)
+	Out     *os.File
+}
+
+// Rm removes the stopped containers of services, like `docker compose rm`:
+// running ones are left alone unless Stop.
+func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, opts RmOptions) error {
+	if opts.Stop {
+		if err := e.Stop(ctx, projectName, p, opts.Services, nil); err != nil {
+			return err
+		}
+	}
+	lock, err := e.lockProject(projectName)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	recs, err := e.selectRecords(projectName, opts.Services, false)
+	if err != nil {
+		return err
+	}
+	var stopped []*Record
+	var names []string
+	for _, r := range recs {
+		if !r.running() {
+			stopped = append(stopped, r)
+			names = append(names, r.Name)
+		}
+	}
+	if len(stopped) == 0 {
+		fmt.Fprintln(e.err, "No stopped containers")
+		return nil
+	}
+	msg := "Going to remove " + strings.Join(names, ", ")
+	if opts.Confirm == nil {
+		if opts.Out != nil {
+			fmt.Fprintln(opts.Out, msg)
+		}
+	} else {
+		ok, err := opts.Confirm(msg)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	e.beginProgress("Running")
+	defer e.endProgress()
+	var errs []error
+	for _, r := range stopped {
+		e.progress("Container", r.Name, "Removing")
+		if err := e.remove(ctx, r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.progress("Container", r.Name, "Removed")
+	}
+	return errors.Join(errs...)
+}
+
+// stateOf is the status ps shows: a running container whose processes are
+// frozen is "paused".
+func (e *Engine) stateOf(r *Record) container.State {
+	st := r.State()
+	if st.Status == container.StatusRunning && e.runtime.Paused(r.dir) {
+		st.Status = container.StatusPaused
+	}
+	return st
+}

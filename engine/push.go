@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/progress"
+)
+
+// PushOptions are the flags of `compose push`.
+type PushOptions struct {
+	Services       []string
+	IgnoreFailures bool
+}
+
+// Push pushes the images of services that have a build section, as Docker
+// Compose does (their image name says where to).
+func (e *Engine) Push(ctx context.Context, p *types.Project, opts PushOptions) error {
+	names := opts.Services
+	if len(names) == 0 {
+		names = p.ServiceNames()
+	}
+	e.beginProgress("Pushing")
+	defer e.endProgress()
+	var errs []error
+	for _, n := range names {
+		svc, err := p.GetService(n)
+		if err != nil {
+			return err
+		}
+		if svc.Build == nil || svc.Image == "" {
+			continue
+		}
+		if err := e.pushImage(ctx, svc.Name, svc.Image); err != nil && !opts.IgnoreFailures {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PushImage pushes one image of the store (`compose image push`).
+func (e *Engine) PushImage(ctx context.Context, ref string, out io.Writer) error {
+	e.beginProgress("Pushing")
+	defer e.endProgress()
+	return e.pushImage(ctx, ref, ref)
+}
+
+func (e *Engine) pushImage(ctx context.Context, id, ref string) error {
+	e.event(progress.Event{ID: id, Text: "Pushing", Status: progress.Working})
+	_, err := e.images.Push(ctx, ref, image.PushOptions{
+		RegistryOptions: e.registryOptions(),
+		Progress:        func(ev image.Event) { e.event(layerEvent(id, ev)) },
+	})
+	if err != nil {
+		e.event(progress.Event{ID: id, Text: "Error", Status: progress.Error, Details: errdefs.Message(err)})
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	e.event(progress.Event{ID: id, Text: "Pushed", Status: progress.Done})
+	return nil
+}

@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	shellwords "github.com/mattn/go-shellwords"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/logs"
+	"github.com/composer-dev/compose/project"
+)
+
+// labelSlug identifies a one-off container, as Compose labels it.
+const labelSlug = "com.docker.compose.slug"
+
+// RunOptions are the flags of `compose run`.
+type RunOptions struct {
+	Service      string
+	Command      []string // nil = the service's command
+	Entrypoint   *string  // --entrypoint, split like a shell would
+	Name         string   // --name; default <project>-<service>-run-<12 hex>
+	Detach       bool
+	Rm           bool
+	NoDeps       bool
+	Env          []string // KEY=VALUE, or KEY to take it from this environment
+	Labels       []string // KEY=VALUE
+	User         string
+	Workdir      string
+	Volumes      []string // HOST:CONTAINER[:ro|rw] bind mounts
+	Publish      []string
+	ServicePorts bool
+	Tty          bool
+	Interactive  bool
+	Pull         string // --pull: "policy" (the service's pull_policy), "always", "missing", "never"
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Resize         <-chan container.WindowSize
+}
+
+// Run creates and starts a one-off container of a service (after the
+// services it depends on, unless NoDeps) and, unless Detach, streams its
+// output until it exits. It returns the container's exit code.
+func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (int, error) {
+	if opts.Detach && opts.Rm {
+		return 0, fmt.Errorf("--rm with --detach is not supported yet: %w", errdefs.ErrInvalidArgument)
+	}
+	pl, err := e.plan(p, []string{opts.Service})
+	if err != nil {
+		return 0, err
+	}
+	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
+		return 0, err
+	}
+	svc, err := pl.project.GetService(opts.Service)
+	if err != nil {
+		return 0, err
+	}
+	if len(opts.Publish) > 0 || (opts.ServicePorts && len(svc.Ports) > 0) {
+		return 0, fmt.Errorf("service %q: publishing ports is not supported yet: %w", svc.Name, errdefs.ErrInvalidArgument)
+	}
+	mounts, err := bindMounts(pl.project.WorkingDir, opts.Volumes)
+	if err != nil {
+		return 0, err
+	}
+	if err := runService(&svc, opts); err != nil {
+		return 0, err
+	}
+	labels, err := keyValues(opts.Labels, "--label")
+	if err != nil {
+		return 0, err
+	}
+	slug := newID()
+	labels[labelSlug] = slug
+	name := opts.Name
+	if name == "" {
+		name = fmt.Sprintf("%s-%s-run-%s", pl.project.Name, svc.Name, slug[:12])
+	}
+
+	rec, err := e.createRun(ctx, pl, svc, opts.NoDeps, createOverrides{name: name, oneoff: true, labels: labels, mounts: mounts})
+	if err != nil {
+		return 0, err
+	}
+	if err := e.runtime.Start(ctx, rec.Spec); err != nil {
+		if opts.Rm {
+			_ = e.remove(context.WithoutCancel(ctx), rec)
+		}
+		return 0, err
+	}
+	if opts.Detach {
+		fmt.Fprintln(opts.Stdout, rec.Name)
+		return 0, nil
+	}
+	code, err := e.attachRun(ctx, rec, opts)
+	if opts.Rm {
+		if rerr := e.remove(context.WithoutCancel(ctx), rec); err == nil {
+			err = rerr
+		}
+	}
+	return code, err
+}
+
+// createRun starts what the service depends on (unless noDeps) and creates
+// the one-off container, under the project's lock.
+func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, noDeps bool, ov createOverrides) (*Record, error) {
+	lock, err := e.lockProject(pl.project.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	all, err := e.containers(pl.project.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range all {
+		if r.Name == ov.name {
+			return nil, fmt.Errorf("container name %q is already in use: %w", ov.name, errdefs.ErrConflict)
+		}
+	}
+	var deps []string
+	if !noDeps {
+		deps = pl.graph.Dependencies(svc.Name)
+	}
+	depPlan := *pl
+	if depPlan.graph, err = pl.graph.Subset(deps, true); err != nil {
+		return nil, err
+	}
+	e.beginProgress("Running")
+	err = e.converge(ctx, &depPlan)
+	e.endProgress()
+	if err != nil {
+		return nil, err
+	}
+	hash, err := project.ConfigHash(svc)
+	if err != nil {
+		return nil, err
+	}
+	return e.createWith(ctx, pl, svc, 1, hash, pl.images[svc.Name], ov)
+}
+
+// runService applies run's overrides to the service.
+func runService(svc *types.ServiceConfig, opts RunOptions) error {
+	if opts.Entrypoint != nil {
+		ep, err := shellwords.Parse(*opts.Entrypoint)
+		if err != nil {
+			return fmt.Errorf("--entrypoint %q: %w", *opts.Entrypoint, errdefs.Mark(errdefs.ErrInvalidArgument, err))
+		}
+		svc.Entrypoint = ep
+		svc.Command = types.ShellCommand{} // a new entrypoint drops the old command, as with Docker
+	}
+	if opts.Command != nil {
+		svc.Command = opts.Command
+	}
+	env := types.MappingWithEquals{}
+	for k, v := range svc.Environment {
+		env[k] = v
+	}
+	for _, kv := range resolveEnv(opts.Env) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = &v
+	}
+	svc.Environment = env
+	if opts.User != "" {
+		svc.User = opts.User
+	}
+	if opts.Workdir != "" {
+		svc.WorkingDir = opts.Workdir
+	}
+	svc.Tty = opts.Tty
+	svc.StdinOpen = opts.Interactive
+	svc.Restart = "" // a one-off container is never restarted
+	if svc.Deploy != nil {
+		d := *svc.Deploy
+		d.RestartPolicy = nil
+		svc.Deploy = &d
+	}
+	svc.ContainerName = ""
+	return nil
+}
+
+// bindMounts parses -v HOST:CONTAINER[:ro|rw]; a relative HOST is relative
+// to the project directory and is created when missing, as Docker does.
+func bindMounts(projectDir string, specs []string) ([]container.Mount, error) {
+	var out []container.Mount
+	for _, v := range specs {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, fmt.Errorf("volume %q: use HOST:CONTAINER[:ro] (anonymous volumes are not supported yet): %w", v, errdefs.ErrInvalidArgument)
+		}
+		host, dest := parts[0], parts[1]
+		ro := false
+		if len(parts) == 3 {
+			switch parts[2] {
+			case "ro":
+				ro = true
+			case "rw":
+			default:
+				return nil, fmt.Errorf("volume %q: unknown mode %q (use ro or rw): %w", v, parts[2], errdefs.ErrInvalidArgument)
+			}
+		}
+		if !strings.HasPrefix(host, "/") && !strings.HasPrefix(host, ".") && !strings.HasPrefix(host, "~") {
+			return nil, fmt.Errorf("volume %q: named volumes are not supported yet: %w", v, errdefs.ErrInvalidArgument)
+		}
+		if strings.HasPrefix(host, "~") {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, err
+			}
+			host = filepath.Join(home, host[1:])
+		}
+		if !filepath.IsAbs(host) {
+			host = filepath.Join(projectDir, host)
+		}
+		if !filepath.IsAbs(dest) {
+			return nil, fmt.Errorf("volume %q: the container path must be absolute: %w", v, errdefs.ErrInvalidArgument)
+		}
+		if _, err := os.Stat(host); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(host, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, container.Mount{Source: filepath.Clean(host), Destination: filepath.Clean(dest), ReadOnly: ro})
+	}
+	return out, nil
+}
+
+// keyValues parses KEY=VALUE flags.
+func keyValues(list []string, flag string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: use KEY=VALUE: %w", flag, kv, errdefs.ErrInvalidArgument)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// attachRun streams the one-off container's output (stdout and stderr
+// apart, no prefix, as `docker compose run` prints it) until it exits;
+// stdin and terminal resizes go through the supervisor's attach socket.
+// Ctrl-C is passed on to the container (SIGINT), like docker's sig-proxy.
+func (e *Engine) attachRun(ctx context.Context, rec *Record, opts RunOptions) (int, error) {
+	bg := context.WithoutCancel(ctx)
+	attachCtx, stopAttach := context.WithCancel(bg)
+	defer stopAttach()
+	if opts.Tty || opts.Interactive {
+		stdin := opts.Stdin
+		if !opts.Interactive {
+			stdin = nil
+		}
+		go func() { _ = e.runtime.Attach(attachCtx, rec.dir, stdin, io.Discard, io.Discard, opts.Resize) }()
+	}
+	logsDone := make(chan error, 1)
+	go func() {
+		logsDone <- logs.Read(bg, rec.logPath(), logs.ReadOptions{Tail: -1, Follow: true, Done: func() bool { return !rec.running() }},
+			func(en logs.Entry) error {
+				w := opts.Stdout
+				if en.Stream == "stderr" && opts.Stderr != nil && !opts.Tty {
+					w = opts.Stderr
+				}
+				_, err := io.WriteString(w, en.Line+"\n")
+				return err
+			})
+	}()
+	st, err := e.runtime.Wait(ctx, rec.dir)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C: pass it on, then give the container its grace period.
+		_ = e.runtime.Kill(bg, rec.dir, syscall.SIGINT)
+		wctx, cancel := context.WithTimeout(bg, recordTimeout(rec, nil))
+		st, err = e.runtime.Wait(wctx, rec.dir)
+		cancel()
+		if err != nil {
+			_ = e.runtime.Stop(bg, rec.dir, 0)
+			st, err = e.runtime.Wait(bg, rec.dir)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-logsDone:
+	case <-time.After(5 * time.Second): // the log reader notices the exit within its poll interval
+	}
+	return st.ExitCode, nil
+}
