@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/internal/busybox"
 )
 
@@ -80,6 +81,9 @@ type cli struct {
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	root := t.TempDir()
+	// Registered first, so it runs last: after the test's own `down`, the
+	// runtime dir of this root is left empty; remove it so no trace remains.
+	t.Cleanup(func() { os.RemoveAll(engine.RunDir(root)) })
 	return &cli{t: t, root: root, dir: repoRoot, env: []string{"COMPOSE_ROOT=" + root}}
 }
 
