@@ -59,7 +59,8 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		done <- logs.Follow(followCtx, printer, sources, logs.ReadOptions{Tail: -1, Follow: true})
 	}()
 	select {
-	case err := <-done:
+	case err := <-done: // every container exited and its logs are drained
+		waitAtMost(&wg, 5*time.Second) // let the exit reports print
 		stopFollowing()
 		wg.Wait()
 		return err
@@ -84,6 +85,9 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	// the exit reports print, but never hang on a container that did not stop.
 	select {
 	case <-done:
+		// The exit reports poll the state on a tick: the logs can end
+		// first, and cancelling now would lose "exited with code" lines.
+		waitAtMost(&wg, 5*time.Second)
 	case <-time.After(5 * time.Second):
 	}
 	stopFollowing()
@@ -107,4 +111,14 @@ func interrupted(ctx context.Context, sigs <-chan os.Signal) <-chan struct{} {
 		close(ch)
 	}()
 	return ch
+}
+
+// waitAtMost waits for wg, but no longer than d.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(d):
+	}
 }

@@ -7,12 +7,14 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 )
 
 // DownOptions are the flags of `compose down`.
 type DownOptions struct {
 	Timeout *time.Duration // -t: grace period before SIGKILL
+	Volumes bool           // -v: also remove named volumes (not external) and anonymous volumes
 }
 
 // Down stops and removes the project's containers (dependents first) and the
@@ -58,10 +60,17 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		}
 		e.progress("Network", n.Name, "Removing")
 		if err := e.nets.Remove(ctx, n.Name); err != nil {
+			if errors.Is(err, errdefs.ErrConflict) { // another project's container still uses it
+				e.progress("Network", n.Name, "Resource is still in use")
+				continue
+			}
 			errs = append(errs, err)
 			continue
 		}
 		e.progress("Network", n.Name, "Removed")
+	}
+	if opts.Volumes {
+		errs = append(errs, e.downVolumes(name, p, recs))
 	}
 	return errors.Join(errs...)
 }

@@ -337,7 +337,7 @@ func (e *Engine) eachRunning(projectName string, services []string, doing, done 
 type RmOptions struct {
 	Services []string
 	Stop     bool // -s: stop running containers first
-	Volumes  bool // -v: anonymous volumes (none exist yet: nothing more to do)
+	Volumes  bool // -v: also remove the containers' anonymous volumes
 	// Confirm asks the user before removing; nil = -f (no question). It
 	// gets Compose's message, "Going to remove a, b".
 	Confirm func(msg string) (bool, error)
@@ -394,6 +394,9 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			continue
 		}
 		e.progress("Container", r.Name, "Removed")
+		if opts.Volumes {
+			errs = append(errs, e.removeAnonymousVolumes(r))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -80,7 +80,7 @@ func summarize(r *Record, st container.State, now time.Time) Summary {
 	for k, v := range r.Labels {
 		labels = append(labels, k+"="+v)
 	}
-	return Summary{
+	s := Summary{
 		ID: r.ID, Name: r.Name, Names: r.Name, Image: r.Image,
 		Command: quoteCommand(r.Command), Project: r.Project, Service: r.Service,
 		Created: r.Created.Unix(), CreatedAt: r.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
@@ -89,6 +89,19 @@ func summarize(r *Record, st container.State, now time.Time) Summary {
 		Labels: strings.Join(labels, ","), Networks: strings.Join(nets, ","), Publishers: []any{},
 		labels: r.Labels,
 	}
+	if st.Status == container.StatusRunning || st.Status == container.StatusPaused {
+		var ports []string
+		for _, m := range r.Ports {
+			ip := m.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			ports = append(ports, portText(m))
+			s.Publishers = append(s.Publishers, PortPublisher{URL: ip, TargetPort: int(m.ContainerPort), PublishedPort: int(m.HostPort), Protocol: m.Protocol})
+		}
+		s.Ports = strings.Join(ports, ", ")
+	}
+	return s
 }
 
 func quoteCommand(args []string) string {

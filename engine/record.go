@@ -14,6 +14,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/networks"
 )
 
 // Docker Compose's labels; other tools read them, so the names are fixed.
@@ -36,26 +37,33 @@ const Version = "0.1.0"
 
 // Attachment is a container's membership of one network.
 type Attachment struct {
-	Network string   `json:"network"` // full network name, e.g. proj_default
-	Aliases []string `json:"aliases"`
+	Network     string   `json:"network"` // full network name, e.g. proj_default
+	Aliases     []string `json:"aliases"`
+	IPv4Address string   `json:"ipv4_address,omitempty"` // static address (ipv4_address)
+	MacAddress  string   `json:"mac_address,omitempty"`
 }
 
 // Record is the engine's own description of a container, kept in
 // <root>/containers/<id>/container.json next to the runtime's files.
 type Record struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	Project     string            `json:"project"`
-	Service     string            `json:"service"`
-	Number      int               `json:"number"`
-	Image       string            `json:"image"`    // as written in the compose file
-	ImageID     string            `json:"image_id"` // sha256:...
-	Command     []string          `json:"command"`
-	Labels      map[string]string `json:"labels"`
-	Created     time.Time         `json:"created"`
-	Networks    []Attachment      `json:"networks"`
-	StopTimeout *time.Duration    `json:"stop_timeout,omitempty"`
-	Spec        container.Spec    `json:"spec"`
+	ID          string                 `json:"id"`
+	Name        string                 `json:"name"`
+	Project     string                 `json:"project"`
+	Service     string                 `json:"service"`
+	Number      int                    `json:"number"`
+	Image       string                 `json:"image"`    // as written in the compose file
+	ImageID     string                 `json:"image_id"` // sha256:...
+	Command     []string               `json:"command"`
+	Labels      map[string]string      `json:"labels"`
+	Created     time.Time              `json:"created"`
+	Networks    []Attachment           `json:"networks"`
+	StopTimeout *time.Duration         `json:"stop_timeout,omitempty"`
+	Ports       []networks.PortMapping `json:"ports,omitempty"`        // published; host ports fixed at create
+	ExtraHosts  []string               `json:"extra_hosts,omitempty"`  // "ip\tname" lines for /etc/hosts
+	NetworkMode string                 `json:"network_mode,omitempty"` // "", host, none or container:<id>
+	Links       map[string]string      `json:"links,omitempty"`        // links: alias -> service or container name
+	Spec        container.Spec         `json:"spec"`
+	Volumes     []VolumeRef            `json:"volumes,omitempty"` // storage mounts that outlive it (volumes.go)
 
 	dir string
 	// warnings from mapping the service's options; printed at create, not saved.

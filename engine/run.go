@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -66,12 +63,14 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if err != nil {
 		return 0, err
 	}
-	if len(opts.Publish) > 0 || (opts.ServicePorts && len(svc.Ports) > 0) {
-		return 0, fmt.Errorf("service %q: publishing ports is not supported yet: %w", svc.Name, errdefs.ErrInvalidArgument)
-	}
-	mounts, err := bindMounts(pl.project.WorkingDir, opts.Volumes)
-	if err != nil {
+	if err := runPorts(&svc, opts); err != nil {
 		return 0, err
+	}
+	if svc.Volumes, err = runVolumes(pl.project.WorkingDir, svc.Volumes, opts.Volumes); err != nil {
+		return 0, err
+	}
+	if err := e.checkServiceStorage(pl.project, svc, pl.images[svc.Name]); err != nil {
+		return 0, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	if err := runService(&svc, opts); err != nil {
 		return 0, err
@@ -87,7 +86,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 		name = fmt.Sprintf("%s-%s-run-%s", pl.project.Name, svc.Name, slug[:12])
 	}
 
-	rec, err := e.createRun(ctx, pl, svc, opts.NoDeps, createOverrides{name: name, oneoff: true, labels: labels, mounts: mounts})
+	rec, err := e.createRun(ctx, pl, svc, opts.NoDeps, createOverrides{name: name, oneoff: true, labels: labels})
 	if err != nil {
 		return 0, err
 	}
@@ -103,7 +102,11 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	}
 	code, err := e.attachRun(ctx, rec, opts)
 	if opts.Rm {
-		if rerr := e.remove(context.WithoutCancel(ctx), rec); err == nil {
+		rerr := e.remove(context.WithoutCancel(ctx), rec)
+		if rerr == nil { // like `docker run --rm`: its anonymous volumes go too
+			rerr = e.removeAnonymousVolumes(rec)
+		}
+		if err == nil {
 			err = rerr
 		}
 	}
@@ -186,52 +189,6 @@ func runService(svc *types.ServiceConfig, opts RunOptions) error {
 	}
 	svc.ContainerName = ""
 	return nil
-}
-
-// bindMounts parses -v HOST:CONTAINER[:ro|rw]; a relative HOST is relative
-// to the project directory and is created when missing, as Docker does.
-func bindMounts(projectDir string, specs []string) ([]container.Mount, error) {
-	var out []container.Mount
-	for _, v := range specs {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 || len(parts) > 3 {
-			return nil, fmt.Errorf("volume %q: use HOST:CONTAINER[:ro] (anonymous volumes are not supported yet): %w", v, errdefs.ErrInvalidArgument)
-		}
-		host, dest := parts[0], parts[1]
-		ro := false
-		if len(parts) == 3 {
-			switch parts[2] {
-			case "ro":
-				ro = true
-			case "rw":
-			default:
-				return nil, fmt.Errorf("volume %q: unknown mode %q (use ro or rw): %w", v, parts[2], errdefs.ErrInvalidArgument)
-			}
-		}
-		if !strings.HasPrefix(host, "/") && !strings.HasPrefix(host, ".") && !strings.HasPrefix(host, "~") {
-			return nil, fmt.Errorf("volume %q: named volumes are not supported yet: %w", v, errdefs.ErrInvalidArgument)
-		}
-		if strings.HasPrefix(host, "~") {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return nil, err
-			}
-			host = filepath.Join(home, host[1:])
-		}
-		if !filepath.IsAbs(host) {
-			host = filepath.Join(projectDir, host)
-		}
-		if !filepath.IsAbs(dest) {
-			return nil, fmt.Errorf("volume %q: the container path must be absolute: %w", v, errdefs.ErrInvalidArgument)
-		}
-		if _, err := os.Stat(host); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(host, 0o755); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, container.Mount{Source: filepath.Clean(host), Destination: filepath.Clean(dest), ReadOnly: ro})
-	}
-	return out, nil
 }
 
 // keyValues parses KEY=VALUE flags.

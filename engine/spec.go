@@ -75,11 +75,14 @@ func writeHostname(dir, hostname string) error {
 }
 
 // writeHosts writes /etc/hosts with the container's own address, as Docker does.
-func writeHosts(dir, hostname, ip string) error {
+func writeHosts(dir, hostname, ip string, extra ...string) error {
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 	if ip != "" {
 		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
+	}
+	for _, line := range extra { // extra_hosts
+		b.WriteString(line + "\n")
 	}
 	return state.WriteFile(filepath.Join(dir, "hosts"), []byte(b.String()), 0o644)
 }

@@ -53,6 +53,9 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 // connect gives the container its network namespace and one interface per
 // network, then writes its /etc/hosts with the first address.
 func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *container.Spec) error {
+	if joined, err := joinNetworkMode(nets, rec, spec); joined || err != nil {
+		return err
+	}
 	ns, err := nets.CreateNetNS(rec.ID)
 	if err != nil {
 		return fmt.Errorf("network namespace: %w", err)
@@ -60,7 +63,7 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 	spec.NetNS = ns
 	var ip string
 	for _, a := range rec.Networks {
-		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases})
+		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases, IP: a.IPv4Address, MAC: a.MacAddress, Links: rec.Links})
 		if err != nil {
 			disconnect(ctx, nets, rec)
 			return fmt.Errorf("network %s: %w", a.Network, err)
@@ -69,10 +72,21 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 			ip = ep.IP
 		}
 	}
-	return writeHosts(rec.dir, spec.Hostname, ip)
+	if err := publish(nets, rec, ip); err != nil {
+		disconnect(ctx, nets, rec)
+		return fmt.Errorf("published ports: %w", err)
+	}
+	if len(rec.Networks) > 0 {
+		if err := nets.ReviveDNS(ctx); err != nil { // killed since `up`: names must keep resolving
+			disconnect(ctx, nets, rec)
+			return fmt.Errorf("dns server: %w", err)
+		}
+	}
+	return writeHosts(rec.dir, spec.Hostname, ip, rec.ExtraHosts...)
 }
 
 func disconnect(ctx context.Context, nets *networks.Manager, rec *Record) {
+	_ = networks.Unpublish(rec.ID)
 	for _, a := range rec.Networks {
 		_ = nets.Disconnect(ctx, a.Network, rec.ID)
 	}

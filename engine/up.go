@@ -80,8 +80,11 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has no image (building images is not supported yet): %w", name, errdefs.ErrInvalidArgument)
 		}
-		if svc.NetworkMode != "" {
-			return nil, fmt.Errorf("service %q: network_mode %q is not supported yet: %w", name, svc.NetworkMode, errdefs.ErrInvalidArgument)
+		if err := checkServiceNetworking(p, svc); err != nil {
+			return nil, err
+		}
+		if _, err := servicePortSpecs(svc); err != nil {
+			return nil, err
 		}
 		if svc.ContainerName != "" && svc.GetScale() > 1 {
 			return nil, fmt.Errorf("service %q: container_name %q can not be used with more than one replica: %w", name, svc.ContainerName, errdefs.ErrInvalidArgument)
@@ -91,8 +94,8 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			if !ok {
 				return nil, fmt.Errorf("service %q refers to undefined network %s: %w", name, key, errdefs.ErrInvalidArgument)
 			}
-			if nw.Driver != "" && nw.Driver != "bridge" {
-				return nil, fmt.Errorf("network %q: driver %q is not supported (only bridge): %w", key, nw.Driver, errdefs.ErrInvalidArgument)
+			if _, err := networkOptions(key, nw); err != nil {
+				return nil, err
 			}
 			usedNets[key] = true
 		}
@@ -106,6 +109,9 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 
 // serviceNetworks lists the network keys a service joins, by priority then name.
 func serviceNetworks(svc types.ServiceConfig) []string {
+	if svc.NetworkMode != "" { // host, none, service:x, container:x
+		return nil
+	}
 	if len(svc.Networks) == 0 {
 		return []string{"default"}
 	}
@@ -137,7 +143,13 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
+	if err := e.checkPorts(pl); err != nil {
+		return err
+	}
 	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
+		return err
+	}
+	if err := e.checkStorage(pl); err != nil {
 		return err
 	}
 	lock, err := e.lockProject(p.Name)
@@ -179,8 +191,13 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		for k, v := range nw.Labels {
 			labels[k] = v
 		}
+		opts, err := networkOptions(key, nw)
+		if err != nil {
+			return err
+		}
+		opts.Labels = labels
 		// Ensure also repairs a network whose bridge or rules vanished (reboot).
-		if _, err := e.nets.Ensure(ctx, nw.Name, labels); err != nil {
+		if _, err := e.nets.EnsureWith(ctx, nw.Name, opts); err != nil {
 			return fmt.Errorf("network %s: %w", nw.Name, err)
 		}
 		if !created {
@@ -192,6 +209,9 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		if err := e.nets.EnsureDNS(ctx); err != nil {
 			return fmt.Errorf("dns server: %w", err)
 		}
+	}
+	if err := e.ensureProjectVolumes(p); err != nil {
+		return err
 	}
 	return pl.graph.Walk(ctx, graph.Up, 4, func(ctx context.Context, name string) error {
 		svc, err := p.GetService(name)
@@ -238,7 +258,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 				return err
 			}
 		}
-		r, err := e.create(ctx, pl, svc, n, hash, img)
+		r, err := e.createWith(ctx, pl, svc, n, hash, img, createOverrides{previous: r})
 		if err != nil {
 			return err
 		}
@@ -288,6 +308,9 @@ type createOverrides struct {
 	oneoff bool              // a `run` container: oneoff label, no progress lines
 	labels map[string]string // added last
 	mounts []container.Mount // added after the service's
+	// previous is the container this one replaces: its anonymous volumes
+	// are taken over, as Docker does on recreate.
+	previous *Record
 }
 
 func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image, ov createOverrides) (*Record, error) {
@@ -349,23 +372,63 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	for _, key := range serviceNetworks(svc) {
 		nw := p.Networks[key]
 		aliases := []string{svc.Name}
+		att := Attachment{Network: nw.Name}
 		if c := svc.Networks[key]; c != nil {
 			aliases = append(aliases, c.Aliases...)
+			att.IPv4Address, att.MacAddress = c.Ipv4Address, c.MacAddress
 		}
-		rec.Networks = append(rec.Networks, Attachment{Network: nw.Name, Aliases: aliases})
+		if len(rec.Networks) == 0 && att.MacAddress == "" {
+			att.MacAddress = svc.MacAddress
+		}
+		att.Aliases = aliases
+		rec.Networks = append(rec.Networks, att)
 		if nameserver == "" {
 			if n, err := e.nets.Get(nw.Name); err == nil {
 				nameserver = n.Gateway
 			}
 		}
 	}
+	mode, target, err := e.resolveNetworkMode(p.Name, svc.NetworkMode)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	rec.NetworkMode = mode
+	rec.Links = serviceLinks(svc)
+	if target != nil && len(target.Networks) > 0 {
+		if n, err := e.nets.Get(target.Networks[0].Network); err == nil {
+			nameserver = n.Gateway
+		}
+	}
+	specs, err := servicePortSpecs(svc)
+	if mode != "" {
+		if len(specs) > 0 {
+			e.warn(name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
+		}
+		specs = nil
+	}
+	if err == nil {
+		rec.Ports, err = allocatePorts(specs)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
 	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
 	e.warn(name, rec.warnings...)
+	if err == nil {
+		var storage []container.Mount
+		storage, err = e.storageMounts(pl, svc, rec, img, ov.previous)
+		spec.Mounts = append(spec.Mounts, storage...)
+	}
 	if err == nil {
 		spec.Mounts = append(spec.Mounts, ov.mounts...)
 		rec.Command = spec.Args
 		rec.Spec = spec
-		err = writeResolvConf(dir, nameserver)
+		rec.ExtraHosts, err = extraHosts(svc, nameserver)
+	}
+	if err == nil {
+		err = writeServiceResolvConf(dir, nameserver, svc)
 	}
 	if err == nil {
 		err = e.saveRecord(rec)

@@ -26,7 +26,7 @@ func ensureBridge(n *Network) error {
 		}
 		// An explicit address at creation makes the kernel keep it
 		// (addr_assign_type=set) instead of following the lowest port MAC.
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: mac}}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, HardwareAddr: mac, MTU: n.MTU}}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}

@@ -15,14 +15,23 @@ const dnsTTL = 600
 type recordSet struct {
 	network string
 	subnet  netip.Prefix
-	names   map[string][]netip.Addr // lower-case name -> addresses, in endpoint order
-	ptr     map[netip.Addr]string   // address -> container name
+	names   map[string][]netip.Addr      // lower-case name -> addresses, in endpoint order
+	ptr     map[netip.Addr]string        // address -> container name
+	byIP    map[netip.Addr]string        // address -> container id (who is asking)
+	links   map[string]map[string]string // container id -> link alias -> target name
+}
+
+// has reports whether the container id has an endpoint on this network.
+func (rs *recordSet) has(id string) bool {
+	_, ok := rs.links[id]
+	return ok
 }
 
 // buildRecords indexes a network's endpoints by alias (service name etc.),
 // container name and short container ID.
 func buildRecords(n *Network) *recordSet {
-	rs := &recordSet{names: map[string][]netip.Addr{}, ptr: map[netip.Addr]string{}}
+	rs := &recordSet{names: map[string][]netip.Addr{}, ptr: map[netip.Addr]string{},
+		byIP: map[netip.Addr]string{}, links: map[string]map[string]string{}}
 	if n == nil {
 		return rs
 	}
@@ -43,6 +52,12 @@ func buildRecords(n *Network) *recordSet {
 		if e.ContainerName != "" {
 			rs.ptr[ip] = strings.TrimPrefix(e.ContainerName, "/")
 		}
+		rs.byIP[ip] = e.ContainerID
+		links := map[string]string{}
+		for alias, target := range e.Links {
+			links[strings.ToLower(alias)] = strings.ToLower(target)
+		}
+		rs.links[e.ContainerID] = links
 	}
 	return rs
 }
@@ -74,6 +89,12 @@ func rotate(ips []netip.Addr, k uint32) []netip.Addr {
 // resolve answers req from rs. It returns nil when the question is not ours
 // and must be forwarded upstream. k rotates multi-address answers.
 func resolve(req *dns.Msg, rs *recordSet, k uint32) *dns.Msg {
+	return resolveAs(req, rs, k, "")
+}
+
+// resolveAs is resolve looking up as (a link's target) instead of the
+// question's name, when as is not empty; the answer keeps the asked name.
+func resolveAs(req *dns.Msg, rs *recordSet, k uint32, as string) *dns.Msg {
 	resp := new(dns.Msg)
 	if len(req.Question) != 1 {
 		resp.SetRcode(req, dns.RcodeFormatError)
@@ -81,6 +102,9 @@ func resolve(req *dns.Msg, rs *recordSet, k uint32) *dns.Msg {
 	}
 	q := req.Question[0]
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	if as != "" {
+		name = as
+	}
 	resp.SetReply(req)
 	resp.RecursionAvailable = true
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -103,6 +105,9 @@ type dnsServer struct {
 	stateDir, runDir string
 	upstreams        atomic.Pointer[[]string]
 	nets             map[string]*netListener // by network name; only the main loop touches it
+	// listeners is a snapshot of nets for the query handlers, which look
+	// up the other networks of the asking container.
+	listeners atomic.Pointer[[]*netListener]
 }
 
 // netListener serves one network: it only ever answers from that network's
@@ -161,6 +166,11 @@ func (s *dnsServer) reload() int {
 		}
 		s.nets[name] = l
 	}
+	all := make([]*netListener, 0, len(s.nets))
+	for _, l := range s.nets {
+		all = append(all, l)
+	}
+	s.listeners.Store(&all)
 	return len(recs)
 }
 
@@ -182,9 +192,18 @@ func (s *dnsServer) tryExit(pidf *os.File) bool {
 	return true
 }
 
+// UpstreamConfEnv names a resolv.conf whose nameservers the DNS server
+// forwards to instead of the host's /etc/resolv.conf (tests, or a host whose
+// resolver listens on a loopback address containers could not reach).
+const UpstreamConfEnv = "COMPOSE_DNS_UPSTREAM_CONF"
+
 func (s *dnsServer) loadUpstreams() {
 	var ups []string
-	if cfg, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil {
+	conf := os.Getenv(UpstreamConfEnv)
+	if conf == "" {
+		conf = "/etc/resolv.conf"
+	}
+	if cfg, err := dns.ClientConfigFromFile(conf); err == nil {
 		for _, srv := range cfg.Servers {
 			ups = append(ups, net.JoinHostPort(srv, cfg.Port))
 		}
@@ -252,7 +271,7 @@ func (l *netListener) refresh() *recordSet {
 // ServeDNS implements dns.Handler for one network's listener.
 func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	rs := l.refresh()
-	resp := resolve(req, rs, l.rr.Add(1)-1)
+	resp := l.srv.answer(req, l, rs, remoteAddr(w))
 	if resp == nil {
 		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp")
 	}
@@ -264,6 +283,76 @@ func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		resp.Truncate(size)
 	}
 	_ = w.WriteMsg(resp)
+}
+
+func remoteAddr(w dns.ResponseWriter) netip.Addr {
+	var ip net.IP
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
+}
+
+// scope is one network's records as seen by a query.
+type scope struct {
+	l  *netListener
+	rs *recordSet
+}
+
+// answer resolves req for the container at src, which asked on l's
+// network: its own links first, then l's network, then every other network
+// the container is attached to (never a network it is not on). nil means
+// the name is not ours: forward it.
+func (s *dnsServer) answer(req *dns.Msg, l *netListener, rs *recordSet, src netip.Addr) *dns.Msg {
+	scopes := []scope{{l, rs}}
+	id := rs.byIP[src]
+	if id != "" {
+		if others := s.listeners.Load(); others != nil {
+			for _, o := range *others {
+				if o == l {
+					continue
+				}
+				if ors := o.refresh(); ors.has(id) {
+					scopes = append(scopes, scope{o, ors})
+				}
+			}
+		}
+		if len(req.Question) == 1 {
+			name := strings.ToLower(strings.TrimSuffix(req.Question[0].Name, "."))
+			for _, sc := range scopes {
+				if target, ok := sc.rs.links[id][name]; ok {
+					if r := resolveAs(req, sc.rs, sc.l.rr.Add(1)-1, target); r != nil && r.Rcode == dns.RcodeSuccess {
+						return r
+					}
+				}
+			}
+		}
+	}
+	var miss *dns.Msg
+	for _, sc := range scopes {
+		if _, ok := sc.rs.names[questionName(req)]; !ok && len(scopes) > 1 && sc.l != l {
+			continue // keep the other networks' round-robin counters for their own names
+		}
+		r := resolve(req, sc.rs, sc.l.rr.Add(1)-1)
+		if r != nil && r.Rcode == dns.RcodeSuccess && (len(r.Answer) > 0 || sc.rs.names[questionName(req)] != nil) {
+			return r
+		}
+		if miss == nil && r != nil {
+			miss = r
+		}
+	}
+	return miss
+}
+
+func questionName(req *dns.Msg) string {
+	if len(req.Question) != 1 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(req.Question[0].Name, "."))
 }
 
 // forward asks the host's resolvers, retrying over TCP when a UDP answer is

@@ -137,3 +137,13 @@ func waitDNS(ctx context.Context, gateway string) error {
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
 }
+
+// ReviveDNS starts the DNS server again if it is not running (it was
+// killed, or the host rebooted); a running server is left alone, so this is
+// cheap enough for every container start.
+func (m *Manager) ReviveDNS(ctx context.Context) error {
+	if _, ok := m.dnsPID(); ok {
+		return nil
+	}
+	return m.EnsureDNS(ctx)
+}

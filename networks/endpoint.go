@@ -56,8 +56,16 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 		if err := checkStaticIP(subnet, ip, used); err != nil {
 			return Endpoint{}, err
 		}
-	} else if ip, err = nextFreeIP(subnet, used); err != nil {
-		return Endpoint{}, err
+	} else {
+		pool := subnet
+		if n.IPRange != "" {
+			if pool, err = netip.ParsePrefix(n.IPRange); err != nil {
+				return Endpoint{}, fmt.Errorf("network %q ip_range: %w", network, err)
+			}
+		}
+		if ip, err = freeIPIn(subnet, pool, append(used, reserved(n)...)); err != nil {
+			return Endpoint{}, err
+		}
 	}
 	mac := macFor(ip)
 	if ep.MAC != "" {
@@ -125,6 +133,11 @@ func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.Hardwa
 	if err := netlink.LinkSetMaster(host, br); err != nil {
 		return fail(fmt.Errorf("veth %s to %s: %w", hostName, n.Bridge, err))
 	}
+	// Hairpin lets a container reach its own published port through the
+	// host address: the DNATed packet leaves by the port it came in.
+	if err := netlink.LinkSetHairpin(host, true); err != nil {
+		return fail(fmt.Errorf("veth %s hairpin: %w", hostName, err))
+	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fail(fmt.Errorf("veth %s up: %w", hostName, err))
 	}
@@ -139,7 +152,7 @@ func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.Hardwa
 	if err := h.LinkSetUp(peer); err != nil {
 		return fail(fmt.Errorf("%s up: %w", ifName, err))
 	}
-	if !hasDefaultRoute(h) {
+	if !n.Internal && !hasDefaultRoute(h) {
 		gw := netip.MustParseAddr(n.Gateway)
 		if err := h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
 			return fail(fmt.Errorf("default route via %s: %w", gw, err))

@@ -133,3 +133,80 @@ func toPrefix(n *net.IPNet) (netip.Prefix, bool) {
 	ones, _ := n.Mask.Size()
 	return netip.PrefixFrom(a, ones).Masked(), true
 }
+
+// ValidateOptions checks a new network's ipam and driver options, so a bad
+// one fails before any kernel object exists.
+func ValidateOptions(name string, o Options) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("network %q: %s: %w", name, fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+	}
+	if o.BridgeName != "" && (len(o.BridgeName) > 15 || !nsIDRE.MatchString(o.BridgeName)) {
+		return bad("bridge name %q (at most 15 of a-z, 0-9, _.-)", o.BridgeName)
+	}
+	if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
+		return bad("mtu %d", o.MTU)
+	}
+	if o.Subnet == "" {
+		if o.Gateway != "" || o.IPRange != "" || len(o.AuxAddresses) > 0 {
+			return bad("gateway, ip_range and aux_addresses need a subnet")
+		}
+		return nil
+	}
+	subnet, err := netip.ParsePrefix(o.Subnet)
+	if err != nil || !subnet.Addr().Is4() || subnet.Bits() > 30 {
+		return bad("subnet %q (an IPv4 prefix of /30 or wider)", o.Subnet)
+	}
+	if o.Gateway != "" {
+		gw, err := netip.ParseAddr(o.Gateway)
+		if err != nil || !subnet.Contains(gw) || gw == subnet.Masked().Addr() {
+			return bad("gateway %q is not a host address of %s", o.Gateway, subnet)
+		}
+	}
+	if o.IPRange != "" {
+		r, err := netip.ParsePrefix(o.IPRange)
+		if err != nil || !r.Addr().Is4() || r.Bits() < subnet.Bits() || !subnet.Contains(r.Addr()) {
+			return bad("ip_range %q is not inside %s", o.IPRange, subnet)
+		}
+	}
+	for host, a := range o.AuxAddresses {
+		ip, err := netip.ParseAddr(a)
+		if err != nil || !subnet.Contains(ip) {
+			return bad("aux address %s=%q is not inside %s", host, a, subnet)
+		}
+	}
+	return nil
+}
+
+// reserved lists the addresses of n that Connect never hands out
+// automatically: the gateway and the aux addresses.
+func reserved(n *Network) []netip.Addr {
+	var out []netip.Addr
+	if gw, err := netip.ParseAddr(n.Gateway); err == nil {
+		out = append(out, gw)
+	}
+	for _, a := range n.AuxAddresses {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// freeIPIn returns the lowest address of pool (an ip_range, or the subnet
+// itself) that is a host address of subnet and not in used.
+func freeIPIn(subnet, pool netip.Prefix, used []netip.Addr) (netip.Addr, error) {
+	taken := make(map[netip.Addr]bool, len(used))
+	for _, u := range used {
+		taken[u] = true
+	}
+	last := lastHost(subnet)
+	if pl := lastHost(pool).Next(); pool.Bits() < 32 && pl.Compare(last) < 0 {
+		last = pl // the range's own broadcast address is a host of the subnet
+	}
+	for a := pool.Masked().Addr(); a.IsValid() && a.Compare(last) <= 0 && pool.Contains(a); a = a.Next() {
+		if a != subnet.Masked().Addr() && !taken[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("subnet %s: no free address in %s: %w", subnet, pool, errdefs.ErrFailedPrecondition)
+}

@@ -10,6 +10,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -23,7 +26,16 @@ var ipamLockPath = "/run/compose/ipam.lock"
 // NAT rules if it does not exist yet. For an existing network it repairs
 // missing kernel objects (e.g. after a reboot) and keeps its labels.
 func (m *Manager) Ensure(ctx context.Context, name string, labels map[string]string) (*Network, error) {
+	return m.EnsureWith(ctx, name, Options{Labels: labels})
+}
+
+// EnsureWith is Ensure with the options of a new network (ipam config,
+// internal, bridge name, MTU); they are checked before anything is created.
+func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*Network, error) {
 	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if err := ValidateOptions(name, opts); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -49,10 +61,14 @@ func (m *Manager) Ensure(ctx context.Context, name string, labels map[string]str
 		return nil, err
 	}
 
-	n = &Network{Name: name, ID: randomHex(32), Labels: labels}
+	n = &Network{Name: name, ID: randomHex(32), Labels: opts.Labels, IPRange: opts.IPRange, AuxAddresses: opts.AuxAddresses,
+		Internal: opts.Internal, Attachable: opts.Attachable, MTU: opts.MTU, Created: time.Now().UTC()}
 	n.Bridge = "br-" + n.ID[:12]
+	if opts.BridgeName != "" {
+		n.Bridge = opts.BridgeName
+	}
 	n.BridgeMAC = randomMAC().String()
-	if err := m.allocateBridge(n); err != nil {
+	if err := m.allocateBridge(n, opts); err != nil {
 		return nil, err
 	}
 	if err := ensureNFT(n); err != nil {
@@ -70,7 +86,7 @@ func (m *Manager) Ensure(ctx context.Context, name string, labels map[string]str
 
 // allocateBridge picks a free subnet and creates the bridge under the
 // host-wide IPAM lock.
-func (m *Manager) allocateBridge(n *Network) error {
+func (m *Manager) allocateBridge(n *Network, opts Options) error {
 	unlock, err := lockFile(ipamLockPath)
 	if err != nil {
 		return err
@@ -90,12 +106,27 @@ func (m *Manager) allocateBridge(n *Network) error {
 			used = append(used, p)
 		}
 	}
-	subnet, err := pickSubnet(defaultPool(), used)
-	if err != nil {
+	if opts.BridgeName != "" {
+		if _, err := netlink.LinkByName(opts.BridgeName); err == nil {
+			return fmt.Errorf("network %q: bridge %s already exists: %w", n.Name, opts.BridgeName, errdefs.ErrConflict)
+		}
+	}
+	var subnet netip.Prefix
+	if opts.Subnet != "" {
+		subnet = netip.MustParsePrefix(opts.Subnet).Masked() // checked by validateOptions
+		for _, u := range used {
+			if subnet.Overlaps(u) {
+				return fmt.Errorf("network %q: subnet %s overlaps %s, already in use on this host: %w", n.Name, subnet, u, errdefs.ErrConflict)
+			}
+		}
+	} else if subnet, err = pickSubnet(defaultPool(), used); err != nil {
 		return err
 	}
 	n.Subnet = subnet.String()
 	n.Gateway = gatewayOf(subnet).String()
+	if opts.Gateway != "" {
+		n.Gateway = opts.Gateway
+	}
 	if err := ensureBridge(n); err != nil {
 		_ = deleteBridge(n.Bridge)
 		return err

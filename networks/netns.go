@@ -132,3 +132,17 @@ func isNetNS(path string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
 }
+
+// NetNSPath is the mounted namespace of the container id, for another
+// container to join (network_mode: service:x / container:x);
+// ErrFailedPrecondition when it has none (not running).
+func (m *Manager) NetNSPath(id string) (string, error) {
+	path, err := m.netnsPath(id)
+	if err != nil {
+		return "", err
+	}
+	if !isNetNS(path) {
+		return "", fmt.Errorf("container %.12s has no network namespace (is it running?): %w", id, errdefs.ErrFailedPrecondition)
+	}
+	return path, nil
+}

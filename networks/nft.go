@@ -94,8 +94,21 @@ func ensureNFT(n *Network) error {
 	in := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &acceptPolicy})
 
-	c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: join(
-		ipMatch(12, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
+	drop := []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}
+	if n.Internal {
+		// internal: nothing is routed into or out of the bridge; the
+		// containers still reach each other and the DNS on the gateway.
+		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(
+			ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), drop)})
+		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(
+			ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpNeq, n.Bridge), drop)})
+	} else {
+		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: join(
+			ipMatch(12, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
+		// Published ports: DNATed traffic may cross bridges (a container
+		// reaching another network's container through the host address).
+		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(dnatted(), accept)})
+	}
 	// Isolation like Docker's: nothing is forwarded from this bridge to
 	// another bridge ("br-*"); containers on two networks talk directly.
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(
@@ -130,11 +143,34 @@ func dockerUserChain(c *nftables.Conn) (*nftables.Chain, error) {
 	return nil, nil
 }
 
+// forwardAcceptChain is where our forward accepts must go so that another
+// firewall's drop does not win: Docker's DOCKER-USER chain, else an ip
+// filter FORWARD base chain whose policy is drop (a firewall without
+// Docker). nil when neither exists.
+func forwardAcceptChain(c *nftables.Conn) (*nftables.Chain, error) {
+	ch, err := dockerUserChain(c)
+	if err != nil || ch != nil {
+		return ch, err
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, fmt.Errorf("nftables list chains: %w", err)
+	}
+	for _, ch := range chains {
+		if ch.Table != nil && ch.Table.Name == "filter" && ch.Name == "FORWARD" &&
+			ch.Hooknum != nil && *ch.Hooknum == *nftables.ChainHookForward &&
+			ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop {
+			return ch, nil
+		}
+	}
+	return nil, nil
+}
+
 // ensureDockerUser puts "-i br -j ACCEPT" and "-o br -j ACCEPT" at the top of
 // DOCKER-USER: Docker's FORWARD policy is DROP and a drop in any base chain
 // wins over our own accept.
 func ensureDockerUser(c *nftables.Conn, bridge string) error {
-	ch, err := dockerUserChain(c)
+	ch, err := forwardAcceptChain(c)
 	if err != nil || ch == nil {
 		return err
 	}
@@ -192,7 +228,7 @@ func removeNFT(bridge string) error {
 			return fmt.Errorf("nftables delete table %s: %w", name, err)
 		}
 	}
-	ch, err := dockerUserChain(c)
+	ch, err := forwardAcceptChain(c)
 	if err != nil || ch == nil {
 		return err
 	}

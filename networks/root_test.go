@@ -28,7 +28,7 @@ import (
 
 // newTestManager gives a test its own state root and registers a cleanup
 // that removes everything the test created and checks nothing is left.
-func newTestManager(t *testing.T) *Manager {
+func newTestManager(t testing.TB) *Manager {
 	t.Helper()
 	testutil.RequiresRoot(t)
 	exe, err := os.Executable()
@@ -41,7 +41,7 @@ func newTestManager(t *testing.T) *Manager {
 	return m
 }
 
-func cleanupManager(t *testing.T, m *Manager) {
+func cleanupManager(t testing.TB, m *Manager) {
 	ctx := context.Background()
 	nets, err := m.List()
 	if err != nil {
@@ -68,7 +68,7 @@ func cleanupManager(t *testing.T, m *Manager) {
 }
 
 // assertGone checks that no kernel object of network n is left.
-func assertGone(t *testing.T, n Network) {
+func assertGone(t testing.TB, n Network) {
 	t.Helper()
 	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		t.Errorf("bridge %s still exists", n.Bridge)
@@ -84,7 +84,7 @@ func assertGone(t *testing.T, n Network) {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -95,7 +95,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func uniqueName(t *testing.T) string {
+func uniqueName(t testing.TB) string {
 	return fmt.Sprintf("t%s_default", randomHex(4))
 }
 
@@ -282,7 +282,7 @@ type container struct {
 	ep     Endpoint
 }
 
-func connect(t *testing.T, m *Manager, network, name string, aliases ...string) container {
+func connect(t testing.TB, m *Manager, network, name string, aliases ...string) container {
 	t.Helper()
 	id := randomHex(32)
 	ns, err := m.CreateNetNS(id)
@@ -620,7 +620,7 @@ func checkNFTRules(t *testing.T, n *Network) {
 		rules int
 	}{
 		"postrouting": {*nftables.ChainHookPostrouting, 1},
-		"forward":     {*nftables.ChainHookForward, 3},
+		"forward":     {*nftables.ChainHookForward, 4}, // dnat accept, isolation drop, in/out accepts
 		"input":       {*nftables.ChainHookInput, 2},
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)

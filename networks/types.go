@@ -1,5 +1,7 @@
 package networks
 
+import "time"
+
 // Manager creates and tracks the networks of one state root.
 type Manager struct {
 	StateDir string // persistent: <state root>/networks (network records, IPAM, endpoints)
@@ -17,6 +19,27 @@ type Network struct {
 	BridgeMAC string            `json:"bridge_mac"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	Endpoints []Endpoint        `json:"endpoints,omitempty"`
+
+	IPRange      string            `json:"ip_range,omitempty"`      // containers get addresses from here only
+	AuxAddresses map[string]string `json:"aux_addresses,omitempty"` // reserved, never handed out
+	Internal     bool              `json:"internal,omitempty"`      // no route or NAT out of the bridge
+	Attachable   bool              `json:"attachable,omitempty"`
+	MTU          int               `json:"mtu,omitempty"`
+	Created      time.Time         `json:"created,omitempty"`
+}
+
+// Options shape a new network; Ensure of an existing network ignores them
+// (like Docker, a network's settings are fixed at creation).
+type Options struct {
+	Labels       map[string]string
+	Subnet       string // "" = the first free subnet of the pool
+	Gateway      string // "" = the subnet's first address
+	IPRange      string
+	AuxAddresses map[string]string
+	Internal     bool
+	Attachable   bool
+	BridgeName   string // com.docker.network.bridge.name; "" = "br-" + id[:12]
+	MTU          int    // com.docker.network.driver.mtu; 0 = kernel default
 }
 
 // Endpoint is one container's attachment to a network.
@@ -28,4 +51,7 @@ type Endpoint struct {
 	MAC           string   `json:"mac"`               // set by Connect unless given
 	IfName        string   `json:"ifname,omitempty"`  // interface inside the netns (eth0, eth1, ...), set by Connect
 	HostIface     string   `json:"host_iface,omitempty"`
+	// Links are this container's own extra names (links: "db:database"
+	// gives database -> db), answered only to this container.
+	Links map[string]string `json:"links,omitempty"`
 }

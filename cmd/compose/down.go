@@ -10,6 +10,7 @@ import (
 
 func newDownCmd(g *globalOptions) *cobra.Command {
 	var timeout int
+	var volumes bool
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS]",
 		Short: "Stop and remove containers, networks",
@@ -23,7 +24,7 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var opts engine.DownOptions
+			opts := engine.DownOptions{Volumes: volumes}
 			if cmd.Flags().Changed("timeout") {
 				d := time.Duration(timeout) * time.Second
 				opts.Timeout = &d
@@ -31,6 +32,7 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 			return e.Down(cmd.Context(), name, p, opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	return cmd
 }

@@ -66,6 +66,8 @@ func newRootCmd() *cobra.Command {
 		newKillCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRmCmd(g), newTopCmd(g),
 		newWaitCmd(g), newCpCmd(g), newAttachCmd(g), newStatsCmd(g),
 	)
+	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g)) // networks and ports
+	cmd.AddCommand(newVolumeCmd(g))                 // volumes
 	return cmd
 }
 

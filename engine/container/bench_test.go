@@ -75,12 +75,12 @@ func BenchmarkStop(b *testing.B) {
 
 // BenchmarkSupervisorMemory runs ten containers and reports what each
 // supervisor holds: its RSS, its proportional share (PSS: the binary's pages
-// are shared by all supervisors) and its private memory.
+// are shared by all supervisors), its private memory and its threads.
 func BenchmarkSupervisorMemory(b *testing.B) {
 	testutil.RequiresRoot(b)
 	rt := testRuntime(b)
 	const n = 10
-	var rss, pss, private float64
+	var rss, pss, private, threads float64
 	for b.Loop() {
 		b.StopTimer()
 		var dirs []string
@@ -91,13 +91,14 @@ func BenchmarkSupervisorMemory(b *testing.B) {
 			}
 			dirs = append(dirs, spec.Dir)
 		}
-		rss, pss, private = 0, 0, 0
+		rss, pss, private, threads = 0, 0, 0, 0
 		for _, d := range dirs {
 			st, _ := ReadState(d)
 			m := memoryOf(b, st.SupervisorPid)
 			rss += m["Rss"] / n
 			pss += m["Pss"] / n
 			private += (m["Private_Clean"] + m["Private_Dirty"]) / n
+			threads += float64(threadsOf(b, st.SupervisorPid)) / n
 		}
 		for _, d := range dirs {
 			_ = rt.Stop(context.Background(), d, 0)
@@ -107,6 +108,16 @@ func BenchmarkSupervisorMemory(b *testing.B) {
 	b.ReportMetric(rss, "rss-KiB")
 	b.ReportMetric(pss, "pss-KiB")
 	b.ReportMetric(private, "private-KiB")
+	b.ReportMetric(threads, "threads")
+}
+
+// threadsOf counts a process's threads: each idle one still holds stacks.
+func threadsOf(b *testing.B, pid int) int {
+	ts, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(ts)
 }
 
 // memoryOf reads a process's memory summary in KiB.

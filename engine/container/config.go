@@ -44,16 +44,22 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
 	}
 	for _, m := range s.Mounts {
-		opts := []string{"rbind", "rprivate"}
-		if m.ReadOnly {
-			opts = append(opts, "ro")
-		}
-		mounts = append(mounts, specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts})
+		mounts = append(mounts, ociMount(m))
 	}
 
 	ns := []specs.LinuxNamespace{
 		{Type: specs.MountNamespace}, {Type: specs.UTSNamespace}, {Type: specs.IPCNamespace},
 		{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace, Path: s.NetNS},
+	}
+	// Host networking: no network namespace, and no net.* sysctls (they
+	// would change the host; libcontainer refuses them there anyway).
+	netSysctls := map[string]string{
+		"net.ipv4.ip_unprivileged_port_start": "0",
+		"net.ipv4.ping_group_range":           "0 2147483647",
+	}
+	if s.NetNS == HostNetNS {
+		ns = ns[:len(ns)-1]
+		netSysctls = map[string]string{}
 	}
 	if cgroups.IsCgroup2UnifiedMode() {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.CgroupNamespace})
@@ -65,7 +71,7 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 		masked = append(masked, m...)
 	}
 
-	return &specs.Spec{
+	spec := &specs.Spec{
 		Version:  specs.Version,
 		Root:     &specs.Root{Path: rootfs},
 		Hostname: s.Hostname,
@@ -80,10 +86,7 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 			CgroupsPath: cgroupPath(s.ID),
 			Namespaces:  ns,
 			// Docker lets unprivileged users bind low ports and ping.
-			Sysctl: map[string]string{
-				"net.ipv4.ip_unprivileged_port_start": "0",
-				"net.ipv4.ping_group_range":           "0 2147483647",
-			},
+			Sysctl:        netSysctls,
 			MaskedPaths:   masked,
 			ReadonlyPaths: readonlyPaths,
 			Resources: &specs.LinuxResources{
@@ -91,6 +94,10 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 			},
 		},
 	}
+	// Shared or slave binds only propagate when the root allows it, so the
+	// root gets the widest propagation asked for, as Docker sets it.
+	spec.Linux.RootfsPropagation = rootPropagation(s.Mounts)
+	return spec
 }
 
 // libcontainerConfig converts the spec with runc's own converter, which adds

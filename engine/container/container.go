@@ -26,7 +26,7 @@ type Spec struct {
 	User       string            // "", "uid", "uid:gid", "name", "name:group"
 	Hostname   string            // "" = the first 12 chars of ID, like Docker
 	Lower      []string          // image layer dirs, bottom first
-	NetNS      string            // netns path to join; "" = a fresh netns with only lo
+	NetNS      string            // netns path to join; "" = a fresh netns with only lo; HostNetNS = the host's
 	Mounts     []Mount           // extra bind mounts (files or dirs)
 	Labels     map[string]string // informational
 	StopSignal string            // "" = SIGTERM; "SIGUSR1", "USR1" or "10"
@@ -37,11 +37,19 @@ type Spec struct {
 	Log     LogOptions    // log file rotation (policy.go)
 }
 
-// Mount is a bind mount from the host into the container.
+// Mount is a bind mount from the host into the container, or a tmpfs.
 type Mount struct {
-	Source      string
+	Source      string // host path; unused for a tmpfs
 	Destination string
 	ReadOnly    bool
+	// Type is "" or "bind" for a bind mount, "tmpfs" for a fresh tmpfs.
+	Type string `json:",omitempty"`
+	// Propagation is a bind's mount propagation ("rprivate" when empty):
+	// private, rprivate, shared, rshared, slave or rslave.
+	Propagation string `json:",omitempty"`
+	// Options are extra mount(8) options, e.g. "size=1048576", "mode=1777"
+	// for a tmpfs.
+	Options []string `json:",omitempty"`
 }
 
 // Hooks are called by the full binary around the container's life: Prepare
@@ -92,3 +100,7 @@ const (
 	specFile  = supervisor.SpecFile
 	stateFile = supervisor.StateFile
 )
+
+// HostNetNS as Spec.NetNS runs the container in the host's network
+// namespace (network_mode: host).
+const HostNetNS = "host"

@@ -116,7 +116,7 @@ func (p *seccompProfile) resolve(caps []string) (*specs.LinuxSeccomp, error) {
 	arch := nativeArch()
 	for _, m := range p.ArchMap {
 		if m.Arch == seccompArch[arch] {
-			out.Architectures = append(append(out.Architectures, m.Arch), m.SubArches...)
+			out.Architectures = append(append(out.Architectures, m.Arch), usableSubArches(m.SubArches)...)
 		}
 	}
 	kernel := kernelVersion()
@@ -237,4 +237,22 @@ func parseKernel(s string) ([2]int, error) {
 
 func kernelBefore(a, b [2]int) bool {
 	return a[0] < b[0] || a[0] == b[0] && a[1] < b[1]
+}
+
+// usableSubArches drops x32 when the kernel cannot run x32 syscalls: its
+// rules could never match, and each architecture in the filter adds
+// milliseconds to every container start (libseccomp compiles the filter in
+// the container's init). Without it an x32 syscall meets the filter's
+// bad-architecture action instead of ENOSYS: it fails either way.
+func usableSubArches(sub []specs.Arch) []specs.Arch {
+	if kernelRunsX32() || !slices.Contains(sub, specs.ArchX32) {
+		return sub
+	}
+	out := make([]specs.Arch, 0, len(sub))
+	for _, a := range sub {
+		if a != specs.ArchX32 {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -61,7 +61,7 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("container %s: working dir %q must be absolute: %w", s.name(), s.Cwd, errdefs.ErrInvalidArgument)
 	}
 	for _, m := range s.Mounts {
-		if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Destination) {
+		if (m.Type != "tmpfs" && !filepath.IsAbs(m.Source)) || !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("container %s: mount %s:%s: paths must be absolute: %w", s.name(), m.Source, m.Destination, errdefs.ErrInvalidArgument)
 		}
 	}

@@ -71,6 +71,8 @@ func TestRestartPolicy(t *testing.T) {
 			if first.Pid <= 1 { // kill(0) or kill(-1) would hit the test itself
 				t.Fatalf("no container pid in state: %+v", first)
 			}
+			// Start returns once the program runs, maybe before it printed.
+			waitFor(t, "the first run's output", func() bool { return readLog(t, spec.Dir, "stdout") == "up\n" })
 			if err := syscall.Kill(first.Pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}

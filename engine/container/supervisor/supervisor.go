@@ -48,11 +48,10 @@ type config struct {
 // Main runs the supervisor for the container in args[0] and returns the
 // process's exit code.
 func Main(args []string) int {
-	// One container's bookkeeping needs little: keep the heap and threads
-	// small (the starter also sets GOMAXPROCS=1 so the runtime starts so).
+	// One container's bookkeeping needs few threads (the starter also sets
+	// GOMAXPROCS=1 so the runtime starts so). The heap is kept small once
+	// the container runs (settle): collecting while starting would delay it.
 	runtime.GOMAXPROCS(1)
-	debug.SetGCPercent(25)
-	debug.SetMemoryLimit(4 << 20)
 	// Our children are the full binary: they get the default runtime settings.
 	for _, k := range tuningEnv {
 		name, _, _ := strings.Cut(k, "=")
@@ -75,6 +74,13 @@ func Main(args []string) int {
 	}
 	sv.run(report)
 	return 0
+}
+
+// settle keeps the heap of a running supervisor small: it lives as long
+// as its container.
+func settle() {
+	debug.SetGCPercent(25)
+	debug.SetMemoryLimit(4 << 20)
 }
 
 // supervisor looks after one container.
@@ -137,6 +143,7 @@ func (sv *supervisor) run(report func(Ready)) {
 		if first {
 			report(Ready{})
 			first = false
+			settle()
 		}
 		// Starting took most of the memory we will ever use: give it back.
 		debug.FreeOSMemory()

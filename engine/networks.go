@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/networks"
+)
+
+// hostGateway is Docker's special extra_hosts address: the host as seen
+// from the container (here: its first network's gateway).
+const hostGateway = "host-gateway"
+
+// extraHosts turns the service's extra_hosts into /etc/hosts lines
+// ("ip\tname"), sorted by name so the file is stable.
+func extraHosts(svc types.ServiceConfig, gateway string) ([]string, error) {
+	names := make([]string, 0, len(svc.ExtraHosts))
+	for name := range svc.ExtraHosts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		for _, ip := range svc.ExtraHosts[name] {
+			if ip == hostGateway {
+				if gateway == "" {
+					return nil, fmt.Errorf("service %q: extra_hosts %s=host-gateway needs a network: %w", svc.Name, name, errdefs.ErrInvalidArgument)
+				}
+				ip = gateway
+			}
+			if _, err := netip.ParseAddr(ip); err != nil {
+				return nil, fmt.Errorf("service %q: extra_hosts %s: invalid address %q: %w", svc.Name, name, ip, errdefs.ErrInvalidArgument)
+			}
+			out = append(out, ip+"\t"+name)
+		}
+	}
+	return out, nil
+}
+
+// writeServiceResolvConf is /etc/resolv.conf for a service: the embedded
+// DNS server first, then the service's dns servers (tried only when ours
+// does not answer), dns_search instead of the host's search domains, and
+// dns_opt after ndots:0.
+func writeServiceResolvConf(dir, nameserver string, svc types.ServiceConfig) error {
+	var b strings.Builder
+	if nameserver != "" {
+		fmt.Fprintf(&b, "nameserver %s\n", nameserver)
+	}
+	for _, s := range svc.DNS {
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Errorf("service %q: dns %q: %w", svc.Name, s, errdefs.ErrInvalidArgument)
+		}
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	if len(svc.DNSSearch) > 0 {
+		if !(len(svc.DNSSearch) == 1 && svc.DNSSearch[0] == ".") {
+			fmt.Fprintf(&b, "search %s\n", strings.Join(svc.DNSSearch, " "))
+		}
+	} else if host, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		for _, line := range strings.Split(string(host), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "search" {
+				b.WriteString(line + "\n")
+			}
+		}
+	}
+	opts := append([]string{"ndots:0"}, svc.DNSOpts...)
+	fmt.Fprintf(&b, "options %s\n", strings.Join(opts, " "))
+	return state.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
+}
+
+// networkOptions maps a compose network onto the options of a new bridge
+// network; what a single-host bridge can not do is a clear error.
+func networkOptions(key string, nw types.NetworkConfig) (networks.Options, error) {
+	bad := func(format string, a ...any) (networks.Options, error) {
+		return networks.Options{}, fmt.Errorf("network %q: %s: %w", key, fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+	}
+	if nw.Driver != "" && nw.Driver != "bridge" {
+		return bad("driver %q is not supported (only bridge)", nw.Driver)
+	}
+	if nw.EnableIPv6 != nil && *nw.EnableIPv6 {
+		return bad("enable_ipv6 is not supported yet (IPv4 only)")
+	}
+	if nw.EnableIPv4 != nil && !*nw.EnableIPv4 {
+		return bad("enable_ipv4: false is not supported")
+	}
+	if d := nw.Ipam.Driver; d != "" && d != "default" {
+		return bad("ipam driver %q is not supported (only default)", d)
+	}
+	o := networks.Options{Internal: nw.Internal, Attachable: nw.Attachable}
+	for k, v := range nw.DriverOpts {
+		switch k {
+		case "com.docker.network.bridge.name":
+			o.BridgeName = v
+		case "com.docker.network.driver.mtu":
+			mtu, err := strconv.Atoi(v)
+			if err != nil {
+				return bad("mtu %q", v)
+			}
+			o.MTU = mtu
+		}
+	}
+	switch len(nw.Ipam.Config) {
+	case 0:
+	case 1:
+		c := nw.Ipam.Config[0]
+		o.Subnet, o.Gateway, o.IPRange = c.Subnet, c.Gateway, c.IPRange
+		if len(c.AuxiliaryAddresses) > 0 {
+			o.AuxAddresses = map[string]string(c.AuxiliaryAddresses)
+		}
+		if p, err := netip.ParsePrefix(c.Subnet); err == nil && p.Addr().Is6() {
+			return bad("IPv6 subnet %s is not supported yet", c.Subnet)
+		}
+	default:
+		return bad("%d ipam configs: only one (IPv4) subnet is supported", len(nw.Ipam.Config))
+	}
+	if err := networks.ValidateOptions(nw.Name, o); err != nil {
+		return networks.Options{}, err
+	}
+	return o, nil
+}
+
+// checkServiceNetworking validates network_mode and the per-network
+// addresses of a service before anything is created.
+func checkServiceNetworking(p *types.Project, svc types.ServiceConfig) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("service %q: %s: %w", svc.Name, fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+	}
+	switch m := svc.NetworkMode; {
+	case m == "", m == "host", m == "none", strings.HasPrefix(m, "service:"), strings.HasPrefix(m, "container:"):
+	default:
+		return bad("network_mode %q (host, none, service:NAME or container:NAME)", m)
+	}
+	if svc.NetworkMode != "" && len(svc.Networks) > 0 {
+		return bad("network_mode and networks can not be combined")
+	}
+	if svc.MacAddress != "" {
+		if _, err := net.ParseMAC(svc.MacAddress); err != nil {
+			return bad("mac_address %q", svc.MacAddress)
+		}
+	}
+	for key, c := range svc.Networks {
+		if c == nil {
+			continue
+		}
+		if c.MacAddress != "" {
+			if _, err := net.ParseMAC(c.MacAddress); err != nil {
+				return bad("network %s: mac_address %q", key, c.MacAddress)
+			}
+		}
+		if c.Ipv6Address != "" {
+			return bad("network %s: ipv6_address is not supported yet", key)
+		}
+		if c.Ipv4Address == "" {
+			continue
+		}
+		ip, err := netip.ParseAddr(c.Ipv4Address)
+		if err != nil || !ip.Is4() {
+			return bad("network %s: ipv4_address %q", key, c.Ipv4Address)
+		}
+		if svc.GetScale() > 1 {
+			return bad("network %s: ipv4_address can not be used with %d replicas", key, svc.GetScale())
+		}
+		nw := p.Networks[key]
+		if bool(nw.External) {
+			continue // its subnet is checked when connecting
+		}
+		if len(nw.Ipam.Config) == 0 {
+			return bad("network %s: ipv4_address needs a subnet in the network's ipam config", key)
+		}
+		if sn, err := netip.ParsePrefix(nw.Ipam.Config[0].Subnet); err == nil && !sn.Contains(ip) {
+			return bad("network %s: ipv4_address %s is not in %s", key, ip, sn)
+		}
+	}
+	return nil
+}
+
+// resolveNetworkMode turns service:NAME / container:NAME into
+// "container:<id>" of the container whose namespace is shared.
+func (e *Engine) resolveNetworkMode(projectName, mode string) (string, *Record, error) {
+	if !strings.HasPrefix(mode, "service:") && !strings.HasPrefix(mode, "container:") {
+		return mode, nil, nil
+	}
+	m := &optionsMapper{env: optionsEnv{project: projectName, containersDir: e.containersDir()}}
+	dir, err := m.containerDir(mode)
+	if err != nil {
+		return "", nil, fmt.Errorf("network_mode: %w", err)
+	}
+	r, err := loadRecord(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return "container:" + r.ID, r, nil
+}
+
+// joinNetworkMode is connect for a container without networks of its own:
+// host shares the host's namespace and files, container:<id> the other
+// container's; none (or "") falls through to a private namespace.
+func joinNetworkMode(nets *networks.Manager, rec *Record, spec *container.Spec) (bool, error) {
+	switch {
+	case rec.NetworkMode == "host":
+		spec.NetNS = container.HostNetNS
+		return true, copyEtc("/etc/hosts", filepath.Join(rec.dir, "hosts"))
+	case strings.HasPrefix(rec.NetworkMode, "container:"):
+		id := strings.TrimPrefix(rec.NetworkMode, "container:")
+		path, err := nets.NetNSPath(id)
+		if err != nil {
+			return true, err
+		}
+		spec.NetNS = path
+		other := filepath.Join(filepath.Dir(rec.dir), id, "hosts")
+		return true, copyEtc(other, filepath.Join(rec.dir, "hosts"))
+	}
+	return false, nil
+}
+
+func copyEtc(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return state.WriteFile(dst, data, 0o644)
+}
+
+// serviceLinks maps each link's alias to its target ("db:database" gives
+// database -> db; "db" alone adds no new name).
+func serviceLinks(svc types.ServiceConfig) map[string]string {
+	var out map[string]string
+	for _, l := range svc.Links {
+		target, alias, ok := strings.Cut(l, ":")
+		if !ok || alias == target {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[alias] = target
+	}
+	return out
+}

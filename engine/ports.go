@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/networks"
+)
+
+// portSpec is one published port as the compose file asks for it: a fixed
+// host port, a host port range to pick from, or none (ephemeral).
+type portSpec struct {
+	networks.PortMapping
+	rangeEnd uint16 // > HostPort when a range "8080-8089" was given
+}
+
+func (s portSpec) ephemeral() bool { return s.HostPort == 0 }
+
+// servicePortSpecs validates and converts the service's ports (any syntax
+// compose-go parses: short, long, ranges, host_ip, /udp; mode and
+// app_protocol are accepted and have no effect on a single host).
+func servicePortSpecs(svc types.ServiceConfig) ([]portSpec, error) {
+	var out []portSpec
+	for _, p := range svc.Ports {
+		s, err := portSpecOf(p)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func portSpecOf(p types.ServicePortConfig) (portSpec, error) {
+	proto := strings.ToLower(p.Protocol)
+	if proto == "" {
+		proto = "tcp"
+	}
+	if p.Target == 0 || p.Target > 65535 {
+		return portSpec{}, fmt.Errorf("port %d: invalid container port: %w", p.Target, errdefs.ErrInvalidArgument)
+	}
+	if p.Mode != "" && p.Mode != "ingress" && p.Mode != "host" {
+		return portSpec{}, fmt.Errorf("port %d: mode %q (ingress, host): %w", p.Target, p.Mode, errdefs.ErrInvalidArgument)
+	}
+	hostIP := p.HostIP
+	if hostIP == "0.0.0.0" {
+		hostIP = ""
+	}
+	s := portSpec{PortMapping: networks.PortMapping{HostIP: hostIP, ContainerPort: uint16(p.Target), Protocol: proto}}
+	if p.Published != "" {
+		lo, hi, isRange := strings.Cut(p.Published, "-")
+		first, err := parsePort(lo)
+		if err != nil {
+			return portSpec{}, fmt.Errorf("published port %q: %w", p.Published, err)
+		}
+		s.HostPort = first
+		if isRange {
+			last, err := parsePort(hi)
+			if err != nil || last < first {
+				return portSpec{}, fmt.Errorf("published port range %q: %w", p.Published, errdefs.ErrInvalidArgument)
+			}
+			s.rangeEnd = last
+		}
+	}
+	if err := networks.ValidatePort(networks.PortMapping{HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: s.ContainerPort, Protocol: s.Protocol}); err != nil {
+		return portSpec{}, err
+	}
+	return s, nil
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("port %q: %w", s, errdefs.ErrInvalidArgument)
+	}
+	return uint16(n), nil
+}
+
+// checkPorts finds, before anything is created, host ports that can not be
+// published: taken by a program on the host, by another container, twice
+// in the plan, or fixed on a service with several replicas. The
+// containers the plan replaces (this project's, same service) do not count.
+func (e *Engine) checkPorts(pl *plan) error {
+	published, err := networks.PublishedPorts()
+	if err != nil {
+		return err
+	}
+	var planned []networks.PortMapping
+	for _, name := range pl.graph.Services() {
+		svc, err := pl.project.GetService(name)
+		if err != nil {
+			return err
+		}
+		if svc.NetworkMode != "" {
+			continue // its ports are discarded (see createWith)
+		}
+		mine, err := e.serviceIDs(pl.project.Name, name)
+		if err != nil {
+			return err
+		}
+		if err := checkServicePorts(svc, published, mine, &planned); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkServicePorts checks the service's fixed host ports against the host,
+// the published map (except mine) and the ports planned so far.
+func checkServicePorts(svc types.ServiceConfig, published map[networks.PortMapping]string, mine map[string]bool, planned *[]networks.PortMapping) error {
+	specs, err := servicePortSpecs(svc)
+	if err != nil {
+		return err
+	}
+	for _, s := range specs {
+		if s.ephemeral() || s.rangeEnd > 0 {
+			continue
+		}
+		if svc.GetScale() > 1 {
+			return fmt.Errorf("service %q: host port %s can not be published by %d replicas: %w", svc.Name, s.Key(), svc.GetScale(), errdefs.ErrConflict)
+		}
+		for _, q := range *planned {
+			if q.HostPort == s.HostPort && q.Protocol == s.Protocol && (q.HostIP == s.HostIP || q.HostIP == "" || s.HostIP == "") {
+				return fmt.Errorf("service %q: bind for %s failed: port is already allocated: %w", svc.Name, s.Key(), errdefs.ErrConflict)
+			}
+		}
+		*planned = append(*planned, s.PortMapping)
+		if err := networks.CheckPortFree(s.PortMapping, published, mine); err != nil {
+			return fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+	}
+	return nil
+}
+
+// runPorts sets the ports a `run` container publishes: none of the
+// service's unless --service-ports, plus each -p; checked before anything
+// is created.
+func runPorts(svc *types.ServiceConfig, opts RunOptions) error {
+	if !opts.ServicePorts {
+		svc.Ports = nil
+	}
+	for _, p := range opts.Publish {
+		ps, err := types.ParsePortConfig(p)
+		if err != nil {
+			return fmt.Errorf("publish %q: %v: %w", p, err, errdefs.ErrInvalidArgument)
+		}
+		svc.Ports = append(svc.Ports, ps...)
+	}
+	if len(svc.Ports) == 0 {
+		return nil
+	}
+	published, err := networks.PublishedPorts()
+	if err != nil {
+		return err
+	}
+	var planned []networks.PortMapping
+	one := *svc
+	one.Scale = nil
+	one.Deploy = nil
+	return checkServicePorts(one, published, nil, &planned)
+}
+
+// serviceIDs are the 12-char id prefixes of the service's containers.
+func (e *Engine) serviceIDs(projectName, service string) (map[string]bool, error) {
+	recs, err := e.serviceContainers(projectName, service)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for _, r := range recs {
+		ids[r.ID[:12]] = true
+	}
+	return ids, nil
+}
+
+// allocatePorts turns specs into concrete mappings for a new container:
+// ephemeral ports get a free host port now, ranges their first free port.
+func allocatePorts(specs []portSpec) ([]networks.PortMapping, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	published, err := networks.PublishedPorts()
+	if err != nil {
+		return nil, err
+	}
+	var out []networks.PortMapping
+	for _, s := range specs {
+		m := s.PortMapping
+		switch {
+		case s.ephemeral():
+			if m.HostPort, err = networks.FreePort(m, published); err != nil {
+				return nil, err
+			}
+		case s.rangeEnd > 0:
+			found := false
+			for p := int(s.HostPort); p <= int(s.rangeEnd) && !found; p++ {
+				m.HostPort = uint16(p)
+				found = networks.CheckPortFree(m, published, nil) == nil && !usedIn(out, m)
+			}
+			if !found {
+				return nil, fmt.Errorf("no free host port in %d-%d/%s: %w", s.HostPort, s.rangeEnd, s.Protocol, errdefs.ErrConflict)
+			}
+		}
+		published[m] = "planned"
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func usedIn(ms []networks.PortMapping, m networks.PortMapping) bool {
+	for _, q := range ms {
+		if q.HostPort == m.HostPort && q.Protocol == m.Protocol {
+			return true
+		}
+	}
+	return false
+}
+
+// publish DNATs the container's ports to its address on its first network.
+func publish(nets *networks.Manager, rec *Record, ip string) error {
+	if len(rec.Ports) == 0 || len(rec.Networks) == 0 {
+		return nil
+	}
+	n, err := nets.Get(rec.Networks[0].Network)
+	if err != nil {
+		return err
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return fmt.Errorf("container address %q: %w", ip, errdefs.ErrInvalidArgument)
+	}
+	subnet, err := netip.ParsePrefix(n.Subnet)
+	if err != nil {
+		return err
+	}
+	return networks.Publish(rec.ID, addr, subnet, rec.Ports)
+}
+
+// portText is Docker's PORTS column entry: "0.0.0.0:8080->80/tcp".
+func portText(m networks.PortMapping) string {
+	ip := m.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d->%d/%s", ip, m.HostPort, m.ContainerPort, m.Protocol)
+}
+
+// PortPublisher is one entry of `ps --format json` Publishers, as Compose prints it.
+type PortPublisher struct {
+	URL           string `json:"URL"`
+	TargetPort    int    `json:"TargetPort"`
+	PublishedPort int    `json:"PublishedPort"`
+	Protocol      string `json:"Protocol"`
+}
+
+// PortOptions are the arguments of `compose port`.
+type PortOptions struct {
+	Service  string
+	Port     uint16
+	Protocol string // default tcp
+	Index    int    // replica number, default 1
+	Out      io.Writer
+}
+
+// Port prints the host address a container port is published on
+// ("0.0.0.0:8080"); ErrNotFound when it is not published.
+func (e *Engine) Port(ctx context.Context, projectName string, opts PortOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	proto := strings.ToLower(opts.Protocol)
+	if proto == "" {
+		proto = "tcp"
+	}
+	index := opts.Index
+	if index == 0 {
+		index = 1
+	}
+	recs, err := e.serviceContainers(projectName, opts.Service)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Number != index {
+			continue
+		}
+		for _, m := range r.Ports {
+			if m.ContainerPort == opts.Port && m.Protocol == proto {
+				ip := m.HostIP
+				if ip == "" {
+					ip = "0.0.0.0"
+				}
+				fmt.Fprintf(opts.Out, "%s:%d\n", ip, m.HostPort)
+				return nil
+			}
+		}
+		return fmt.Errorf("no port %d/%s published for %s: %w", opts.Port, proto, r.Name, errdefs.ErrNotFound)
+	}
+	return fmt.Errorf("service %q has no container with index %d: %w", opts.Service, index, errdefs.ErrNotFound)
+}

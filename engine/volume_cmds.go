@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/volumes"
+)
+
+// VolumeCreateOptions are the flags of `compose volume create`.
+type VolumeCreateOptions struct {
+	Name    string // "" = a random name, like Docker
+	Driver  string // "" or "local"
+	Labels  map[string]string
+	Options map[string]string // driver options (-o type=none ...)
+}
+
+// VolumeCreate creates a volume; an existing one of the same name is returned
+// unchanged, as `docker volume create` does.
+func (e *Engine) VolumeCreate(opts VolumeCreateOptions) (*volumes.Volume, error) {
+	name := opts.Name
+	if name == "" {
+		name = newID()
+	}
+	if err := volumes.ValidateOptions(name, opts.Driver, opts.Options); err != nil {
+		return nil, err
+	}
+	v, err := e.volumeStore().Create(name, opts.Labels, opts.Options)
+	if errors.Is(err, errdefs.ErrAlreadyExists) {
+		return e.volumeStore().Get(name)
+	}
+	return v, err
+}
+
+// VolumeList lists every volume on this host, by name.
+func (e *Engine) VolumeList() ([]*volumes.Volume, error) { return e.volumeStore().List() }
+
+// VolumeInspect returns the named volumes; a missing one is an ErrNotFound.
+func (e *Engine) VolumeInspect(names []string) ([]*volumes.Volume, error) {
+	var out []*volumes.Volume
+	for _, n := range names {
+		v, err := e.volumeStore().Get(n)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// VolumeRemove removes volumes that no container uses; force ignores
+// missing ones (a volume in use is never removed).
+func (e *Engine) VolumeRemove(names []string, force bool) error {
+	var errs []error
+	for _, n := range names {
+		err := e.removeVolume(n)
+		if force && errors.Is(err, errdefs.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// VolumePrune removes the volumes no container uses: anonymous ones only,
+// or all with all (Docker's `volume prune [-a]`). It returns the names removed.
+func (e *Engine) VolumePrune(all bool) ([]string, error) {
+	vols, err := e.volumeStore().List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, v := range vols {
+		if _, anon := v.Labels[labelAnonymous]; !all && !anon {
+			continue
+		}
+		users, err := e.volumeUsers(v.Name)
+		if err != nil {
+			return removed, err
+		}
+		if len(users) > 0 {
+			continue
+		}
+		if err := e.volumeStore().Remove(v.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, v.Name)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// ParseKeyValues parses KEY=VALUE flag values (--label, --opt).
+func ParseKeyValues(list []string, flag string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want KEY=VALUE: %w", flag, kv, errdefs.ErrInvalidArgument)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

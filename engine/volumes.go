@@ -1,0 +1,649 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	securejoin "github.com/cyphar/filepath-securejoin"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/volumes"
+)
+
+// Labels of volumes, as Docker and Compose set them.
+const (
+	labelVolume    = "com.docker.compose.volume"
+	labelAnonymous = "com.docker.volume.anonymous"
+)
+
+// VolumeRef is one storage mount of a container that outlives it or is
+// shared: a volume (named or anonymous) or a host bind. volumes_from copies
+// them, recreation takes over the anonymous ones, `down -v` and the
+// in-use checks read them.
+type VolumeRef struct {
+	Type        string `json:"type"`           // "volume" or "bind"
+	Name        string `json:"name,omitempty"` // volume name
+	Source      string `json:"source,omitempty"`
+	Destination string `json:"destination"`
+	ReadOnly    bool   `json:"read_only,omitempty"`
+	Anonymous   bool   `json:"anonymous,omitempty"`
+}
+
+func (e *Engine) volumeStore() *volumes.Store {
+	return &volumes.Store{Dir: filepath.Join(e.root, "volumes")}
+}
+
+// checkStorage finds the storage errors a user can fix before anything is
+// created: undefined or missing external volumes, bad driver options, bind
+// sources that are files where a directory is needed, secrets and configs
+// without content, volumes_from naming nothing.
+func (e *Engine) checkStorage(pl *plan) error {
+	p := pl.project
+	for _, vol := range p.Volumes { // all are created by up, used or not
+		if bool(vol.External) {
+			continue
+		}
+		if err := volumes.ValidateName(vol.Name); err != nil {
+			return err
+		}
+		if err := volumes.ValidateOptions(vol.Name, vol.Driver, vol.DriverOpts); err != nil {
+			return err
+		}
+	}
+	for _, name := range pl.graph.Services() {
+		svc, err := p.GetService(name)
+		if err != nil {
+			return err
+		}
+		if err := e.checkServiceStorage(p, svc, pl.images[name]); err != nil {
+			return fmt.Errorf("service %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) checkServiceStorage(p *types.Project, svc types.ServiceConfig, img *image.Image) error {
+	for _, v := range svc.Volumes {
+		if !filepath.IsAbs(v.Target) {
+			return fmt.Errorf("volume target %q must be an absolute path: %w", v.Target, errdefs.ErrInvalidArgument)
+		}
+		switch v.Type {
+		case types.VolumeTypeVolume:
+			if err := e.checkVolume(p, v); err != nil {
+				return err
+			}
+		case types.VolumeTypeBind:
+			if err := checkBind(v, img); err != nil {
+				return err
+			}
+		case types.VolumeTypeTmpfs:
+		default:
+			return fmt.Errorf("volume %s: type %q is not supported: %w", v.Target, v.Type, errdefs.ErrInvalidArgument)
+		}
+	}
+	for _, from := range svc.VolumesFrom {
+		kind, name, _ := parseVolumesFrom(from)
+		if kind == "container" {
+			if _, err := e.findContainer(name); err != nil {
+				return fmt.Errorf("volumes_from %q: no such container: %w", from, errdefs.ErrNotFound)
+			}
+		} else if _, ok := p.Services[name]; !ok {
+			return fmt.Errorf("volumes_from %q: no such service: %w", from, errdefs.ErrNotFound)
+		}
+	}
+	for _, s := range svc.Secrets {
+		obj, ok := p.Secrets[s.Source]
+		if !ok {
+			return fmt.Errorf("secret %q is not defined: %w", s.Source, errdefs.ErrInvalidArgument)
+		}
+		if _, err := fileObjectContent(p, "secret", s.Source, types.FileObjectConfig(obj)); err != nil {
+			return err
+		}
+	}
+	for _, c := range svc.Configs {
+		obj, ok := p.Configs[c.Source]
+		if !ok {
+			return fmt.Errorf("config %q is not defined: %w", c.Source, errdefs.ErrInvalidArgument)
+		}
+		if _, err := fileObjectContent(p, "config", c.Source, types.FileObjectConfig(obj)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) checkVolume(p *types.Project, v types.ServiceVolumeConfig) error {
+	if v.Volume != nil && v.Volume.Subpath != "" {
+		sp := v.Volume.Subpath
+		if filepath.IsAbs(sp) || sp == ".." || strings.HasPrefix(filepath.Clean(sp), "../") {
+			return fmt.Errorf("volume %s: subpath %q must be relative, inside the volume: %w", v.Source, sp, errdefs.ErrInvalidArgument)
+		}
+	}
+	if v.Source == "" {
+		return nil
+	}
+	vol, declared := p.Volumes[v.Source]
+	if !declared { // `run -v name:/path`: a plain volume of that name, as Docker does
+		return volumes.ValidateName(v.Source)
+	}
+	if bool(vol.External) {
+		if _, err := e.volumeStore().Get(vol.Name); err != nil {
+			return fmt.Errorf("external volume %q not found: %w", vol.Name, errdefs.ErrNotFound)
+		}
+		return nil
+	}
+	if err := volumes.ValidateName(vol.Name); err != nil {
+		return err
+	}
+	return volumes.ValidateOptions(vol.Name, vol.Driver, vol.DriverOpts)
+}
+
+// checkBind refuses a bind whose source cannot be a directory (a file in the
+// way of a host dir to create) or is a file where the image has a directory.
+func checkBind(v types.ServiceVolumeConfig, img *image.Image) error {
+	src := v.Source
+	fi, err := os.Stat(src)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("bind source %s: %w", src, err)
+		}
+		if v.Bind != nil && !bool(v.Bind.CreateHostPath) {
+			return fmt.Errorf("bind source path does not exist: %s: %w", src, errdefs.ErrNotFound)
+		}
+		// The nearest existing ancestor must be a directory to create it under.
+		for dir := filepath.Dir(src); ; dir = filepath.Dir(dir) {
+			if fi, err := os.Stat(dir); err == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("bind source %s: %s is a file, not a directory: %w", src, dir, errdefs.ErrInvalidArgument)
+				}
+				return nil
+			}
+			if dir == "/" {
+				return nil
+			}
+		}
+	}
+	if !fi.IsDir() && img != nil && imageIsDir(img.LayerDirs, v.Target) {
+		return fmt.Errorf("bind source %s is a file but %s is a directory in the image: %w", src, v.Target, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// imageIsDir reports whether the image's top-most entry at path is a directory.
+func imageIsDir(layers []string, path string) bool {
+	for i := len(layers) - 1; i >= 0; i-- {
+		p, err := securejoin.SecureJoin(layers[i], path)
+		if err != nil {
+			return false
+		}
+		if fi, err := os.Lstat(p); err == nil {
+			return fi.IsDir()
+		}
+	}
+	return false
+}
+
+// parseVolumesFrom splits "service:x[:ro]", "container:x[:rw]" or "x[:ro]".
+func parseVolumesFrom(s string) (kind, name string, readOnly bool) {
+	parts := strings.Split(s, ":")
+	if n := len(parts); n > 1 && (parts[n-1] == "ro" || parts[n-1] == "rw") {
+		readOnly = parts[n-1] == "ro"
+		parts = parts[:n-1]
+	}
+	if len(parts) == 2 && (parts[0] == "service" || parts[0] == "container") {
+		return parts[0], parts[1], readOnly
+	}
+	return "service", strings.Join(parts, ":"), readOnly
+}
+
+func (e *Engine) findContainer(name string) (*Record, error) {
+	all, err := e.containers("")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range all {
+		if r.Name == name || r.ID == name || len(name) >= 12 && strings.HasPrefix(r.ID, name) {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("container %q: %w", name, errdefs.ErrNotFound)
+}
+
+// fileObjectContent reads a secret's or config's content from its source.
+func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectConfig) ([]byte, error) {
+	switch {
+	case bool(obj.External):
+		return nil, fmt.Errorf("%s %q: external %ss are not supported (they need a swarm): %w", kind, key, kind, errdefs.ErrInvalidArgument)
+	case obj.File != "":
+		b, err := os.ReadFile(obj.File)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: file %s: %w", kind, key, obj.File, errdefs.ErrNotFound)
+		}
+		return b, nil
+	case obj.Environment != "":
+		v, ok := p.Environment[obj.Environment]
+		if !ok {
+			return nil, fmt.Errorf("%s %q: environment variable %s is not set: %w", kind, key, obj.Environment, errdefs.ErrInvalidArgument)
+		}
+		return []byte(v), nil
+	case obj.Content != "":
+		return []byte(obj.Content), nil
+	}
+	return nil, fmt.Errorf("%s %q: needs file, environment or content: %w", kind, key, errdefs.ErrInvalidArgument)
+}
+
+// storageMounts prepares the volumes, binds, tmpfs, volumes_from, secrets and
+// configs of a new container and returns its mounts, parents first. prev is
+// the container it replaces, whose anonymous volumes it takes over.
+func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]container.Mount, error) {
+	p := pl.project
+	store := e.volumeStore()
+	prevAnon := map[string]string{}
+	if prev != nil {
+		for _, v := range prev.Volumes {
+			if v.Anonymous {
+				prevAnon[v.Destination] = v.Name
+			}
+		}
+	}
+	var mounts []container.Mount
+	taken := map[string]bool{}
+	add := func(m container.Mount, ref *VolumeRef) {
+		taken[m.Destination] = true
+		mounts = append(mounts, m)
+		if ref != nil {
+			rec.Volumes = append(rec.Volumes, *ref)
+		}
+	}
+	// volume mounts a named or anonymous volume at target, filling it from
+	// the image on first use.
+	volume := func(name string, labels map[string]string, opts map[string]string, v types.ServiceVolumeConfig, anonymous bool) error {
+		vol, err := e.ensureVolume(name, labels, opts, !anonymous || prevAnon[v.Target] != name)
+		if err != nil {
+			return err
+		}
+		src, err := store.Source(vol)
+		if err != nil {
+			return err
+		}
+		sub := v.Volume != nil && v.Volume.Subpath != ""
+		if sub {
+			if src, err = securejoin.SecureJoin(src, v.Volume.Subpath); err != nil {
+				return err
+			}
+			if fi, err := os.Stat(src); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
+				return fmt.Errorf("volume %q: subpath %s does not exist: %w", name, v.Volume.Subpath, errdefs.ErrNotFound)
+			}
+		}
+		if !sub && (v.Volume == nil || !v.Volume.NoCopy) && img != nil {
+			if err := store.Fill(src, img.LayerDirs, v.Target); err != nil {
+				return fmt.Errorf("volume %q: %w", name, err)
+			}
+		}
+		add(container.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
+			&VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
+		return nil
+	}
+	anonLabels := map[string]string{labelProject: p.Name, labelAnonymous: "", labelVersion: Version}
+	for _, v := range svc.Volumes {
+		switch v.Type {
+		case types.VolumeTypeVolume:
+			if v.Source == "" {
+				name := prevAnon[v.Target]
+				if name == "" {
+					name = newID()
+				}
+				if err := volume(name, anonLabels, nil, v, true); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			name, labels, opts := v.Source, map[string]string(nil), map[string]string(nil)
+			if vol, ok := p.Volumes[v.Source]; ok {
+				name, opts = vol.Name, vol.DriverOpts
+				if !bool(vol.External) {
+					labels = map[string]string{labelProject: p.Name, labelVolume: v.Source, labelVersion: Version}
+					for k, val := range vol.Labels {
+						labels[k] = val
+					}
+				}
+			}
+			if err := volume(name, labels, opts, v, false); err != nil {
+				return nil, err
+			}
+		case types.VolumeTypeBind:
+			if _, err := os.Stat(v.Source); errors.Is(err, os.ErrNotExist) {
+				// Like Docker Compose: a missing host dir is created.
+				if err := os.MkdirAll(v.Source, 0o755); err != nil {
+					return nil, fmt.Errorf("bind source %s: %w", v.Source, err)
+				}
+			}
+			m := container.Mount{Source: v.Source, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+			if v.Bind != nil {
+				m.Propagation = v.Bind.Propagation
+			}
+			add(m, &VolumeRef{Type: "bind", Source: v.Source, Destination: m.Destination, ReadOnly: v.ReadOnly})
+		case types.VolumeTypeTmpfs:
+			m := container.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+			if v.Tmpfs != nil {
+				if v.Tmpfs.Size > 0 {
+					m.Options = append(m.Options, "size="+strconv.FormatInt(int64(v.Tmpfs.Size), 10))
+				}
+				if v.Tmpfs.Mode != 0 {
+					m.Options = append(m.Options, "mode="+strconv.FormatUint(uint64(v.Tmpfs.Mode), 8))
+				}
+			}
+			add(m, nil)
+		}
+	}
+	// The image's VOLUMEs not covered by the service get anonymous volumes.
+	imageVols := make([]string, 0)
+	if img != nil {
+		for path := range img.Config.Volumes {
+			imageVols = append(imageVols, filepath.Clean(path))
+		}
+	}
+	sort.Strings(imageVols)
+	for _, path := range imageVols {
+		if taken[path] || tmpfsAt(svc, path) {
+			continue
+		}
+		name := prevAnon[path]
+		if name == "" {
+			name = newID()
+		}
+		if err := volume(name, anonLabels, nil, types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: path}, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.volumesFrom(p, svc, add, taken); err != nil {
+		return nil, err
+	}
+	if err := e.fileObjects(p, svc, rec, add); err != nil {
+		return nil, err
+	}
+	// Parents before children, so a mount inside another one is not hidden.
+	sort.SliceStable(mounts, func(i, j int) bool { return depth(mounts[i].Destination) < depth(mounts[j].Destination) })
+	return mounts, nil
+}
+
+func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
+
+func tmpfsAt(svc types.ServiceConfig, path string) bool {
+	for _, t := range svc.Tmpfs {
+		dest, _, _ := strings.Cut(t, ":")
+		if filepath.Clean(dest) == path {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureVolume returns the volume, creating it when missing. progress says
+// whether its creation is shown (not for a taken-over anonymous volume).
+func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progress bool) (*volumes.Volume, error) {
+	store := e.volumeStore()
+	if v, err := store.Get(name); err == nil {
+		return v, nil
+	}
+	_, anonymous := labels[labelAnonymous]
+	show := progress && !anonymous
+	if show {
+		e.progress("Volume", strconv.Quote(name), "Creating")
+	}
+	v, err := store.Create(name, labels, opts)
+	if errors.Is(err, errdefs.ErrAlreadyExists) { // created by a parallel service
+		return store.Get(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if show {
+		e.progress("Volume", strconv.Quote(name), "Created")
+	}
+	return v, nil
+}
+
+// volumesFrom adds the volumes and binds of other containers, read-only when asked.
+func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func(container.Mount, *VolumeRef), taken map[string]bool) error {
+	for _, from := range svc.VolumesFrom {
+		kind, name, ro := parseVolumesFrom(from)
+		var src *Record
+		if kind == "container" {
+			r, err := e.findContainer(name)
+			if err != nil {
+				return fmt.Errorf("volumes_from %q: %w", from, err)
+			}
+			src = r
+		} else {
+			recs, err := e.serviceContainers(p.Name, name)
+			if err != nil {
+				return err
+			}
+			if len(recs) == 0 {
+				return fmt.Errorf("volumes_from %q: service has no container: %w", from, errdefs.ErrNotFound)
+			}
+			src = recs[0]
+		}
+		for _, ref := range src.Volumes {
+			if taken[ref.Destination] {
+				continue
+			}
+			ref.ReadOnly = ref.ReadOnly || ro
+			ref.Anonymous = false // the owner keeps it
+			source := ref.Source
+			if ref.Type == "volume" {
+				vol, err := e.volumeStore().Get(ref.Name)
+				if err != nil {
+					return fmt.Errorf("volumes_from %q: %w", from, err)
+				}
+				if source, err = e.volumeStore().Source(vol); err != nil {
+					return err
+				}
+			}
+			add(container.Mount{Source: source, Destination: ref.Destination, ReadOnly: ref.ReadOnly}, &ref)
+		}
+	}
+	return nil
+}
+
+// fileObjects writes the service's secrets and configs into the container's
+// dir, with their owner and mode, and binds them read-only.
+func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Record, add func(container.Mount, *VolumeRef)) error {
+	type ref struct {
+		kind string
+		cfg  types.FileReferenceConfig
+		obj  types.FileObjectConfig
+	}
+	var refs []ref
+	for _, s := range svc.Secrets {
+		refs = append(refs, ref{"secret", types.FileReferenceConfig(s), types.FileObjectConfig(p.Secrets[s.Source])})
+	}
+	for _, c := range svc.Configs {
+		refs = append(refs, ref{"config", types.FileReferenceConfig(c), types.FileObjectConfig(p.Configs[c.Source])})
+	}
+	for i, r := range refs {
+		content, err := fileObjectContent(p, r.kind, r.cfg.Source, r.obj)
+		if err != nil {
+			return err
+		}
+		target := r.cfg.Target
+		switch {
+		case target == "" && r.kind == "secret":
+			target = "/run/secrets/" + r.cfg.Source
+		case target == "":
+			target = "/" + r.cfg.Source
+		case !filepath.IsAbs(target) && r.kind == "secret":
+			target = "/run/secrets/" + target
+		case !filepath.IsAbs(target):
+			target = "/" + target
+		}
+		uid, gid, err := ownerIDs(r.cfg)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", r.kind, r.cfg.Source, err)
+		}
+		mode := os.FileMode(0o444)
+		if r.cfg.Mode != nil {
+			mode = os.FileMode(*r.cfg.Mode) & os.ModePerm
+		}
+		// Numbered names: two references may use the same source.
+		host := filepath.Join(rec.dir, r.kind+"s", strconv.Itoa(i)+"-"+r.cfg.Source)
+		if err := volumes.WriteFile(host, content, uid, gid, mode); err != nil {
+			return fmt.Errorf("%s %q: %w", r.kind, r.cfg.Source, err)
+		}
+		add(container.Mount{Source: host, Destination: filepath.Clean(target), ReadOnly: true}, nil)
+	}
+	return nil
+}
+
+func ownerIDs(c types.FileReferenceConfig) (int, int, error) {
+	ids := [2]int{}
+	for i, s := range []string{c.UID, c.GID} {
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, 0, fmt.Errorf("uid/gid %q must be a number: %w", s, errdefs.ErrInvalidArgument)
+		}
+		ids[i] = n
+	}
+	return ids[0], ids[1], nil
+}
+
+// volumeUsers names the containers that use a volume.
+func (e *Engine) volumeUsers(name string) ([]string, error) {
+	all, err := e.containers("")
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, r := range all {
+		for _, v := range r.Volumes {
+			if v.Type == "volume" && v.Name == name {
+				users = append(users, r.Name)
+				break
+			}
+		}
+	}
+	return users, nil
+}
+
+// removeVolume deletes a volume unless a container uses it.
+func (e *Engine) removeVolume(name string) error {
+	users, err := e.volumeUsers(name)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("volume %q is in use by %s: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
+	}
+	return e.volumeStore().Remove(name)
+}
+
+// projectVolumes lists what `down -v` removes: the project's named volumes
+// (never external ones) and the anonymous volumes of its containers.
+func (e *Engine) projectVolumes(name string, p *types.Project, recs []*Record) ([]string, error) {
+	external := map[string]bool{}
+	if p != nil {
+		for _, v := range p.Volumes {
+			if bool(v.External) {
+				external[v.Name] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	addName := func(n string) {
+		if !seen[n] && !external[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, r := range recs {
+		for _, v := range r.Volumes {
+			if v.Anonymous {
+				addName(v.Name)
+			}
+		}
+	}
+	all, err := e.volumeStore().List()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range all {
+		if v.Labels[labelProject] == name {
+			addName(v.Name)
+		}
+	}
+	return out, nil
+}
+
+// downVolumes removes the volumes `down -v` removes (see projectVolumes).
+func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) error {
+	names, err := e.projectVolumes(name, p, recs)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		e.progress("Volume", strconv.Quote(n), "Removing")
+		if err := e.removeVolume(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.progress("Volume", strconv.Quote(n), "Removed")
+	}
+	return errors.Join(errs...)
+}
+
+// removeAnonymousVolumes removes the anonymous volumes of a removed
+// container (`rm -v`); one still used by another container is kept.
+func (e *Engine) removeAnonymousVolumes(r *Record) error {
+	var errs []error
+	for _, v := range r.Volumes {
+		if !v.Anonymous {
+			continue
+		}
+		if users, err := e.volumeUsers(v.Name); err != nil || len(users) > 0 {
+			continue
+		}
+		if err := e.volumeStore().Remove(v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ensureProjectVolumes creates the project's declared volumes (not the
+// external ones) before any container, as Compose does.
+func (e *Engine) ensureProjectVolumes(p *types.Project) error {
+	keys := make([]string, 0, len(p.Volumes))
+	for k := range p.Volumes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vol := p.Volumes[k]
+		if bool(vol.External) {
+			continue
+		}
+		labels := map[string]string{labelProject: p.Name, labelVolume: k, labelVersion: Version}
+		for lk, lv := range vol.Labels {
+			labels[lk] = lv
+		}
+		if _, err := e.ensureVolume(vol.Name, labels, vol.DriverOpts, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
