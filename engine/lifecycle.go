@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/errdefs"
@@ -276,22 +274,13 @@ func (e *Engine) Kill(ctx context.Context, projectName string, services []string
 	return errors.Join(errs...)
 }
 
-// parseSignal accepts "SIGUSR1", "USR1", "usr1" or "10".
+// parseSignal is the runtime's signal parser, without its default: an empty
+// --signal is a mistake here, not SIGTERM.
 func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
-		}
-		return syscall.Signal(n), nil
+	if s == "" {
+		return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
+	return container.ParseSignal(s)
 }
 
 // Pause freezes the running containers of services.

@@ -95,6 +95,9 @@ func validID(id string) bool {
 	return true
 }
 
+// ParseSignal accepts "SIGTERM", "TERM", "term" or "15"; "" is SIGTERM.
+func ParseSignal(s string) (syscall.Signal, error) { return parseSignal(s) }
+
 // parseSignal accepts "", "SIGTERM", "TERM", "term" or "15".
 func parseSignal(s string) (syscall.Signal, error) {
 	if s == "" {
