@@ -67,7 +67,18 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "busybox image:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	// Whatever the tests did, no process of this binary (a supervisor or a
+	// DNS server of some test's root) may outlive them.
+	deadline := time.Now().Add(10 * time.Second)
+	for left := processesMentioning(tmp); len(left) > 0; left = processesMentioning(tmp) {
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "processes left behind by the e2e tests: %v\n", left)
+			return 1
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return code
 }
 
 // cli runs the binary against one state root.

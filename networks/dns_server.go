@@ -178,6 +178,10 @@ func (s *dnsServer) reload() int {
 // holds the spawn lock (it is about to rely on us): then we stay.
 func (s *dnsServer) tryExit(pidf *os.File) bool {
 	f, err := os.OpenFile(filepath.Join(s.runDir, dnsSpawnLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrNotExist) { // the runtime dir itself is gone: nobody can need us
+		recs, lerr := listRecords(s.stateDir)
+		return lerr == nil && len(recs) == 0
+	}
 	if err != nil {
 		return false
 	}
