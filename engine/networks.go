@@ -49,9 +49,9 @@ func extraHosts(svc types.ServiceConfig, gateway string) ([]string, error) {
 }
 
 // writeServiceResolvConf is /etc/resolv.conf for a service: the embedded
-// DNS server first, then the service's dns servers (tried only when ours
-// does not answer), dns_search instead of the host's search domains, and
-// dns_opt after ndots:0.
+// DNS server alone when there is one (like Docker, it forwards other names
+// to the service's dns servers), else the dns servers themselves;
+// dns_search instead of the host's search domains, and dns_opt after ndots:0.
 func writeServiceResolvConf(dir, nameserver string, svc types.ServiceConfig) error {
 	var b strings.Builder
 	if nameserver != "" {
@@ -61,7 +61,9 @@ func writeServiceResolvConf(dir, nameserver string, svc types.ServiceConfig) err
 		if _, err := netip.ParseAddr(s); err != nil {
 			return fmt.Errorf("service %q: dns %q: %w", svc.Name, s, errdefs.ErrInvalidArgument)
 		}
-		fmt.Fprintf(&b, "nameserver %s\n", s)
+		if nameserver == "" {
+			fmt.Fprintf(&b, "nameserver %s\n", s)
+		}
 	}
 	if len(svc.DNSSearch) > 0 {
 		if !(len(svc.DNSSearch) == 1 && svc.DNSSearch[0] == ".") {

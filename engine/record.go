@@ -62,6 +62,7 @@ type Record struct {
 	ExtraHosts  []string               `json:"extra_hosts,omitempty"`  // "ip\tname" lines for /etc/hosts
 	NetworkMode string                 `json:"network_mode,omitempty"` // "", host, none or container:<id>
 	Links       map[string]string      `json:"links,omitempty"`        // links: alias -> service or container name
+	DNS         []string               `json:"dns,omitempty"`          // the service's dns: upstreams of the embedded DNS for it
 	Spec        container.Spec         `json:"spec"`
 	Volumes     []VolumeRef            `json:"volumes,omitempty"` // storage mounts that outlive it (volumes.go)
 

@@ -395,6 +395,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	}
 	rec.NetworkMode = mode
 	rec.Links = serviceLinks(svc)
+	rec.DNS = svc.DNS
 	if target != nil && len(target.Networks) > 0 {
 		if n, err := e.nets.Get(target.Networks[0].Network); err == nil {
 			nameserver = n.Gateway

@@ -1,6 +1,7 @@
 package networks
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 
@@ -19,6 +20,7 @@ type recordSet struct {
 	ptr     map[netip.Addr]string        // address -> container name
 	byIP    map[netip.Addr]string        // address -> container id (who is asking)
 	links   map[string]map[string]string // container id -> link alias -> target name
+	dns     map[string][]string          // container id -> its own upstreams (host:port)
 }
 
 // has reports whether the container id has an endpoint on this network.
@@ -31,7 +33,7 @@ func (rs *recordSet) has(id string) bool {
 // container name and short container ID.
 func buildRecords(n *Network) *recordSet {
 	rs := &recordSet{names: map[string][]netip.Addr{}, ptr: map[netip.Addr]string{},
-		byIP: map[netip.Addr]string{}, links: map[string]map[string]string{}}
+		byIP: map[netip.Addr]string{}, links: map[string]map[string]string{}, dns: map[string][]string{}}
 	if n == nil {
 		return rs
 	}
@@ -58,6 +60,11 @@ func buildRecords(n *Network) *recordSet {
 			links[strings.ToLower(alias)] = strings.ToLower(target)
 		}
 		rs.links[e.ContainerID] = links
+		for _, s := range e.DNS {
+			if a, err := netip.ParseAddr(s); err == nil {
+				rs.dns[e.ContainerID] = append(rs.dns[e.ContainerID], net.JoinHostPort(a.String(), "53"))
+			}
+		}
 	}
 	return rs
 }

@@ -277,7 +277,8 @@ func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	rs := l.refresh()
 	resp := l.srv.answer(req, l, rs, remoteAddr(w))
 	if resp == nil {
-		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp")
+		ups := rs.dns[rs.byIP[remoteAddr(w)]]
+		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp", ups)
 	}
 	if w.LocalAddr().Network() != "tcp" {
 		size := dns.MinMsgSize
@@ -359,10 +360,14 @@ func questionName(req *dns.Msg) string {
 	return strings.ToLower(strings.TrimSuffix(req.Question[0].Name, "."))
 }
 
-// forward asks the host's resolvers, retrying over TCP when a UDP answer is
-// truncated; SERVFAIL when none answers.
-func (s *dnsServer) forward(req *dns.Msg, overTCP bool) *dns.Msg {
-	ups := s.upstreams.Load()
+// forward asks own (the asking container's dns servers) or else the host's
+// resolvers, retrying over TCP when a UDP answer is truncated; SERVFAIL
+// when none answers.
+func (s *dnsServer) forward(req *dns.Msg, overTCP bool, own []string) *dns.Msg {
+	ups := &own
+	if len(own) == 0 {
+		ups = s.upstreams.Load()
+	}
 	if ups != nil {
 		for _, up := range *ups {
 			proto := "udp"

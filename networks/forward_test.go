@@ -52,7 +52,7 @@ func TestForwardRetriesTruncatedOverTCP(t *testing.T) {
 	s.upstreams.Store(&ups)
 	req := new(dns.Msg)
 	req.SetQuestion("upstream.example.test.", dns.TypeA)
-	resp := s.forward(req, false)
+	resp := s.forward(req, false, nil)
 	if resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 1 || resp.Truncated || resp.Id != req.Id {
 		t.Fatalf("forward: %v", resp)
 	}
@@ -62,7 +62,29 @@ func TestForwardNoUpstream(t *testing.T) {
 	s := &dnsServer{}
 	req := new(dns.Msg)
 	req.SetQuestion("upstream.example.test.", dns.TypeA)
-	if resp := s.forward(req, false); resp.Rcode != dns.RcodeServerFailure {
+	if resp := s.forward(req, false, nil); resp.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("want SERVFAIL, got %v", resp)
+	}
+}
+
+// A container's own dns servers replace the host's resolvers entirely.
+func TestForwardToContainerDNS(t *testing.T) {
+	s := &dnsServer{}
+	host := []string{"127.0.0.1:1"} // refuses: only the container's server answers
+	s.upstreams.Store(&host)
+	req := new(dns.Msg)
+	req.SetQuestion("upstream.example.test.", dns.TypeA)
+	if resp := s.forward(req, true, []string{fakeUpstream(t)}); resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 1 {
+		t.Fatalf("forward to the container's server: %v", resp)
+	}
+	rs := buildRecords(&Network{Name: "n", Subnet: "10.9.0.0/24", Endpoints: []Endpoint{
+		{ContainerID: "c1", ContainerName: "p-a-1", IP: "10.9.0.2", DNS: []string{"192.0.2.53", "bogus"}},
+		{ContainerID: "c2", ContainerName: "p-b-1", IP: "10.9.0.3"},
+	}})
+	if got := rs.dns["c1"]; len(got) != 1 || got[0] != "192.0.2.53:53" {
+		t.Errorf("c1 upstreams %v", got)
+	}
+	if got := rs.dns["c2"]; got != nil {
+		t.Errorf("c2 upstreams %v, want the host's", got)
 	}
 }

@@ -54,4 +54,7 @@ type Endpoint struct {
 	// Links are this container's own extra names (links: "db:database"
 	// gives database -> db), answered only to this container.
 	Links map[string]string `json:"links,omitempty"`
+	// DNS are the service's dns servers: the embedded DNS forwards this
+	// container's non-local names to them instead of the host's resolvers.
+	DNS []string `json:"dns,omitempty"`
 }
