@@ -250,3 +250,39 @@ func serviceLinks(svc types.ServiceConfig) map[string]string {
 	}
 	return out
 }
+
+// checkNetworks compares the project's networks with those that exist
+// already, before anything starts, the way Docker Compose does: a network
+// of another project (or not made by compose) is used with a warning; one
+// of this project whose options changed must be recreated first.
+func (e *Engine) checkNetworks(pl *plan) error {
+	p := pl.project
+	for _, key := range pl.networks {
+		nw := p.Networks[key]
+		if bool(nw.External) {
+			continue
+		}
+		n, err := e.nets.Get(nw.Name)
+		if err != nil {
+			continue // created by converge
+		}
+		owner, ok := n.Labels[labelProject]
+		switch {
+		case !ok:
+			e.warn(nw.Name, fmt.Sprintf("a network with name %s exists but was not created by compose.\nSet `external: true` to use an existing network", nw.Name))
+			continue
+		case owner != p.Name:
+			e.warn(nw.Name, fmt.Sprintf("a network with name %s exists but was not created for project %q.\nSet `external: true` to use an existing network", nw.Name, p.Name))
+			continue
+		}
+		opts, err := networkOptions(key, nw)
+		if err != nil {
+			return err
+		}
+		opts.Labels = nw.Labels
+		if what := n.Changed(opts); what != "" {
+			return fmt.Errorf("network %s needs to be recreated - option %q has changed (remove it with `compose down` first): %w", nw.Name, what, errdefs.ErrConflict)
+		}
+	}
+	return nil
+}

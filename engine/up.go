@@ -146,6 +146,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := e.checkPorts(pl); err != nil {
 		return err
 	}
+	if err := e.checkNetworks(pl); err != nil {
+		return err
+	}
 	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
 		return err
 	}

@@ -300,3 +300,28 @@ func TestResolveEmptyAndBadQuestion(t *testing.T) {
 		t.Fatalf("no question: %v", resp)
 	}
 }
+
+func TestChanged(t *testing.T) {
+	n := &Network{Name: "p_front", Bridge: "br-0123456789ab", Subnet: "10.9.0.0/24", Gateway: "10.9.0.1", MTU: 1400,
+		Labels: map[string]string{"com.docker.compose.project": "p", "com.docker.compose.version": "1", "tier": "front"}}
+	same := Options{Labels: map[string]string{"com.docker.compose.project": "p", "com.docker.compose.version": "2", "tier": "front"}, MTU: 1400}
+	if got := n.Changed(same); got != "" {
+		t.Errorf("unchanged options reported %q", got)
+	}
+	for want, mod := range map[string]func(*Options){
+		"ipam.config.subnet":             func(o *Options) { o.Subnet = "10.9.1.0/24" },
+		"ipam.config.gateway":            func(o *Options) { o.Subnet, o.Gateway = "10.9.0.0/24", "10.9.0.254" },
+		"ipam.config.ip_range":           func(o *Options) { o.IPRange = "10.9.0.128/25" },
+		"ipam.config.aux_addresses":      func(o *Options) { o.AuxAddresses = map[string]string{"x": "10.9.0.9"} },
+		"internal":                       func(o *Options) { o.Internal = true },
+		"com.docker.network.bridge.name": func(o *Options) { o.BridgeName = "custom0" },
+		"com.docker.network.driver.mtu":  func(o *Options) { o.MTU = 0 },
+		"labels":                         func(o *Options) { o.Labels = map[string]string{"tier": "back"} },
+	} {
+		o := same
+		mod(&o)
+		if got := n.Changed(o); got != want {
+			t.Errorf("%s: Changed = %q", want, got)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package networks
+
+import (
+	"maps"
+	"strings"
+)
+
+// Changed names the first option of o that the existing network n was not
+// created with ("" when n matches). Options left to their defaults (an
+// automatic subnet or gateway) match whatever was picked. Compose's own
+// labels (com.docker.compose.*) are not compared: they name the project.
+func (n *Network) Changed(o Options) string {
+	switch {
+	case o.Subnet != "" && o.Subnet != n.Subnet:
+		return "ipam.config.subnet"
+	case o.Gateway != "" && o.Gateway != n.Gateway:
+		return "ipam.config.gateway"
+	case o.IPRange != n.IPRange:
+		return "ipam.config.ip_range"
+	case !maps.Equal(o.AuxAddresses, n.AuxAddresses) && len(o.AuxAddresses)+len(n.AuxAddresses) > 0:
+		return "ipam.config.aux_addresses"
+	case o.Internal != n.Internal:
+		return "internal"
+	case o.Attachable != n.Attachable:
+		return "attachable"
+	case o.BridgeName != "" && o.BridgeName != n.Bridge, o.BridgeName == "" && !strings.HasPrefix(n.Bridge, "br-"):
+		return "com.docker.network.bridge.name"
+	case o.MTU != n.MTU:
+		return "com.docker.network.driver.mtu"
+	case !maps.Equal(userLabels(o.Labels), userLabels(n.Labels)):
+		return "labels"
+	}
+	return ""
+}
+
+func userLabels(l map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range l {
+		if !strings.HasPrefix(k, "com.docker.compose.") {
+			out[k] = v
+		}
+	}
+	return out
+}
