@@ -81,6 +81,10 @@ func ensureNFT(n *Network) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
+	others, err := renamedBridges(c) // listed before the batch starts
+	if err != nil {
+		return err
+	}
 	t := &nftables.Table{Name: nftTableName(n.Bridge), Family: nftables.TableFamilyIPv4}
 	// add+delete+add replaces an existing table atomically.
 	c.AddTable(t)
@@ -116,6 +120,26 @@ func ensureNFT(n *Network) error {
 		ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge),
 		[]expr.Any{&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte("br-")}},
 		[]expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}})})
+	if !strings.HasPrefix(n.Bridge, "br-") {
+		// A renamed bridge escapes the other tables' "br-" match: this
+		// table drops both directions, against "br-*" and against every
+		// renamed bridge of ours that exists now (later ones drop against
+		// this one in their own tables).
+		drops := [][]expr.Any{join(
+			[]expr.Any{&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte("br-")}},
+			ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge))}
+		for _, o := range others {
+			if o == n.Bridge {
+				continue
+			}
+			drops = append(drops,
+				join(ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, o)),
+				join(ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, o), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge)))
+		}
+		for _, d := range drops {
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(d, drop)})
+		}
+	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), accept)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), accept)})
 	gwPrefix := netip.PrefixFrom(gw, 32)
@@ -127,6 +151,23 @@ func ensureNFT(n *Network) error {
 		return fmt.Errorf("nftables table %s: %w", t.Name, err)
 	}
 	return ensureDockerUser(c, n.Bridge)
+}
+
+// renamedBridges lists the bridges of every compose network on the host
+// (any state root) whose name is not "br-*", from our tables' names.
+func renamedBridges(c *nftables.Conn) ([]string, error) {
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, fmt.Errorf("nftables list tables: %w", err)
+	}
+	var out []string
+	for _, t := range tables {
+		b, ok := strings.CutPrefix(t.Name, nftTableName(""))
+		if ok && !strings.HasPrefix(t.Name, portsTablePrefix) && !strings.HasPrefix(b, "br-") && b != "" {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // dockerUserChain returns iptables-nft's DOCKER-USER chain, or nil.
