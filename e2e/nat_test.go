@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -179,13 +180,13 @@ func comment(ud []byte) string {
 // (SIGSEGV) on some answers of Go's HTTP server.
 func httpFromContainer(t *testing.T, c *cli, service, addr string) string {
 	t.Helper()
-	host, port, _ := strings.Cut(addr, ":")
+	host, port, _ := net.SplitHostPort(addr)
 	r := c.run("exec", service, "sh", "-c", fmt.Sprintf("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 %s %s", host, port))
 	if r.code != 0 {
 		t.Fatalf("GET http://%s/ from %s: %s", addr, service, r)
 	}
 	_, body, ok := strings.Cut(strings.ReplaceAll(r.stdout, "\r\n", "\n"), "\n\n")
-	if !ok || !strings.HasPrefix(r.stdout, "HTTP/1.0 200") {
+	if !ok || !strings.HasPrefix(r.stdout, "HTTP/1.") || !strings.Contains(strings.SplitN(r.stdout, "\n", 2)[0], " 200") {
 		t.Fatalf("GET http://%s/ from %s: %s", addr, service, r)
 	}
 	return strings.TrimSpace(body)

@@ -188,7 +188,7 @@ func TestNetworkOptionErrors(t *testing.T) {
 	testutil.RequiresRoot(t)
 	for name, yaml := range map[string]string{
 		"driver":   "networks:\n  n:\n    driver: overlay\n",
-		"ipv6":     "networks:\n  n:\n    enable_ipv6: true\n",
+		"ipv6":     "networks:\n  n:\n    ipam:\n      config:\n        - subnet: fd00:1234::/64\n",
 		"gateway":  "networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.99.0.0/24\n          gateway: 10.98.0.1\n",
 		"bad mode": "",
 	} {

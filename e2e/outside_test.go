@@ -11,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // outside is a stand-in for the world beyond the host: a network namespace
@@ -22,6 +23,38 @@ type outside struct {
 	hostIP   netip.Addr // the host's end of the veth
 	ip       netip.Addr // the namespace's end
 	hostVeth string
+
+	hostIP6, ip6 netip.Addr // after addIPv6
+}
+
+// addIPv6 puts a random ULA /64 on the veth pair (no DAD, so it is usable
+// at once).
+func (o *outside) addIPv6(t *testing.T) {
+	t.Helper()
+	var a [16]byte
+	a[0] = 0xfd
+	_, _ = rand.Read(a[1:8])
+	o.hostIP6 = netip.AddrFrom16(a).Next()
+	o.ip6 = o.hostIP6.Next()
+	host, err := netlink.LinkByName(o.hostVeth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.AddrAdd(host, &netlink.Addr{IPNet: prefixNet(o.hostIP6, 64), Flags: unix.IFA_F_NODAD}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := netlink.NewHandleAt(o.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	peer, err := h.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AddrAdd(peer, &netlink.Addr{IPNet: prefixNet(o.ip6, 64), Flags: unix.IFA_F_NODAD}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // newOutside creates the namespace and veth pair; t.Cleanup removes both.
@@ -147,7 +180,11 @@ func (o *outside) do(t *testing.T, fn func() error) {
 // serveSourceAddr answers every HTTP request with the client's address as
 // the server saw it.
 func (o *outside) serveSourceAddr(t *testing.T) string {
-	ln := o.listen(t, "tcp4", net.JoinHostPort(o.ip.String(), "0"))
+	return o.serveSourceAddrOn(t, o.ip)
+}
+
+func (o *outside) serveSourceAddrOn(t *testing.T, ip netip.Addr) string {
+	ln := o.listen(t, "tcp", net.JoinHostPort(ip.String(), "0"))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		fmt.Fprintln(w, host)

@@ -190,11 +190,19 @@ func inspectDoc(n *networks.Network) map[string]any {
 	if p, err := netip.ParsePrefix(n.Subnet); err == nil {
 		bits = strconv.Itoa(p.Bits())
 	}
+	bits6 := ""
+	if p, err := netip.ParsePrefix(n.Subnet6); err == nil {
+		bits6 = "/" + strconv.Itoa(p.Bits())
+	}
 	containers := map[string]any{}
 	for _, ep := range n.Endpoints {
+		ip6 := ""
+		if ep.IP6 != "" {
+			ip6 = ep.IP6 + bits6
+		}
 		containers[ep.ContainerID] = map[string]string{
 			"Name": ep.ContainerName, "EndpointID": ep.HostIface, "MacAddress": ep.MAC,
-			"IPv4Address": ep.IP + "/" + bits, "IPv6Address": "",
+			"IPv4Address": ep.IP + "/" + bits, "IPv6Address": ip6,
 		}
 	}
 	ipam := map[string]any{"Subnet": n.Subnet, "Gateway": n.Gateway}
@@ -203,6 +211,10 @@ func inspectDoc(n *networks.Network) map[string]any {
 	}
 	if len(n.AuxAddresses) > 0 {
 		ipam["AuxiliaryAddresses"] = n.AuxAddresses
+	}
+	configs := []any{ipam}
+	if n.IPv6() {
+		configs = append(configs, map[string]any{"Subnet": n.Subnet6, "Gateway": n.Gateway6})
 	}
 	options := map[string]string{"com.docker.network.bridge.name": n.Bridge}
 	if n.MTU != 0 {
@@ -214,7 +226,7 @@ func inspectDoc(n *networks.Network) map[string]any {
 	}
 	return map[string]any{
 		"Name": n.Name, "Id": n.ID, "Created": n.Created.Format(time.RFC3339Nano), "Scope": "local", "Driver": "bridge",
-		"EnableIPv6": false, "IPAM": map[string]any{"Driver": "default", "Options": map[string]string{}, "Config": []any{ipam}},
+		"EnableIPv6": n.IPv6(), "IPAM": map[string]any{"Driver": "default", "Options": map[string]string{}, "Config": configs},
 		"Internal": n.Internal, "Attachable": n.Attachable, "Ingress": false, "ConfigFrom": map[string]string{"Network": ""},
 		"ConfigOnly": false, "Containers": containers, "Options": options, "Labels": labels,
 	}

@@ -90,16 +90,13 @@ func networkOptions(key string, nw types.NetworkConfig) (networks.Options, error
 	if nw.Driver != "" && nw.Driver != "bridge" {
 		return bad("driver %q is not supported (only bridge)", nw.Driver)
 	}
-	if nw.EnableIPv6 != nil && *nw.EnableIPv6 {
-		return bad("enable_ipv6 is not supported yet (IPv4 only)")
-	}
 	if nw.EnableIPv4 != nil && !*nw.EnableIPv4 {
 		return bad("enable_ipv4: false is not supported")
 	}
 	if d := nw.Ipam.Driver; d != "" && d != "default" {
 		return bad("ipam driver %q is not supported (only default)", d)
 	}
-	o := networks.Options{Internal: nw.Internal, Attachable: nw.Attachable}
+	o := networks.Options{Internal: nw.Internal, Attachable: nw.Attachable, EnableIPv6: nw.EnableIPv6 != nil && *nw.EnableIPv6}
 	for k, v := range nw.DriverOpts {
 		switch k {
 		case "com.docker.network.bridge.name":
@@ -112,19 +109,31 @@ func networkOptions(key string, nw types.NetworkConfig) (networks.Options, error
 			o.MTU = mtu
 		}
 	}
-	switch len(nw.Ipam.Config) {
-	case 0:
-	case 1:
-		c := nw.Ipam.Config[0]
+	// At most one IPv4 and one IPv6 subnet.
+	var have4, have6 bool
+	for _, c := range nw.Ipam.Config {
+		if c == nil {
+			continue
+		}
+		if p, err := netip.ParsePrefix(c.Subnet); err == nil && p.Addr().Is6() && !p.Addr().Is4In6() {
+			if have6 {
+				return bad("more than one IPv6 subnet in ipam config")
+			}
+			have6 = true
+			if c.IPRange != "" || len(c.AuxiliaryAddresses) > 0 {
+				return bad("ip_range and aux_addresses are not supported for the IPv6 subnet %s", c.Subnet)
+			}
+			o.Subnet6, o.Gateway6 = c.Subnet, c.Gateway
+			continue
+		}
+		if have4 {
+			return bad("more than one IPv4 subnet in ipam config")
+		}
+		have4 = true
 		o.Subnet, o.Gateway, o.IPRange = c.Subnet, c.Gateway, c.IPRange
 		if len(c.AuxiliaryAddresses) > 0 {
 			o.AuxAddresses = map[string]string(c.AuxiliaryAddresses)
 		}
-		if p, err := netip.ParsePrefix(c.Subnet); err == nil && p.Addr().Is6() {
-			return bad("IPv6 subnet %s is not supported yet", c.Subnet)
-		}
-	default:
-		return bad("%d ipam configs: only one (IPv4) subnet is supported", len(nw.Ipam.Config))
 	}
 	if err := networks.ValidateOptions(nw.Name, o); err != nil {
 		return networks.Options{}, err
@@ -161,7 +170,9 @@ func checkServiceNetworking(p *types.Project, svc types.ServiceConfig) error {
 			}
 		}
 		if c.Ipv6Address != "" {
-			return bad("network %s: ipv6_address is not supported yet", key)
+			if err := checkIPv6Address(p, svc, key, c.Ipv6Address); err != nil {
+				return err
+			}
 		}
 		if c.Ipv4Address == "" {
 			continue
@@ -177,14 +188,50 @@ func checkServiceNetworking(p *types.Project, svc types.ServiceConfig) error {
 		if bool(nw.External) {
 			continue // its subnet is checked when connecting
 		}
-		if len(nw.Ipam.Config) == 0 {
+		var subnet4 *netip.Prefix
+		for _, c := range nw.Ipam.Config {
+			if sn, err := netip.ParsePrefix(c.Subnet); err == nil && sn.Addr().Is4() {
+				subnet4 = &sn
+			}
+		}
+		if subnet4 == nil {
 			return bad("network %s: ipv4_address needs a subnet in the network's ipam config", key)
 		}
-		if sn, err := netip.ParsePrefix(nw.Ipam.Config[0].Subnet); err == nil && !sn.Contains(ip) {
-			return bad("network %s: ipv4_address %s is not in %s", key, ip, sn)
+		if !subnet4.Contains(ip) {
+			return bad("network %s: ipv4_address %s is not in %s", key, ip, *subnet4)
 		}
 	}
 	return nil
+}
+
+// checkIPv6Address validates a service's ipv6_address on network key.
+func checkIPv6Address(p *types.Project, svc types.ServiceConfig, key, addr string) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("service %q: network %s: %s: %w", svc.Name, key, fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return bad("ipv6_address %q", addr)
+	}
+	if svc.GetScale() > 1 {
+		return bad("ipv6_address can not be used with %d replicas", svc.GetScale())
+	}
+	nw := p.Networks[key]
+	if bool(nw.External) {
+		return nil // checked when connecting
+	}
+	if nw.EnableIPv6 == nil || !*nw.EnableIPv6 {
+		return bad("ipv6_address needs enable_ipv6: true on the network")
+	}
+	for _, c := range nw.Ipam.Config {
+		if sn, err := netip.ParsePrefix(c.Subnet); err == nil && sn.Addr().Is6() {
+			if !sn.Contains(ip) {
+				return bad("ipv6_address %s is not in %s", ip, sn)
+			}
+			return nil
+		}
+	}
+	return bad("ipv6_address needs an IPv6 subnet in the network's ipam config")
 }
 
 // resolveNetworkMode turns service:NAME / container:NAME into

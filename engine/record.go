@@ -40,6 +40,7 @@ type Attachment struct {
 	Network     string   `json:"network"` // full network name, e.g. proj_default
 	Aliases     []string `json:"aliases"`
 	IPv4Address string   `json:"ipv4_address,omitempty"` // static address (ipv4_address)
+	IPv6Address string   `json:"ipv6_address,omitempty"` // static address (ipv6_address)
 	MacAddress  string   `json:"mac_address,omitempty"`
 }
 

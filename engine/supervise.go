@@ -63,7 +63,7 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 	spec.NetNS = ns
 	var ip string
 	for _, a := range rec.Networks {
-		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases, IP: a.IPv4Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS})
+		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases, IP: a.IPv4Address, IP6: a.IPv6Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS})
 		if err != nil {
 			disconnect(ctx, nets, rec)
 			return fmt.Errorf("network %s: %w", a.Network, err)

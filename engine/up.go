@@ -378,7 +378,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		att := Attachment{Network: nw.Name}
 		if c := svc.Networks[key]; c != nil {
 			aliases = append(aliases, c.Aliases...)
-			att.IPv4Address, att.MacAddress = c.Ipv4Address, c.MacAddress
+			att.IPv4Address, att.IPv6Address, att.MacAddress = c.Ipv4Address, c.Ipv6Address, c.MacAddress
 		}
 		if len(rec.Networks) == 0 && att.MacAddress == "" {
 			att.MacAddress = svc.MacAddress

@@ -46,6 +46,11 @@ func ensureBridge(n *Network) error {
 	if err := writeSysctl(filepath.Join("net/ipv4/conf", n.Bridge, "route_localnet"), "1"); err != nil {
 		return err
 	}
+	if n.IPv6() {
+		if err := ensureBridge6(n, link); err != nil {
+			return err
+		}
+	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bridge %s up: %w", n.Bridge, err)
 	}
@@ -83,4 +88,26 @@ func writeSysctl(key, value string) error {
 		return fmt.Errorf("sysctl %s: %w", key, err)
 	}
 	return nil
+}
+
+// ensureBridge6 gives the bridge its IPv6 gateway address (no duplicate
+// address detection: the subnet is ours, and DAD would delay it) and turns
+// on IPv6 forwarding, as Docker does for an IPv6 network.
+func ensureBridge6(n *Network, link netlink.Link) error {
+	subnet, err := netip.ParsePrefix(n.Subnet6)
+	if err != nil {
+		return fmt.Errorf("network %q subnet: %w", n.Name, err)
+	}
+	gw, err := netip.ParseAddr(n.Gateway6)
+	if err != nil {
+		return fmt.Errorf("network %q gateway: %w", n.Name, err)
+	}
+	if err := writeSysctl(filepath.Join("net/ipv6/conf", n.Bridge, "disable_ipv6"), "0"); err != nil {
+		return err
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(subnet.Bits(), 128)}, Flags: unix.IFA_F_NODAD}
+	if err := netlink.AddrReplace(link, addr); err != nil {
+		return fmt.Errorf("bridge %s address: %w", n.Bridge, err)
+	}
+	return writeSysctl("net/ipv6/conf/all/forwarding", "1")
 }

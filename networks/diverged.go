@@ -19,6 +19,12 @@ func (n *Network) Changed(o Options) string {
 		return "ipam.config.ip_range"
 	case !maps.Equal(o.AuxAddresses, n.AuxAddresses) && len(o.AuxAddresses)+len(n.AuxAddresses) > 0:
 		return "ipam.config.aux_addresses"
+	case o.EnableIPv6 != n.IPv6():
+		return "enable_ipv6"
+	case o.Subnet6 != "" && o.Subnet6 != n.Subnet6:
+		return "ipam.config.subnet"
+	case o.Gateway6 != "" && o.Gateway6 != n.Gateway6:
+		return "ipam.config.gateway"
 	case o.Internal != n.Internal:
 		return "internal"
 	case o.Attachable != n.Attachable:

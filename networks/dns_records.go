@@ -16,7 +16,7 @@ const dnsTTL = 600
 type recordSet struct {
 	network string
 	subnet  netip.Prefix
-	names   map[string][]netip.Addr      // lower-case name -> addresses, in endpoint order
+	names   map[string][]netip.Addr      // lower-case name -> IPv4 and IPv6 addresses, in endpoint order
 	ptr     map[netip.Addr]string        // address -> container name
 	byIP    map[netip.Addr]string        // address -> container id (who is asking)
 	links   map[string]map[string]string // container id -> link alias -> target name
@@ -48,8 +48,15 @@ func buildRecords(n *Network) *recordSet {
 		if len(e.ContainerID) >= 12 {
 			names = append(names, e.ContainerID[:12])
 		}
+		ip6, err := netip.ParseAddr(e.IP6)
 		for _, name := range names {
 			rs.add(name, ip)
+			if err == nil {
+				rs.add(name, ip6)
+			}
+		}
+		if err == nil {
+			rs.byIP[ip6] = e.ContainerID
 		}
 		if e.ContainerName != "" {
 			rs.ptr[ip] = strings.TrimPrefix(e.ContainerName, "/")
@@ -117,12 +124,14 @@ func resolveAs(req *dns.Msg, rs *recordSet, k uint32, as string) *dns.Msg {
 
 	if ips, ok := rs.names[name]; ok {
 		resp.Authoritative = true
-		if q.Qtype == dns.TypeA && q.Qclass == dns.ClassINET {
-			for _, ip := range rotate(ips, k) {
-				resp.Answer = append(resp.Answer, &dns.A{
-					Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL},
-					A:   ip.AsSlice(),
-				})
+		if q.Qclass == dns.ClassINET && (q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA) {
+			for _, ip := range rotate(ofFamily(ips, q.Qtype == dns.TypeA), k) {
+				hdr := dns.RR_Header{Name: q.Name, Rrtype: q.Qtype, Class: dns.ClassINET, Ttl: dnsTTL}
+				if ip.Is4() {
+					resp.Answer = append(resp.Answer, &dns.A{Hdr: hdr, A: ip.AsSlice()})
+				} else {
+					resp.Answer = append(resp.Answer, &dns.AAAA{Hdr: hdr, AAAA: ip.AsSlice()})
+				}
 			}
 		}
 		return resp // other types: NOERROR without data, as Docker does
@@ -148,6 +157,17 @@ func resolveAs(req *dns.Msg, rs *recordSet, k uint32, as string) *dns.Msg {
 		return resp
 	}
 	return nil
+}
+
+// ofFamily keeps the IPv4 (v4) or IPv6 addresses of ips.
+func ofFamily(ips []netip.Addr, v4 bool) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		if ip.Is4() == v4 {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // arpaToAddr parses "d.c.b.a.in-addr.arpa" into a.b.c.d.

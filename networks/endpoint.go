@@ -10,6 +10,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -35,13 +36,16 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 	if err != nil {
 		return Endpoint{}, err
 	}
-	var used []netip.Addr
+	var used, used6 []netip.Addr
 	for _, e := range n.Endpoints {
 		if e.ContainerID == ep.ContainerID {
 			return Endpoint{}, fmt.Errorf("container %q on network %q: %w", ep.ContainerID, network, errdefs.ErrAlreadyExists)
 		}
 		if a, err := netip.ParseAddr(e.IP); err == nil {
 			used = append(used, a)
+		}
+		if a, err := netip.ParseAddr(e.IP6); err == nil {
+			used6 = append(used6, a)
 		}
 	}
 	subnet, err := netip.ParsePrefix(n.Subnet)
@@ -67,6 +71,13 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 			return Endpoint{}, err
 		}
 	}
+	if ep.IP6 != "" && !n.IPv6() {
+		return Endpoint{}, fmt.Errorf("ipv6 address %s: network %q has no IPv6 subnet (enable_ipv6): %w", ep.IP6, network, errdefs.ErrInvalidArgument)
+	}
+	ip6, bits6, err := allocateIP6(n, ep.IP6, used6)
+	if err != nil {
+		return Endpoint{}, err
+	}
 	mac := macFor(ip)
 	if ep.MAC != "" {
 		if mac, err = net.ParseMAC(ep.MAC); err != nil {
@@ -78,8 +89,16 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 		return Endpoint{}, err
 	}
 	ifName, hostName, err := plugVeth(nsPath, n, ip, subnet.Bits(), mac)
+	if err == nil && ip6.IsValid() {
+		if err = addIP6(nsPath, n, ifName, ip6, bits6); err != nil {
+			deleteHostVeth(hostName)
+		}
+	}
 	if err != nil {
 		return Endpoint{}, err
+	}
+	if ip6.IsValid() {
+		ep.IP6 = ip6.String()
 	}
 	ep.IP, ep.MAC, ep.IfName, ep.HostIface = ip.String(), mac.String(), ifName, hostName
 	n.Endpoints = append(n.Endpoints, ep)
@@ -228,6 +247,46 @@ func (m *Manager) Disconnect(ctx context.Context, network, containerID string) e
 		deleteHostVeth(e.HostIface)
 		n.Endpoints = append(n.Endpoints[:i], n.Endpoints[i+1:]...)
 		return m.save(n)
+	}
+	return nil
+}
+
+// addIP6 gives the container's interface its IPv6 address (no DAD: IPAM
+// made it unique) and, on its first IPv6 network, the default route.
+func addIP6(nsPath string, n *Network, ifName string, ip netip.Addr, bits int) error {
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", nsPath, errdefs.ErrNotFound)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("netlink in %s: %w", nsPath, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(ifName)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", ifName, nsPath, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(bits, 128)}, Flags: unix.IFA_F_NODAD}
+	if err := h.AddrAdd(link, addr); err != nil {
+		return fmt.Errorf("address %s on %s: %w", ip, ifName, err)
+	}
+	if n.Internal {
+		return nil
+	}
+	routes, err := h.RouteList(nil, netlink.FAMILY_V6)
+	if err != nil {
+		return fmt.Errorf("routes in %s: %w", nsPath, err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.String() == "::/0" {
+			return nil
+		}
+	}
+	gw := netip.MustParseAddr(n.Gateway6)
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+		return fmt.Errorf("default route via %s: %w", gw, err)
 	}
 	return nil
 }

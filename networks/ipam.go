@@ -146,6 +146,9 @@ func ValidateOptions(name string, o Options) error {
 	if o.MTU != 0 && (o.MTU < 68 || o.MTU > 65535) {
 		return bad("mtu %d", o.MTU)
 	}
+	if err := validateIPv6(o, bad); err != nil {
+		return err
+	}
 	if o.Subnet == "" {
 		if o.Gateway != "" || o.IPRange != "" || len(o.AuxAddresses) > 0 {
 			return bad("gateway, ip_range and aux_addresses need a subnet")

@@ -127,6 +127,25 @@ func (m *Manager) allocateBridge(n *Network, opts Options) error {
 	if opts.Gateway != "" {
 		n.Gateway = opts.Gateway
 	}
+	if opts.EnableIPv6 {
+		used6, err := hostSubnets6()
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if p, err := netip.ParsePrefix(r.Subnet6); err == nil {
+				used6 = append(used6, p)
+			}
+		}
+		subnet6, err := pickSubnet6(n.Name, opts.Subnet6, used6)
+		if err != nil {
+			return err
+		}
+		n.Subnet6, n.Gateway6 = subnet6.String(), subnet6.Addr().Next().String()
+		if opts.Gateway6 != "" {
+			n.Gateway6 = opts.Gateway6
+		}
+	}
 	if err := ensureBridge(n); err != nil {
 		_ = deleteBridge(n.Bridge)
 		return err

@@ -64,19 +64,12 @@ func join(parts ...[]expr.Any) []expr.Any {
 
 var accept = []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}
 
-// ensureNFT (re)writes the network's table in one atomic batch: masquerade
-// of the subnet leaving through another interface, forward accept in and out
-// of the bridge (but no forwarding to other bridges), DNS from the subnet to
-// the gateway; plus DOCKER-USER accepts when Docker's chain exists.
+// ensureNFT (re)writes the network's tables, ip and (for an IPv6 network)
+// ip6, each in one atomic batch: masquerade of the subnet leaving through
+// another interface, forward accept in and out of the bridge (but no
+// forwarding to other bridges), DNS from the subnet to the gateway; plus
+// accepts in Docker's DOCKER-USER (or a drop-policy FORWARD) chain.
 func ensureNFT(n *Network) error {
-	subnet, err := netip.ParsePrefix(n.Subnet)
-	if err != nil {
-		return fmt.Errorf("network %q subnet: %w", n.Name, err)
-	}
-	gw, err := netip.ParseAddr(n.Gateway)
-	if err != nil {
-		return fmt.Errorf("network %q gateway: %w", n.Name, err)
-	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -85,7 +78,49 @@ func ensureNFT(n *Network) error {
 	if err != nil {
 		return err
 	}
-	t := &nftables.Table{Name: nftTableName(n.Bridge), Family: nftables.TableFamilyIPv4}
+	if err := ensureFamily(c, n, nftables.TableFamilyIPv4, n.Subnet, n.Gateway, others); err != nil {
+		return err
+	}
+	if n.IPv6() {
+		if err := ensureFamily(c, n, nftables.TableFamilyIPv6, n.Subnet6, n.Gateway6, others); err != nil {
+			return err
+		}
+	} else if err := deleteTable(c, nftables.TableFamilyIPv6, nftTableName(n.Bridge)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// addrMatch compares the packet's source (src) or destination address with
+// prefix, in the layout of the prefix's family.
+func addrMatch(src bool, p netip.Prefix) []expr.Any {
+	if p.Addr().Is4() {
+		if src {
+			return ipMatch(12, p)
+		}
+		return ipMatch(16, p)
+	}
+	off := uint32(24)
+	if src {
+		off = 8
+	}
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 16},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 16, Mask: net.CIDRMask(p.Bits(), 128), Xor: make([]byte, 16)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
+	}
+}
+
+func ensureFamily(c *nftables.Conn, n *Network, family nftables.TableFamily, subnetS, gwS string, others []string) error {
+	subnet, err := netip.ParsePrefix(subnetS)
+	if err != nil {
+		return fmt.Errorf("network %q subnet: %w", n.Name, err)
+	}
+	gw, err := netip.ParseAddr(gwS)
+	if err != nil {
+		return fmt.Errorf("network %q gateway: %w", n.Name, err)
+	}
+	t := &nftables.Table{Name: nftTableName(n.Bridge), Family: family}
 	// add+delete+add replaces an existing table atomically.
 	c.AddTable(t)
 	c.DelTable(t)
@@ -108,7 +143,7 @@ func ensureNFT(n *Network) error {
 			ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpNeq, n.Bridge), drop)})
 	} else {
 		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: join(
-			ipMatch(12, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
+			addrMatch(true, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
 		// Published ports: DNATed traffic may cross bridges (a container
 		// reaching another network's container through the host address).
 		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(dnatted(), accept)})
@@ -142,15 +177,27 @@ func ensureNFT(n *Network) error {
 	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), accept)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), accept)})
-	gwPrefix := netip.PrefixFrom(gw, 32)
+	gwPrefix := netip.PrefixFrom(gw, gw.BitLen())
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: join(
-			ipMatch(12, subnet), ipMatch(16, gwPrefix), dnsMatch(proto), accept)})
+			addrMatch(true, subnet), addrMatch(false, gwPrefix), dnsMatch(proto), accept)})
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables table %s: %w", t.Name, err)
 	}
-	return ensureDockerUser(c, n.Bridge)
+	return ensureDockerUser(c, family, n.Bridge)
+}
+
+// deleteTable removes a table if it exists.
+func deleteTable(c *nftables.Conn, family nftables.TableFamily, name string) error {
+	if _, err := c.ListTableOfFamily(name, family); err != nil {
+		return nil
+	}
+	c.DelTable(&nftables.Table{Name: name, Family: family})
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("nftables delete table %s: %w", name, err)
+	}
+	return nil
 }
 
 // renamedBridges lists the bridges of every compose network on the host
@@ -172,7 +219,11 @@ func renamedBridges(c *nftables.Conn) ([]string, error) {
 
 // dockerUserChain returns iptables-nft's DOCKER-USER chain, or nil.
 func dockerUserChain(c *nftables.Conn) (*nftables.Chain, error) {
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	return dockerUserChainOf(c, nftables.TableFamilyIPv4)
+}
+
+func dockerUserChainOf(c *nftables.Conn, family nftables.TableFamily) (*nftables.Chain, error) {
+	chains, err := c.ListChainsOfTableFamily(family)
 	if err != nil {
 		return nil, fmt.Errorf("nftables list chains: %w", err)
 	}
@@ -189,11 +240,15 @@ func dockerUserChain(c *nftables.Conn) (*nftables.Chain, error) {
 // filter FORWARD base chain whose policy is drop (a firewall without
 // Docker). nil when neither exists.
 func forwardAcceptChain(c *nftables.Conn) (*nftables.Chain, error) {
-	ch, err := dockerUserChain(c)
+	return forwardAcceptChainOf(c, nftables.TableFamilyIPv4)
+}
+
+func forwardAcceptChainOf(c *nftables.Conn, family nftables.TableFamily) (*nftables.Chain, error) {
+	ch, err := dockerUserChainOf(c, family)
 	if err != nil || ch != nil {
 		return ch, err
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	chains, err := c.ListChainsOfTableFamily(family)
 	if err != nil {
 		return nil, fmt.Errorf("nftables list chains: %w", err)
 	}
@@ -210,8 +265,8 @@ func forwardAcceptChain(c *nftables.Conn) (*nftables.Chain, error) {
 // ensureDockerUser puts "-i br -j ACCEPT" and "-o br -j ACCEPT" at the top of
 // DOCKER-USER: Docker's FORWARD policy is DROP and a drop in any base chain
 // wins over our own accept.
-func ensureDockerUser(c *nftables.Conn, bridge string) error {
-	ch, err := forwardAcceptChain(c)
+func ensureDockerUser(c *nftables.Conn, family nftables.TableFamily, bridge string) error {
+	ch, err := forwardAcceptChainOf(c, family)
 	if err != nil || ch == nil {
 		return err
 	}
@@ -255,25 +310,28 @@ func deleteDockerUserRules(c *nftables.Conn, ch *nftables.Chain, bridge string) 
 	return nil
 }
 
-// removeNFT deletes the network's table and its DOCKER-USER rules; missing
-// ones are fine.
+// removeNFT deletes the network's tables (ip and ip6) and its accepts in
+// other firewalls' chains; missing ones are fine.
 func removeNFT(bridge string) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
-	name := nftTableName(bridge)
-	if _, err := c.ListTableOfFamily(name, nftables.TableFamilyIPv4); err == nil {
-		c.DelTable(&nftables.Table{Name: name, Family: nftables.TableFamilyIPv4})
-		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("nftables delete table %s: %w", name, err)
+	for _, family := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
+		if err := deleteTable(c, family, nftTableName(bridge)); err != nil {
+			return err
+		}
+		ch, err := forwardAcceptChainOf(c, family)
+		if err != nil {
+			return err
+		}
+		if ch != nil {
+			if err := deleteDockerUserRules(c, ch, bridge); err != nil {
+				return err
+			}
 		}
 	}
-	ch, err := forwardAcceptChain(c)
-	if err != nil || ch == nil {
-		return err
-	}
-	return deleteDockerUserRules(c, ch, bridge)
+	return nil
 }
 
 // nftTableExists reports whether the network's table is present (for tests

@@ -26,7 +26,15 @@ type Network struct {
 	Attachable   bool              `json:"attachable,omitempty"`
 	MTU          int               `json:"mtu,omitempty"`
 	Created      time.Time         `json:"created,omitempty"`
+
+	// IPv6 (enable_ipv6): the bridge and every container also get an
+	// address of Subnet6, routed and masqueraded like IPv4.
+	Subnet6  string `json:"subnet6,omitempty"` // "fd12:3456:789a::/64"
+	Gateway6 string `json:"gateway6,omitempty"`
 }
+
+// IPv6 reports whether the network has an IPv6 subnet.
+func (n *Network) IPv6() bool { return n.Subnet6 != "" }
 
 // Options shape a new network; Ensure of an existing network ignores them
 // (like Docker, a network's settings are fixed at creation).
@@ -40,6 +48,9 @@ type Options struct {
 	Attachable   bool
 	BridgeName   string // com.docker.network.bridge.name; "" = "br-" + id[:12]
 	MTU          int    // com.docker.network.driver.mtu; 0 = kernel default
+	EnableIPv6   bool
+	Subnet6      string // "" with EnableIPv6 = a random ULA /64
+	Gateway6     string // "" = the subnet's first address
 }
 
 // Endpoint is one container's attachment to a network.
@@ -48,6 +59,7 @@ type Endpoint struct {
 	ContainerName string   `json:"container_name"`
 	Aliases       []string `json:"aliases,omitempty"` // service name, network aliases
 	IP            string   `json:"ip"`                // set by Connect unless given (static address)
+	IP6           string   `json:"ip6,omitempty"`     // on IPv6 networks; set by Connect unless given
 	MAC           string   `json:"mac"`               // set by Connect unless given
 	IfName        string   `json:"ifname,omitempty"`  // interface inside the netns (eth0, eth1, ...), set by Connect
 	HostIface     string   `json:"host_iface,omitempty"`
