@@ -222,7 +222,7 @@ func TestStoreRoundTrip(t *testing.T) {
 func testNetwork() *Network {
 	return &Network{Name: "p_default", Subnet: "172.18.0.0/16", Gateway: "172.18.0.1", Endpoints: []Endpoint{
 		{ContainerID: "aaaaaaaaaaaa1111", ContainerName: "p-web-1", Aliases: []string{"web", "Www"}, IP: "172.18.0.2"},
-		{ContainerID: "bbbbbbbbbbbb2222", ContainerName: "/p-web-2", Aliases: []string{"web"}, IP: "172.18.0.3"},
+		{ContainerID: "bbbbbbbbbbbb2222", ContainerName: "/p-web-2", Aliases: []string{"web"}, IP: "172.18.0.3", IP6: "fd12::3"},
 		{ContainerID: "cccccccccccc3333", ContainerName: "p-db-1", Aliases: []string{"db"}, IP: "172.18.0.4"},
 	}}
 }
@@ -244,6 +244,8 @@ func TestResolve(t *testing.T) {
 		{"container name", "p-web-2.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.3"}},
 		{"short id", "cccccccccccc.", dns.TypeA, 0, false, dns.RcodeSuccess, []string{"172.18.0.4"}},
 		{"known name AAAA is NODATA", "db.", dns.TypeAAAA, 0, false, dns.RcodeSuccess, nil},
+		{"AAAA of an IPv6 endpoint", "p-web-2.", dns.TypeAAAA, 0, false, dns.RcodeSuccess, []string{"fd12::3"}},
+		{"AAAA of a service", "web.", dns.TypeAAAA, 1, false, dns.RcodeSuccess, []string{"fd12::3"}},
 		{"unknown single label", "cache.", dns.TypeA, 0, false, dns.RcodeNameError, nil},
 		{"unknown fqdn is forwarded", "example.test.", dns.TypeA, 0, true, 0, nil},
 		{"ptr of endpoint", "4.0.18.172.in-addr.arpa.", dns.TypePTR, 0, false, dns.RcodeSuccess, []string{"p-db-1.p_default."}},
@@ -272,6 +274,8 @@ func TestResolve(t *testing.T) {
 				switch v := rr.(type) {
 				case *dns.A:
 					got = append(got, v.A.String())
+				case *dns.AAAA:
+					got = append(got, v.AAAA.String())
 				case *dns.PTR:
 					got = append(got, v.Ptr)
 				}
@@ -323,5 +327,42 @@ func TestChanged(t *testing.T) {
 		if got := n.Changed(o); got != want {
 			t.Errorf("%s: Changed = %q", want, got)
 		}
+	}
+}
+
+func TestIPAM6(t *testing.T) {
+	subnet := netip.MustParsePrefix("fd12:3456::/64")
+	gw := netip.MustParseAddr("fd12:3456::1")
+	ip, err := freeIP6(subnet, []netip.Addr{gw, netip.MustParseAddr("fd12:3456::2")})
+	if err != nil || ip.String() != "fd12:3456::3" {
+		t.Errorf("freeIP6 = %v, %v", ip, err)
+	}
+	if err := checkStaticIP6(subnet, netip.MustParseAddr("fd12:3457::5"), nil); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("address outside the subnet: %v", err)
+	}
+	if err := checkStaticIP6(subnet, gw, []netip.Addr{gw}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("the gateway: %v", err)
+	}
+	if p := randomULA64(); p.Bits() != 64 || p.Addr().As16()[0] != 0xfd {
+		t.Errorf("randomULA64 = %s", p)
+	}
+	if _, err := pickSubnet6("n", "", []netip.Prefix{netip.MustParsePrefix("fd00::/8")}); err == nil {
+		t.Errorf("picked a ULA subnet although fd00::/8 is taken")
+	}
+	if _, err := pickSubnet6("n", "fd12:3456::/64", []netip.Prefix{netip.MustParsePrefix("fd12::/16")}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("overlapping subnet: %v", err)
+	}
+	for _, o := range []Options{
+		{Subnet6: "fd12::/64"},                                        // needs enable_ipv6
+		{EnableIPv6: true, Subnet6: "10.0.0.0/24"},                    // not IPv6
+		{EnableIPv6: true, Subnet6: "fd12::/64", Gateway6: "fd13::1"}, // gateway outside
+		{EnableIPv6: true, Gateway6: "fd12::1"},                       // gateway without subnet
+	} {
+		if err := ValidateOptions("n", o); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	if err := ValidateOptions("n", Options{EnableIPv6: true, Subnet6: "fd12::/64", Gateway6: "fd12::fe"}); err != nil {
+		t.Error(err)
 	}
 }
