@@ -39,9 +39,6 @@ func (e *Engine) NetworkCreate(ctx context.Context, name string, o NetworkCreate
 	if o.Driver != "" && o.Driver != "bridge" {
 		return fmt.Errorf("network %q: driver %q is not supported (only bridge): %w", name, o.Driver, errdefs.ErrInvalidArgument)
 	}
-	if o.IPv6 {
-		return fmt.Errorf("network %q: IPv6 is not supported yet: %w", name, errdefs.ErrInvalidArgument)
-	}
 	if _, err := e.nets.Get(name); err == nil {
 		return fmt.Errorf("network with name %s already exists: %w", name, errdefs.ErrAlreadyExists)
 	}
@@ -49,7 +46,14 @@ func (e *Engine) NetworkCreate(ctx context.Context, name string, o NetworkCreate
 	if err != nil {
 		return err
 	}
-	opts := networks.Options{Labels: labels, Subnet: o.Subnet, Gateway: o.Gateway, IPRange: o.IPRange, Internal: o.Internal, Attachable: o.Attachable}
+	opts := networks.Options{Labels: labels, Subnet: o.Subnet, Gateway: o.Gateway, IPRange: o.IPRange, Internal: o.Internal, Attachable: o.Attachable, EnableIPv6: o.IPv6}
+	if p, err := netip.ParsePrefix(o.Subnet); err == nil && p.Addr().Is6() {
+		// --ipv6 --subnet fd..::/64: the IPv6 subnet; IPv4 is picked from the pool.
+		opts.Subnet, opts.Gateway, opts.Subnet6, opts.Gateway6 = "", "", o.Subnet, o.Gateway
+		if o.IPRange != "" {
+			return fmt.Errorf("network %q: --ip-range is not supported for an IPv6 subnet: %w", name, errdefs.ErrInvalidArgument)
+		}
+	}
 	for _, a := range o.AuxAddress {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
