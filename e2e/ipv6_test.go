@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -70,10 +71,36 @@ func TestIPv6(t *testing.T) {
 	if !ip6TableExists(t, "compose-"+bridge) {
 		t.Errorf("no ip6 table for %s", bridge)
 	}
+	var docs []struct {
+		EnableIPv6 bool
+		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
+		Containers map[string]struct{ Name, IPv6Address string }
+	}
+	if err := json.Unmarshal([]byte(c.must("network", "inspect", nets[0].Name).stdout), &docs); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ctr := range docs[0].Containers {
+		found = found || ctr.IPv6Address == web.String()+"/64"
+	}
+	if len(docs) != 1 || !docs[0].EnableIPv6 || len(docs[0].IPAM.Config) != 2 || docs[0].IPAM.Config[1].Subnet != subnet.String() || !found {
+		t.Errorf("network inspect: %+v", docs)
+	}
 	c.must("down", "-t", "0")
 	if ip6TableExists(t, "compose-"+bridge) {
 		t.Errorf("ip6 table of %s left after down", bridge)
 	}
+
+	// network create --ipv6 with a subnet of its own.
+	a[7] ^= 1
+	other := netip.PrefixFrom(netip.AddrFrom16(a), 64)
+	name := "v6" + strings.ReplaceAll(other.Addr().String()[:9], ":", "")
+	t.Cleanup(func() { c.run("network", "rm", name) })
+	c.must("network", "create", "--ipv6", "--subnet", other.String(), name)
+	if got := c.must("network", "inspect", name).stdout; !strings.Contains(got, `"EnableIPv6": true`) || !strings.Contains(got, other.String()) {
+		t.Errorf("network create --ipv6:\n%s", got)
+	}
+	c.must("network", "rm", name)
 
 	// ipv6_address outside the subnet, or without enable_ipv6: one line, nothing created.
 	for name, bad := range map[string]string{
