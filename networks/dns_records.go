@@ -161,7 +161,16 @@ func resolveAs(req *dns.Msg, rs *recordSet, k uint32, as string) *dns.Msg {
 
 // ofFamily keeps the IPv4 (v4) or IPv6 addresses of ips.
 func ofFamily(ips []netip.Addr, v4 bool) []netip.Addr {
-	out := make([]netip.Addr, 0, len(ips))
+	n := 0
+	for _, ip := range ips {
+		if ip.Is4() == v4 {
+			n++
+		}
+	}
+	if n == len(ips) {
+		return ips // the common case: no copy
+	}
+	out := make([]netip.Addr, 0, n)
 	for _, ip := range ips {
 		if ip.Is4() == v4 {
 			out = append(out, ip)
