@@ -73,7 +73,9 @@ func TestIPv6(t *testing.T) {
 	}
 	var docs []struct {
 		EnableIPv6 bool
-		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
+		IPAM       struct {
+			Config []struct{ Subnet, Gateway string }
+		}
 		Containers map[string]struct{ Name, IPv6Address string }
 	}
 	if err := json.Unmarshal([]byte(c.must("network", "inspect", nets[0].Name).stdout), &docs); err != nil {
