@@ -62,6 +62,12 @@ func TestIPv6(t *testing.T) {
 	if got := c.must("exec", "client", "nslookup", "web").stdout; !strings.Contains(got, nets[0].Subnet[:4]) {
 		t.Errorf("A web still answers:\n%s", got)
 	}
+	if got := c.run("exec", "client", "nslookup", web.String()); !strings.Contains(got.stdout, "-web-1") {
+		t.Errorf("PTR of %s: %s", web, got)
+	}
+	if got := c.must("exec", "web", "cat", "/etc/hosts").stdout; !strings.Contains(got, web.String()+"\t") {
+		t.Errorf("web's /etc/hosts has no line for %s:\n%s", web, got)
+	}
 	if got := httpFromContainer(t, c, "client", "["+web.String()+"]:80"); got != "hi6" {
 		t.Errorf("client to web over IPv6: %q", got)
 	}

@@ -61,7 +61,7 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 		return fmt.Errorf("network namespace: %w", err)
 	}
 	spec.NetNS = ns
-	var ip string
+	var ip, ip6 string
 	for _, a := range rec.Networks {
 		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases, IP: a.IPv4Address, IP6: a.IPv6Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS})
 		if err != nil {
@@ -70,6 +70,9 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 		}
 		if ip == "" {
 			ip = ep.IP
+		}
+		if ip6 == "" {
+			ip6 = ep.IP6
 		}
 	}
 	if err := publish(nets, rec, ip); err != nil {
@@ -82,7 +85,11 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 			return fmt.Errorf("dns server: %w", err)
 		}
 	}
-	return writeHosts(rec.dir, spec.Hostname, ip, rec.ExtraHosts...)
+	extra := rec.ExtraHosts
+	if ip6 != "" { // the container's own IPv6 name, as Docker writes it
+		extra = append([]string{ip6 + "\t" + spec.Hostname}, extra...)
+	}
+	return writeHosts(rec.dir, spec.Hostname, ip, extra...)
 }
 
 func disconnect(ctx context.Context, nets *networks.Manager, rec *Record) {

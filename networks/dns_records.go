@@ -3,6 +3,7 @@ package networks
 import (
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -16,6 +17,7 @@ const dnsTTL = 600
 type recordSet struct {
 	network string
 	subnet  netip.Prefix
+	subnet6 netip.Prefix // invalid on IPv4-only networks
 	names   map[string][]netip.Addr      // lower-case name -> IPv4 and IPv6 addresses, in endpoint order
 	ptr     map[netip.Addr]string        // address -> container name
 	byIP    map[netip.Addr]string        // address -> container id (who is asking)
@@ -39,6 +41,7 @@ func buildRecords(n *Network) *recordSet {
 	}
 	rs.network = n.Name
 	rs.subnet, _ = netip.ParsePrefix(n.Subnet)
+	rs.subnet6, _ = netip.ParsePrefix(n.Subnet6)
 	for _, e := range n.Endpoints {
 		ip, err := netip.ParseAddr(e.IP)
 		if err != nil {
@@ -57,6 +60,9 @@ func buildRecords(n *Network) *recordSet {
 		}
 		if err == nil {
 			rs.byIP[ip6] = e.ContainerID
+			if e.ContainerName != "" {
+				rs.ptr[ip6] = strings.TrimPrefix(e.ContainerName, "/")
+			}
 		}
 		if e.ContainerName != "" {
 			rs.ptr[ip] = strings.TrimPrefix(e.ContainerName, "/")
@@ -137,7 +143,7 @@ func resolveAs(req *dns.Msg, rs *recordSet, k uint32, as string) *dns.Msg {
 		return resp // other types: NOERROR without data, as Docker does
 	}
 	if q.Qtype == dns.TypePTR {
-		if ip, ok := arpaToAddr(name); ok && rs.subnet.IsValid() && rs.subnet.Contains(ip) {
+		if ip, ok := arpaToAddr(name); ok && (rs.subnet.IsValid() && rs.subnet.Contains(ip) || rs.subnet6.IsValid() && rs.subnet6.Contains(ip)) {
 			if cname, ok := rs.ptr[ip]; ok {
 				resp.Authoritative = true
 				resp.Answer = append(resp.Answer, &dns.PTR{
@@ -179,8 +185,28 @@ func ofFamily(ips []netip.Addr, v4 bool) []netip.Addr {
 	return out
 }
 
-// arpaToAddr parses "d.c.b.a.in-addr.arpa" into a.b.c.d.
+// arpaToAddr parses "d.c.b.a.in-addr.arpa" into a.b.c.d, and the 32
+// reversed nibbles of an ip6.arpa name into the IPv6 address.
 func arpaToAddr(name string) (netip.Addr, bool) {
+	if rest, ok := strings.CutSuffix(name, ".ip6.arpa"); ok {
+		nibbles := strings.Split(rest, ".")
+		if len(nibbles) != 32 {
+			return netip.Addr{}, false
+		}
+		var a [16]byte
+		for i, s := range nibbles {
+			if len(s) != 1 {
+				return netip.Addr{}, false
+			}
+			v, err := strconv.ParseUint(s, 16, 8)
+			if err != nil {
+				return netip.Addr{}, false
+			}
+			pos := 31 - i // nibble index from the most significant
+			a[pos/2] |= byte(v) << (4 * (1 - pos%2))
+		}
+		return netip.AddrFrom16(a), true
+	}
 	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
 	if !ok {
 		return netip.Addr{}, false

@@ -220,7 +220,7 @@ func TestStoreRoundTrip(t *testing.T) {
 }
 
 func testNetwork() *Network {
-	return &Network{Name: "p_default", Subnet: "172.18.0.0/16", Gateway: "172.18.0.1", Endpoints: []Endpoint{
+	return &Network{Name: "p_default", Subnet: "172.18.0.0/16", Gateway: "172.18.0.1", Subnet6: "fd12::/64", Gateway6: "fd12::1", Endpoints: []Endpoint{
 		{ContainerID: "aaaaaaaaaaaa1111", ContainerName: "p-web-1", Aliases: []string{"web", "Www"}, IP: "172.18.0.2"},
 		{ContainerID: "bbbbbbbbbbbb2222", ContainerName: "/p-web-2", Aliases: []string{"web"}, IP: "172.18.0.3", IP6: "fd12::3"},
 		{ContainerID: "cccccccccccc3333", ContainerName: "p-db-1", Aliases: []string{"db"}, IP: "172.18.0.4"},
@@ -250,6 +250,7 @@ func TestResolve(t *testing.T) {
 		{"unknown fqdn is forwarded", "example.test.", dns.TypeA, 0, true, 0, nil},
 		{"ptr of endpoint", "4.0.18.172.in-addr.arpa.", dns.TypePTR, 0, false, dns.RcodeSuccess, []string{"p-db-1.p_default."}},
 		{"ptr unknown in subnet", "9.0.18.172.in-addr.arpa.", dns.TypePTR, 0, false, dns.RcodeNameError, nil},
+		{"ptr of an IPv6 endpoint", "3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.1.d.f.ip6.arpa.", dns.TypePTR, 0, false, dns.RcodeSuccess, []string{"p-web-2.p_default."}},
 		{"ptr outside subnet is forwarded", "1.2.0.10.in-addr.arpa.", dns.TypePTR, 0, true, 0, nil},
 	}
 	for _, tt := range tests {
