@@ -17,7 +17,7 @@ const dnsTTL = 600
 type recordSet struct {
 	network string
 	subnet  netip.Prefix
-	subnet6 netip.Prefix // invalid on IPv4-only networks
+	subnet6 netip.Prefix                 // invalid on IPv4-only networks
 	names   map[string][]netip.Addr      // lower-case name -> IPv4 and IPv6 addresses, in endpoint order
 	ptr     map[netip.Addr]string        // address -> container name
 	byIP    map[netip.Addr]string        // address -> container id (who is asking)
