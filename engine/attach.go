@@ -46,7 +46,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	defer stopFollowing()
 	f := &follower{
 		e: e, project: p.Name, include: watched, print: func(r *Record) bool { return attached[r.Service] },
-		printer: printer, read: logs.ReadOptions{Tail: -1, Follow: true}, events: make(chan exitEvent),
+		printer: printer, read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, events: make(chan exitEvent),
 	}
 	done := make(chan error, 1)
 	go func() { done <- f.run(followCtx) }()

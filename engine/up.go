@@ -140,6 +140,7 @@ func priority(svc types.ServiceConfig, key string) int {
 // Up creates and starts the project's networks and containers, in dependency
 // order, then (unless Detach) streams their logs until they exit or Ctrl-C.
 func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
+	opts.since = time.Now() // attached output starts here (upattach.go)
 	pl, err := e.plan(p, opts.Services)
 	if err != nil {
 		return err

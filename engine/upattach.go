@@ -27,6 +27,10 @@ type UpAttach struct {
 	Attach             []string // --attach: only these services' logs
 	NoAttach           []string // --no-attach
 	AttachDependencies bool     // --attach-dependencies
+
+	// since is when `up` began: like Compose, an attached `up` shows what
+	// the containers print from then on, not the logs of earlier runs.
+	since time.Time
 }
 
 // ExitCodeError is how `up` returns a container's exit code
@@ -66,7 +70,7 @@ func checkUpAttach(pl *plan, opts UpOptions) error {
 		in[s] = true
 	}
 	if a.ExitCodeFrom != "" && !in[a.ExitCodeFrom] {
-		return fmt.Errorf("no such service: %s: %w", a.ExitCodeFrom, errdefs.ErrNotFound)
+		return fmt.Errorf("no such service: %s: %w", a.ExitCodeFrom, errdefs.ErrInvalidArgument)
 	}
 	var unknown []string
 	for _, s := range a.Attach {
