@@ -296,10 +296,10 @@ func TestUpAttachSelection(t *testing.T) {
 		args     []string
 		has, not []string
 	}{
-		{[]string{"ok"}, []string{"ok-1    | ok done", "Attaching to ok-1"}, []string{"long-1  |"}},
+		{[]string{"ok"}, []string{"ok-1  | ok done", "Attaching to ok-1\n"}, []string{"long-1  |"}},
 		{[]string{"--attach-dependencies", "ok"}, []string{"ok-1    | ok done", "long-1  | long up"}, nil},
-		{[]string{"--no-attach", "long", "ok", "long"}, []string{"ok-1    | ok done"}, []string{"long-1  |"}},
-		{[]string{"--attach", "ok", "ok", "long"}, []string{"ok-1    | ok done"}, []string{"long-1  |"}},
+		{[]string{"--no-attach", "long", "ok", "long"}, []string{"ok-1  | ok done"}, []string{"long-1  |"}},
+		{[]string{"--attach", "ok", "ok", "long"}, []string{"ok-1  | ok done"}, []string{"long-1  |"}},
 		{[]string{"--no-log-prefix", "--timestamps", "ok"}, []string{"Z ok done"}, []string{"ok-1    |"}},
 	} {
 		args := append([]string{"up", "--no-color", "--abort-on-container-exit", "--menu"}, tc.args...)
