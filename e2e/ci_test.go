@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/internal/testutil"
 )
 
@@ -423,4 +424,29 @@ func TestProfilesOnUp(t *testing.T) {
 	if !has()["ciprof-dbg-1"] {
 		t.Error("COMPOSE_PROFILES=debug did not enable dbg")
 	}
+}
+
+// BenchmarkCIRun: one CI run of examples/ci, `up --exit-code-from test`
+// (create, start, test, stop everything) and then `down`.
+func BenchmarkCIRun(b *testing.B) {
+	testutil.RequiresRoot(b)
+	root := b.TempDir()
+	b.Cleanup(func() { os.RemoveAll(engine.RunDir(root)) })
+	dir := filepath.Join(repoRoot, "examples", "ci")
+	run := func(args ...string) {
+		if out, err := composeCmd(root, dir, args...).CombinedOutput(); err != nil {
+			b.Fatalf("compose %v: %v\n%s", args, err, out)
+		}
+	}
+	run("image", "load", "-i", busyboxImage)
+	b.Cleanup(func() { composeCmd(root, dir, "down", "-t", "0").Run() })
+	var up time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		run("--progress", "quiet", "up", "--exit-code-from", "test")
+		up += time.Since(start)
+		run("--progress", "quiet", "down", "-t", "0")
+	}
+	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "up-ms/op")
 }

@@ -29,9 +29,11 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	for _, s := range pl.graph.Services() {
 		inPlan[s] = true
 	}
-	// Exits of attached containers end `up`; with none attached, all count.
+	// Exits of attached containers end `up` (with none attached, all
+	// count); the --exit-code-from service is watched even if not attached.
 	watched := func(r *Record) bool {
-		return r.Labels[labelOneoff] != "True" && inPlan[r.Service] && (len(attached) == 0 || attached[r.Service])
+		return r.Labels[labelOneoff] != "True" && inPlan[r.Service] &&
+			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
 	var names []string
