@@ -450,3 +450,27 @@ func BenchmarkCIRun(b *testing.B) {
 	}
 	b.ReportMetric(float64(up.Milliseconds())/float64(b.N), "up-ms/op")
 }
+
+// TestUpFollowsRecreation: an attached up keeps printing a service's output
+// when another compose recreates its container or restarts it.
+func TestUpFollowsRecreation(t *testing.T) {
+	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-restart"))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	s := c.start(ctx, "up", "--no-color", "steady")
+	s.waitOut(t, 30*time.Second, "steady-1  | steady v=1", 1)
+	c.env = append(c.env, "V=2")
+	c.must("up", "-d", "steady")
+	s.waitOut(t, 30*time.Second, "steady-1  | steady v=2", 1)
+	c.must("restart", "-t", "1", "steady") // the same container, started again
+	s.waitOut(t, 30*time.Second, "steady-1  | steady v=2", 2)
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if code := s.exit(t, 30*time.Second); code != 130 {
+		t.Errorf("Ctrl-C: exit %d\n%s", code, s)
+	}
+	for name, state := range c.states() {
+		if state != "exited" {
+			t.Errorf("%s is %s after Ctrl-C", name, state)
+		}
+	}
+}

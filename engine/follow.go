@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
 
@@ -30,10 +32,13 @@ type follower struct {
 	read    logs.ReadOptions
 	events  chan exitEvent // nil: no exit reports
 
-	mu      sync.Mutex
-	seen    map[string]bool
-	active  int
-	changed chan struct{} // a follower ended or the containers dir changed
+	mu sync.Mutex
+	// following holds the containers followed now; ended, when the
+	// others were last seen exiting (a later start is followed anew).
+	following map[string]bool
+	ended     map[string]time.Time
+	active    int
+	changed   chan struct{} // a follower ended or the containers dir changed
 }
 
 func (f *follower) signal() {
@@ -45,7 +50,7 @@ func (f *follower) signal() {
 
 // run follows until every followed container has exited for good, or ctx ends.
 func (f *follower) run(ctx context.Context) error {
-	f.seen, f.changed = map[string]bool{}, make(chan struct{}, 1)
+	f.following, f.ended, f.changed = map[string]bool{}, map[string]time.Time{}, make(chan struct{}, 1)
 	wctx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	// New containers show up as new directories (or within a second, the
@@ -81,7 +86,8 @@ func (f *follower) idle() bool {
 	return f.active == 0
 }
 
-// scan starts following the containers not seen yet.
+// scan starts following the containers not followed yet: new ones, and
+// those started again (`compose restart`) since their follower ended.
 func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 	recs, err := f.e.containers(f.project)
 	if err != nil {
@@ -89,18 +95,33 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	for _, r := range recs {
 		f.mu.Lock()
-		if f.seen[r.ID] || !f.include(r) {
-			f.mu.Unlock()
+		endedAt, ended := f.ended[r.ID]
+		skip := f.following[r.ID] || !f.include(r)
+		f.mu.Unlock()
+		if skip {
 			continue
 		}
-		f.seen[r.ID] = true
+		st, err := container.ReadState(r.dir)
+		if errdefs.IsNotFound(err) || (ended && (err != nil || !container.Live(st))) {
+			// Still being created (follow it once started, at the next
+			// scan, or it would look exited), or done and not started again.
+			continue
+		}
+		read := f.read
+		if ended { // only what the new run prints
+			read.Since, read.Tail = endedAt, -1
+		}
+		f.mu.Lock()
+		f.following[r.ID] = true
 		f.active++
 		f.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.follow(ctx, r)
+			endedAt := f.follow(ctx, r, read)
 			f.mu.Lock()
+			delete(f.following, r.ID)
+			f.ended[r.ID] = endedAt
 			f.active--
 			f.mu.Unlock()
 			f.signal()
@@ -109,13 +130,13 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // follow prints one container's log and reports its exits until it has
-// exited for good.
-func (f *follower) follow(ctx context.Context, r *Record) {
+// exited for good. It returns when that last exit happened.
+func (f *follower) follow(ctx context.Context, r *Record, read logs.ReadOptions) time.Time {
 	var wg sync.WaitGroup
 	if f.print == nil || f.print(r) {
 		name := r.displayName()
 		f.printer.Register(name)
-		o := f.read
+		o := read
 		o.Done = func() bool { return !r.live() }
 		wg.Add(1)
 		go func() {
@@ -123,11 +144,11 @@ func (f *follower) follow(ctx context.Context, r *Record) {
 			_ = logs.Read(ctx, r.logPath(), o, func(e logs.Entry) error { f.printer.Print(name, e); return nil })
 		}()
 	}
-	if f.events == nil {
-		wg.Wait()
-		return
+	var last exitEvent
+	ok := false
+	if f.events != nil {
+		last, ok = f.watchExits(ctx, r)
 	}
-	last, ok := f.watchExits(ctx, r)
 	wg.Wait() // the last exit is reported after the container's last lines
 	if ok {
 		select {
@@ -135,6 +156,10 @@ func (f *follower) follow(ctx context.Context, r *Record) {
 		case <-ctx.Done():
 		}
 	}
+	if st := r.State(); !st.FinishedAt.IsZero() && !container.Live(st) {
+		return st.FinishedAt
+	}
+	return time.Now()
 }
 
 // watchExits reports each exit of r its restart policy follows with a
