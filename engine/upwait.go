@@ -44,7 +44,7 @@ func (e *Engine) waitUp(ctx context.Context, pl *plan, timeout time.Duration) er
 			cancel() // one failure decides; stop watching the others
 		}
 	}
-	if first != nil && errors.Is(first, context.DeadlineExceeded) && ctx.Err() == nil {
+	if first != nil && errors.Is(wctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		return fmt.Errorf("application not healthy after %s: %w", timeout, first)
 	}
 	return first
@@ -73,7 +73,7 @@ func (e *Engine) waitReady(ctx context.Context, r *Record, mayComplete bool) err
 	case err != nil:
 		if errors.Is(err, context.DeadlineExceeded) {
 			e.event(progress.Event{ID: "Container " + r.Name, Text: "Error", Status: progress.Error})
-			return fmt.Errorf("container %s is %s: %w", r.Name, notReady(st), err)
+			return fmt.Errorf("container %s is %s: %w", r.Name, notReady(st), errdefs.ErrFailedPrecondition)
 		}
 		return err
 	case verdict != nil:
