@@ -38,7 +38,9 @@ func WaitFor(ctx context.Context, dir string, done func(State) bool) (State, err
 // least every second) until it returns true, or until ctx ends.
 func WaitDir(ctx context.Context, dir string, check func() bool) error {
 	w := newDirWatch(dir)
-	defer w.close()
+	// Closing an inotify instance waits for the kernel (an RCU grace
+	// period, often milliseconds): do it off the caller's path.
+	defer func() { go w.close() }()
 	for !check() {
 		if err := w.wait(ctx); err != nil {
 			return err

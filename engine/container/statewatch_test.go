@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -54,4 +56,42 @@ func TestWaitForEnds(t *testing.T) {
 	if _, err := WaitFor(t.Context(), t.TempDir(), func(State) bool { return false }); !errdefs.IsNotFound(err) {
 		t.Errorf("no state file: %v", err)
 	}
+}
+
+// BenchmarkWaitForWake: from the rename that replaces the state file to
+// WaitFor returning.
+func BenchmarkWaitForWake(b *testing.B) {
+	dir := b.TempDir()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		if err := writeState(dir, State{Status: StatusRunning}); err != nil {
+			b.Fatal(err)
+		}
+		ready := make(chan struct{})
+		woke := make(chan time.Time)
+		go func() {
+			first := true
+			WaitFor(b.Context(), dir, func(st State) bool {
+				if first {
+					first = false
+					close(ready)
+				}
+				return st.Status == StatusExited
+			})
+			woke <- time.Now()
+		}()
+		<-ready
+		// Only the rename is timed, as the supervisor's write ends with it
+		// (the fsync before it is the disk's time, not the watch's).
+		next := filepath.Join(b.TempDir(), "next")
+		if err := writeJSON(next, State{Status: StatusExited}); err != nil {
+			b.Fatal(err)
+		}
+		wrote := time.Now()
+		if err := os.Rename(next, filepath.Join(dir, stateFile)); err != nil {
+			b.Fatal(err)
+		}
+		total += (<-woke).Sub(wrote)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "wake-µs/op")
 }
