@@ -82,10 +82,10 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		go func() { // a Ctrl-C while stopping: no more grace
 			select {
 			case <-opts.Interrupts:
-				fmt.Fprintln(e.err, "Killing...")
 				current, _ := e.upContainers(pl)
 				for _, r := range current {
 					if r.live() {
+						e.progress("Container", r.Name, "Killing")
 						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.dir, syscall.SIGKILL)
 					}
 				}
