@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -14,88 +14,131 @@ import (
 	"github.com/composer-dev/compose/logs"
 )
 
-// attach streams the logs of the selected services' containers until they
-// have all exited. The first interrupt stops them gracefully, a second kills.
+// attach streams the logs of the attached services' containers until they
+// have all exited, reporting each exit. The first interrupt stops the
+// project's containers gracefully, a second kills them. With
+// --abort-on-container-exit (or -failure) the first (failed) exit stops
+// them all and its code becomes up's exit code.
 func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts UpOptions) error {
-	wanted := map[string]bool{}
-	for _, s := range opts.Services {
-		wanted[s] = true
-	}
-	all, err := e.containers(p.Name)
+	attached := attachedServices(pl, opts)
+	recs, err := e.upContainers(pl)
 	if err != nil {
 		return err
 	}
-	var recs []*Record
-	for _, r := range all {
-		if r.Labels[labelOneoff] != "True" && (len(wanted) == 0 || wanted[r.Service]) {
-			recs = append(recs, r)
-		}
+	inPlan := map[string]bool{}
+	for _, s := range pl.graph.Services() {
+		inPlan[s] = true
+	}
+	// Exits of attached containers end `up` (with none attached, all
+	// count); the --exit-code-from service is watched even if not attached.
+	watched := func(r *Record) bool {
+		return r.Labels[labelOneoff] != "True" && inPlan[r.Service] &&
+			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
-	names := make([]string, 0, len(recs))
+	var names []string
 	for _, r := range recs {
-		names = append(names, r.displayName())
+		if attached[r.Service] {
+			names = append(names, r.displayName())
+			printer.Register(r.displayName())
+		}
 	}
 	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowing()
-	var wg sync.WaitGroup
-	sources := make([]logs.Source, 0, len(recs))
-	for _, r := range recs {
-		printer.Register(r.displayName())
-		r := r
-		sources = append(sources, logs.Source{Name: r.displayName(), Path: r.logPath(), Done: func() bool { return !r.running() }})
-		wg.Add(1)
-		go func() { // report each exit like Compose: "web-1 exited with code 0"
-			defer wg.Done()
-			st, err := e.runtime.Wait(followCtx, r.dir)
+	f := &follower{
+		e: e, project: p.Name, include: watched, print: func(r *Record) bool { return attached[r.Service] },
+		printer: printer, read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, events: make(chan exitEvent),
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.run(followCtx) }()
+
+	exitCodeFrom := opts.ExitCodeFrom
+	cascade := opts.AbortOnExit || opts.AbortOnFailure || exitCodeFrom != ""
+	code := 0
+	var stopErr error
+	var stopped chan struct{} // closed once an abort or Ctrl-C stopped the project
+	var interrupt <-chan struct{} = interrupted(ctx, opts.Interrupts)
+	stopAll := func(title string) {
+		stopped = make(chan struct{})
+		go func() { // let the logs drain, but never hang on a container that did not stop
+			<-stopped
+			select {
+			case <-time.After(5 * time.Second):
+				stopFollowing()
+			case <-followCtx.Done():
+			}
+		}()
+		go func() {
+			defer close(stopped)
+			e.beginProgress(title)
+			current, err := e.upContainers(pl) // a recreated container is stopped too
 			if err == nil {
-				printer.Event(r.displayName(), fmt.Sprintf("%s exited with code %d", r.displayName(), st.ExitCode))
+				err = e.stopProject(context.WithoutCancel(ctx), pl.graph, current, opts.Timeout)
+			}
+			e.endProgress()
+			stopErr = err
+		}()
+		go func() { // a Ctrl-C while stopping: no more grace
+			select {
+			case <-opts.Interrupts:
+				current, _ := e.upContainers(pl)
+				for _, r := range current {
+					if r.live() {
+						e.progress("Container", r.Name, "Killing")
+						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.dir, syscall.SIGKILL)
+					}
+				}
+			case <-stopped:
 			}
 		}()
 	}
-	done := make(chan error, 1)
-	go func() {
-		done <- logs.Follow(followCtx, printer, sources, logs.ReadOptions{Tail: -1, Follow: true})
-	}()
-	select {
-	case err := <-done: // every container exited and its logs are drained
-		waitAtMost(&wg, 5*time.Second) // let the exit reports print
-		stopFollowing()
-		wg.Wait()
-		return err
-	case <-interrupted(ctx, opts.Interrupts):
-	}
-	fmt.Fprintln(e.err, "Gracefully stopping... (press Ctrl+C again to force)")
-	stopped := make(chan struct{})
-	go func() {
+	aborting, userStop := false, false
+	for {
 		select {
-		case <-opts.Interrupts: // second Ctrl-C: no more grace
-			for _, r := range recs {
-				_ = e.runtime.Kill(context.WithoutCancel(ctx), r.dir, syscall.SIGKILL)
+		case ev := <-f.events:
+			name := ev.rec.displayName()
+			if attached[ev.rec.Service] {
+				printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.code))
 			}
-		case <-stopped:
+			if cascade && !aborting && !userStop && (!opts.AbortOnFailure || ev.code != 0) {
+				aborting = true
+				fmt.Fprintln(opts.Out, "Aborting on container exit...")
+				if exitCodeFrom == "" {
+					exitCodeFrom = ev.rec.Service
+				}
+				stopAll("Stopping")
+			}
+			if cascade && ev.rec.Service == exitCodeFrom && (ev.final || !aborting) {
+				code = ev.code
+			}
+			continue
+		case <-interrupt:
+			interrupt = nil
+			if !aborting {
+				userStop = true
+				fmt.Fprintln(e.err, "Gracefully stopping... (press Ctrl+C again to force)")
+				stopAll("Stopping")
+			}
+			continue
+		case err = <-done:
 		}
-	}()
-	e.beginProgress("Stopping")
-	err = e.stopProject(context.WithoutCancel(ctx), pl.graph, recs, opts.Timeout)
-	e.endProgress()
-	close(stopped)
-	// Every container has exited: let the followers drain the last lines and
-	// the exit reports print, but never hang on a container that did not stop.
-	select {
-	case <-done:
-		// The exit reports poll the state on a tick: the logs can end
-		// first, and cancelling now would lose "exited with code" lines.
-		waitAtMost(&wg, 5*time.Second)
-	case <-time.After(5 * time.Second):
+		break
 	}
-	stopFollowing()
-	wg.Wait()
-	if err != nil {
+	if stopped != nil {
+		<-stopped
+	}
+	switch {
+	case err != nil && !errors.Is(err, context.Canceled):
 		return err
+	case stopErr != nil:
+		return stopErr
+	case userStop:
+		return ErrInterrupted
+	case code != 0:
+		return &ExitCodeError{Code: code}
 	}
-	return ErrInterrupted
+	return nil
 }
 
 // interrupted fires on the first interrupt. Without an interrupt channel it
@@ -111,14 +154,4 @@ func interrupted(ctx context.Context, sigs <-chan os.Signal) <-chan struct{} {
 		close(ch)
 	}()
 	return ch
-}
-
-// waitAtMost waits for wg, but no longer than d.
-func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-	case <-time.After(d):
-	}
 }

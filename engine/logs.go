@@ -28,6 +28,19 @@ func (e *Engine) Logs(ctx context.Context, projectName string, opts LogsOptions,
 		wanted[s] = true
 	}
 	printer := logs.NewPrinter(out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	if opts.Follow { // through restarts and recreations (follow.go)
+		for _, r := range recs {
+			if len(wanted) == 0 || wanted[r.Service] {
+				printer.Register(r.displayName())
+			}
+		}
+		f := &follower{e: e, project: projectName, printer: printer, read: logs.ReadOptions{Tail: opts.Tail, Follow: true},
+			include: func(r *Record) bool { return len(wanted) == 0 || wanted[r.Service] }}
+		if err := f.run(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		return nil
+	}
 	var sources []logs.Source
 	for _, r := range recs {
 		if len(wanted) > 0 && !wanted[r.Service] {

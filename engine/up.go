@@ -36,6 +36,7 @@ type UpOptions struct {
 	// Interrupts delivers Ctrl-C while attached: the first stops the
 	// containers gracefully, the second kills them.
 	Interrupts <-chan os.Signal
+	UpAttach   // --wait, --abort-on-container-exit, --attach...: upattach.go
 }
 
 // ErrInterrupted is returned by an attached `up` that was stopped by Ctrl-C
@@ -139,8 +140,12 @@ func priority(svc types.ServiceConfig, key string) int {
 // Up creates and starts the project's networks and containers, in dependency
 // order, then (unless Detach) streams their logs until they exit or Ctrl-C.
 func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
+	opts.since = time.Now() // attached output starts here (upattach.go)
 	pl, err := e.plan(p, opts.Services)
 	if err != nil {
+		return err
+	}
+	if err := checkUpAttach(pl, opts); err != nil {
 		return err
 	}
 	if err := e.checkPorts(pl); err != nil {
@@ -169,10 +174,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
-	if opts.Detach {
-		return nil
-	}
-	return e.attach(ctx, p, pl, opts)
+	return e.afterStart(ctx, p, pl, opts)
 }
 
 func (e *Engine) converge(ctx context.Context, pl *plan) error {
@@ -456,7 +458,7 @@ func (e *Engine) startRecord(ctx context.Context, r *Record) error {
 
 // stopRecord stops a running container within timeout (then SIGKILL).
 func (e *Engine) stopRecord(ctx context.Context, r *Record, timeout time.Duration) error {
-	if !r.running() {
+	if !r.live() { // a restarting container is stopped too, or it comes back
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,9 @@ type upOptions struct {
 	noLogPrefix bool
 	timestamps  bool
 	pull        string
+	attach      engine.UpAttach
+	waitTimeout int
+	menu        bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -38,17 +42,23 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
 			}
+			opts.UpAttach = o.attach
+			opts.WaitTimeout = time.Duration(o.waitTimeout) * time.Second
 			if cmd.Flags().Changed("timeout") {
 				d := time.Duration(o.timeout) * time.Second
 				opts.Timeout = &d
 			}
-			if !o.detach {
+			if !o.detach && !o.attach.Wait {
 				sigs := make(chan os.Signal, 2)
 				signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 				defer signal.Stop(sigs)
 				opts.Interrupts = sigs
 			}
-			return e.Up(cmd.Context(), p, opts)
+			err = e.Up(cmd.Context(), p, opts)
+			if ec := (*engine.ExitCodeError)(nil); errors.As(err, &ec) {
+				return &exitError{code: ec.Code}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -58,5 +68,14 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
+	f.BoolVar(&o.attach.Wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode.")
+	f.IntVar(&o.waitTimeout, "wait-timeout", 0, "Maximum duration in seconds to wait for the project to be running|healthy")
+	f.BoolVar(&o.attach.AbortOnExit, "abort-on-container-exit", false, "Stops all containers if any container was stopped. Incompatible with -d")
+	f.BoolVar(&o.attach.AbortOnFailure, "abort-on-container-failure", false, "Stops all containers if any container exited with failure. Incompatible with -d")
+	f.StringVar(&o.attach.ExitCodeFrom, "exit-code-from", "", "Return the exit code of the selected service container. Implies --abort-on-container-exit")
+	f.StringArrayVar(&o.attach.Attach, "attach", nil, "Restrict attaching to the specified services. Incompatible with --attach-dependencies.")
+	f.StringArrayVar(&o.attach.NoAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
+	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
+	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
 	return cmd
 }

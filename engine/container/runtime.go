@@ -188,19 +188,7 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 // Wait waits until the container is no longer running or starting and
 // returns its state.
 func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		st, err := ReadState(dir)
-		if err != nil || !live(st) {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-t.C:
-		}
-	}
+	return WaitFor(ctx, dir, func(st State) bool { return !live(st) })
 }
 
 // Remove deletes an exited (or never started) container: leftover

@@ -1,0 +1,97 @@
+package container
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// TestWaitForWakesOnWrite: a state write is seen at once (inotify), well
+// before the one-second fallback re-read.
+func TestWaitForWakesOnWrite(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeState(dir, State{Status: StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	got := make(chan State, 1)
+	woke := make(chan time.Time, 1)
+	go func() {
+		st, err := WaitFor(ctx, dir, func(st State) bool { return st.Status == StatusExited })
+		woke <- time.Now()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- st
+	}()
+	time.Sleep(50 * time.Millisecond) // let it block on the watch: this test is about latency
+	wrote := time.Now()
+	if err := writeState(dir, State{Status: StatusExited, ExitCode: 3}); err != nil {
+		t.Fatal(err)
+	}
+	at := <-woke
+	if st := <-got; st.ExitCode != 3 {
+		t.Errorf("state %+v, want exit code 3", st)
+	}
+	if d := at.Sub(wrote); d > staleCheck/2 {
+		t.Errorf("woke %s after the write: not by inotify", d)
+	}
+}
+
+func TestWaitForEnds(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeState(dir, State{Status: StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := WaitFor(ctx, dir, func(State) bool { return false }); err != context.DeadlineExceeded {
+		t.Errorf("at the deadline: %v", err)
+	}
+	if _, err := WaitFor(t.Context(), t.TempDir(), func(State) bool { return false }); !errdefs.IsNotFound(err) {
+		t.Errorf("no state file: %v", err)
+	}
+}
+
+// BenchmarkWaitForWake: from the rename that replaces the state file to
+// WaitFor returning.
+func BenchmarkWaitForWake(b *testing.B) {
+	dir := b.TempDir()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		if err := writeState(dir, State{Status: StatusRunning}); err != nil {
+			b.Fatal(err)
+		}
+		ready := make(chan struct{})
+		woke := make(chan time.Time)
+		go func() {
+			first := true
+			WaitFor(b.Context(), dir, func(st State) bool {
+				if first {
+					first = false
+					close(ready)
+				}
+				return st.Status == StatusExited
+			})
+			woke <- time.Now()
+		}()
+		<-ready
+		// Only the rename is timed, as the supervisor's write ends with it
+		// (the fsync before it is the disk's time, not the watch's).
+		next := filepath.Join(b.TempDir(), "next")
+		if err := writeJSON(next, State{Status: StatusExited}); err != nil {
+			b.Fatal(err)
+		}
+		wrote := time.Now()
+		if err := os.Rename(next, filepath.Join(dir, stateFile)); err != nil {
+			b.Fatal(err)
+		}
+		total += (<-woke).Sub(wrote)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "wake-µs/op")
+}

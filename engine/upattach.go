@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// UpAttach are the flags of `up` that decide what happens once the
+// containers are started: wait for them (--wait) or stream their logs and
+// react to their exits.
+type UpAttach struct {
+	Wait        bool          // --wait (implies detach)
+	WaitTimeout time.Duration // --wait-timeout; 0 = no limit
+
+	AbortOnExit    bool   // --abort-on-container-exit
+	AbortOnFailure bool   // --abort-on-container-failure
+	ExitCodeFrom   string // --exit-code-from (implies AbortOnExit)
+
+	Attach             []string // --attach: only these services' logs
+	NoAttach           []string // --no-attach
+	AttachDependencies bool     // --attach-dependencies
+
+	// since is when `up` began: like Compose, an attached `up` shows what
+	// the containers print from then on, not the logs of earlier runs.
+	since time.Time
+}
+
+// ExitCodeError is how `up` returns a container's exit code
+// (--exit-code-from, --abort-on-container-exit); main exits with Code.
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// checkUpAttach rejects the flag combinations Docker Compose rejects, with
+// its wording, before anything is created.
+func checkUpAttach(pl *plan, opts UpOptions) error {
+	a := opts.UpAttach
+	stop := a.AbortOnExit || (a.ExitCodeFrom != "" && !a.AbortOnFailure)
+	invalid := func(msg string) error { return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument) }
+	switch {
+	case stop && a.AbortOnFailure:
+		return invalid("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
+	case a.Wait && (stop || a.AttachDependencies || len(a.Attach) > 0):
+		return invalid("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
+	case opts.Detach && a.AbortOnExit:
+		return invalid("--abort-on-container-exit and --detach are incompatible")
+	case opts.Detach && a.ExitCodeFrom != "":
+		return invalid("--exit-code-from and --detach are incompatible")
+	case opts.Detach && a.AbortOnFailure:
+		return invalid("--abort-on-container-failure and --detach are incompatible")
+	case opts.Detach && a.AttachDependencies:
+		return invalid("--attach-dependencies and --detach are incompatible")
+	case opts.Detach && len(a.Attach) > 0:
+		return invalid("--attach and --detach are incompatible")
+	case len(a.Attach) > 0 && a.AttachDependencies:
+		return invalid("cannot combine --attach and --attach-dependencies")
+	case a.WaitTimeout < 0:
+		return invalid("--wait-timeout must not be negative")
+	}
+	in := map[string]bool{}
+	for _, s := range pl.graph.Services() {
+		in[s] = true
+	}
+	if a.ExitCodeFrom != "" && !in[a.ExitCodeFrom] {
+		return fmt.Errorf("no such service: %s: %w", a.ExitCodeFrom, errdefs.ErrInvalidArgument)
+	}
+	var unknown []string
+	for _, s := range a.Attach {
+		if !in[s] {
+			unknown = append(unknown, s)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("cannot attach to services not included in up: %s: %w", strings.Join(unknown, ", "), errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// afterStart finishes `up` once the containers are started.
+func (e *Engine) afterStart(ctx context.Context, p *types.Project, pl *plan, opts UpOptions) error {
+	switch {
+	case opts.Wait:
+		return e.waitUp(ctx, pl, opts.WaitTimeout)
+	case opts.Detach:
+		return nil
+	}
+	return e.attach(ctx, p, pl, opts)
+}
+
+// attachedServices are the services whose logs an attached `up` prints, as
+// Compose picks them: --attach if given, else the services named on the
+// command line (all when none), with their dependencies only under
+// --attach-dependencies; a service's `attach: false` and --no-attach drop it.
+func attachedServices(pl *plan, opts UpOptions) map[string]bool {
+	out := map[string]bool{}
+	switch {
+	case len(opts.Attach) > 0:
+		for _, s := range opts.Attach {
+			out[s] = true
+		}
+	default:
+		named := map[string]bool{}
+		for _, s := range opts.Services {
+			named[s] = true
+		}
+		for _, s := range pl.graph.Services() {
+			if len(named) > 0 && !named[s] && !opts.AttachDependencies {
+				continue
+			}
+			if svc, err := pl.project.GetService(s); err == nil && svc.Attach != nil && !*svc.Attach {
+				continue
+			}
+			out[s] = true
+		}
+	}
+	for _, s := range opts.NoAttach {
+		delete(out, s)
+	}
+	return out
+}
+
+// upContainers are the containers of the plan's services.
+func (e *Engine) upContainers(pl *plan) ([]*Record, error) {
+	all, err := e.containers(pl.project.Name)
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	for _, s := range pl.graph.Services() {
+		in[s] = true
+	}
+	var out []*Record
+	for _, r := range all {
+		if r.Labels[labelOneoff] != "True" && in[r.Service] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// live reports whether the container runs or will run again (being
+// started, or waiting out its restart policy's back-off).
+func (r *Record) live() bool { return container.Live(r.State()) }
