@@ -50,16 +50,8 @@ func checkUpAttach(pl *plan, opts UpOptions) error {
 		return invalid("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
 	case a.Wait && (stop || a.AttachDependencies || len(a.Attach) > 0):
 		return invalid("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
-	case opts.Detach && a.AbortOnExit:
-		return invalid("--abort-on-container-exit and --detach are incompatible")
-	case opts.Detach && a.ExitCodeFrom != "":
-		return invalid("--exit-code-from and --detach are incompatible")
-	case opts.Detach && a.AbortOnFailure:
-		return invalid("--abort-on-container-failure and --detach are incompatible")
-	case opts.Detach && a.AttachDependencies:
-		return invalid("--attach-dependencies and --detach are incompatible")
-	case opts.Detach && len(a.Attach) > 0:
-		return invalid("--attach and --detach are incompatible")
+	case opts.Detach && (stop || a.AbortOnFailure || a.AttachDependencies || len(a.Attach) > 0):
+		return invalid("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach or --attach-dependencies")
 	case len(a.Attach) > 0 && a.AttachDependencies:
 		return invalid("cannot combine --attach and --attach-dependencies")
 	case a.WaitTimeout < 0:
