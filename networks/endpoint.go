@@ -206,28 +206,47 @@ func deleteHostVeth(name string) {
 // and deletes the host-side veth if the namespace has not taken it away
 // already. Disconnecting something absent is not an error.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
+	ep, err := m.release(ctx, network, containerID)
+	if ep != nil {
+		deleteHostVeth(ep.HostIface)
+	}
+	return err
+}
+
+// Detach is Disconnect for a container whose namespace is deleted next: it
+// leaves the veth to the kernel, which removes it with the namespace.
+// Deleting veths one by one costs an RCU grace period each (~20 ms, under a
+// global lock); the kernel tears dying namespaces down in batches. Callers
+// that must see the veth gone wait with AwaitLinksGone.
+func (m *Manager) Detach(ctx context.Context, network, containerID string) error {
+	_, err := m.release(ctx, network, containerID)
+	return err
+}
+
+// release drops the container's endpoint from the network's record and
+// returns it (nil when there was none).
+func (m *Manager) release(ctx context.Context, network, containerID string) (*Endpoint, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	unlock, err := m.lock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	n, err := m.load(network)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, e := range n.Endpoints {
 		if e.ContainerID != containerID {
 			continue
 		}
-		deleteHostVeth(e.HostIface)
 		n.Endpoints = append(n.Endpoints[:i], n.Endpoints[i+1:]...)
-		return m.save(n)
+		return &e, m.save(n)
 	}
-	return nil
+	return nil, nil
 }

@@ -125,8 +125,20 @@ func requestStop(dir string) error {
 
 // Stop sends the stop signal (default SIGTERM) to the container's init,
 // waits up to timeout for it to exit, then kills it (SIGKILL) and waits
-// again. A negative timeout waits forever. No-op if not running.
+// again. A negative timeout waits forever. No-op if not running. It
+// returns once the supervisor has recorded the exit.
 func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) error {
+	return r.stop(ctx, dir, timeout, true)
+}
+
+// Halt is Stop without waiting for the supervisor's teardown: it returns
+// as soon as the container's init is gone (Wait then waits for the rest).
+// `down` uses it so that one container's teardown overlaps the next stop.
+func (r *Runtime) Halt(ctx context.Context, dir string, timeout time.Duration) error {
+	return r.stop(ctx, dir, timeout, false)
+}
+
+func (r *Runtime) stop(ctx context.Context, dir string, timeout time.Duration, recorded bool) error {
 	st, err := ReadState(dir)
 	if err != nil || !live(st) {
 		return ignoreNotFound(err)
@@ -145,21 +157,33 @@ func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) e
 	if err := r.signal(spec.ID, sig); err != nil {
 		return err
 	}
-	if timeout >= 0 {
-		wctx, cancel := context.WithTimeout(ctx, timeout)
-		_, err = r.Wait(wctx, dir)
-		cancel()
-		if err == nil {
-			return nil
+	// gone waits for the init's exit when it runs and only that is asked
+	// for, else for the recorded exit.
+	gone := func(timeout time.Duration) (bool, error) {
+		if !recorded && st.Status == StatusRunning && st.Pid > 0 {
+			return waitExit(ctx, st.Pid, st.InitStart, timeout)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout >= 0 {
+			wctx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		defer cancel()
+		_, err := r.Wait(wctx, dir)
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			return false, nil // timed out
+		}
+		return err == nil, err
+	}
+	if timeout >= 0 {
+		ok, err := gone(timeout)
+		if ok || err != nil {
+			return err
 		}
 		if err := r.signal(spec.ID, unix.SIGKILL); err != nil {
 			return err
 		}
 	}
-	_, err = r.Wait(ctx, dir)
+	_, err = gone(-1)
 	return err
 }
 
@@ -186,19 +210,25 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 }
 
 // Wait waits until the container is no longer running or starting and
-// returns its state.
+// returns its state. It sleeps on the supervisor's pidfd: a supervisor
+// records the final state just before it exits.
 func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
 	for {
 		st, err := ReadState(dir)
 		if err != nil || !live(st) {
 			return st, err
 		}
+		if st.SupervisorPid > 0 {
+			if _, err := waitExit(ctx, st.SupervisorPid, st.SupervisorStart, -1); err != nil {
+				return st, err
+			}
+			continue
+		}
+		// No supervisor named (a state written by an older version): look again shortly.
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
-		case <-t.C:
+		case <-time.After(pollInterval):
 		}
 	}
 }
