@@ -97,7 +97,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 
 // vethTimeout bounds the wait for the kernel to remove veths with their
 // namespaces; what is left then is deleted one by one.
-const vethTimeout = 5 * time.Second
+const vethTimeout = time.Second
 
 // keepOrphans returns the records down removes: orphans (containers of
 // services the compose files do not declare) only with removeOrphans;

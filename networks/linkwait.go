@@ -55,8 +55,11 @@ func AwaitLinksGone(ctx context.Context, names []string, timeout time.Duration) 
 		case u, ok := <-updates:
 			if !ok {
 				subscribed = false
-			} else if u.Header.Type == unix.RTM_DELLINK {
-				delete(left, u.Attrs().Name)
+			} else if name := u.Attrs().Name; u.Header.Type == unix.RTM_DELLINK && left[name] {
+				// A bridge announces a port leaving it as RTM_DELLINK too.
+				if _, err := netlink.LinkByName(name); err != nil {
+					delete(left, name)
+				}
 			}
 		case <-timer.C:
 			subscribed = false
