@@ -31,4 +31,3 @@ func ImageName(p *types.Project, s types.ServiceConfig) string {
 	}
 	return defaultImageName(p.Name, s.Name)
 }
-
