@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +61,9 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	}
 	veths := e.nets.HostVeths(ids)
 	errs := []error{e.takeDown(ctx, g, recs, opts.Timeout)}
+	if left, err := e.containers(name); err == nil && len(left) == 0 {
+		_ = os.Remove(filepath.Join(e.projectsDir(), name)) // the index of a project that is gone
+	}
 	// The veths go with the containers' namespaces, in the kernel's own
 	// time: wait for them while the networks are removed.
 	vethsGone := make(chan struct{})
