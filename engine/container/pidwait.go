@@ -70,3 +70,24 @@ func waitExit(ctx context.Context, pid int, start uint64, timeout time.Duration)
 		}
 	}
 }
+
+// signalPid sends sig to pid if it is still the process that started at
+// start, through a pidfd (no pid reuse race). A process already gone is
+// not an error.
+func signalPid(pid int, start uint64, sig unix.Signal) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if procStart(pid) != start {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	return nil
+}

@@ -154,7 +154,14 @@ func (r *Runtime) stop(ctx context.Context, dir string, timeout time.Duration, r
 	if err := requestStop(dir); err != nil {
 		return err
 	}
-	if err := r.signal(spec.ID, sig); err != nil {
+	// The stop signal goes to the init alone: straight through a pidfd
+	// when its identity is known, without loading libcontainer's state.
+	if st.Status == StatusRunning && st.Pid > 0 && st.InitStart != 0 {
+		err = signalPid(st.Pid, st.InitStart, sig)
+	} else {
+		err = r.signal(spec.ID, sig)
+	}
+	if err != nil {
 		return err
 	}
 	// gone waits for the init's exit when it runs and only that is asked
