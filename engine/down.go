@@ -51,7 +51,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		if g, err = graph.New(p); err != nil {
 			return err
 		}
-		recs = e.keepOrphans(p, recs, opts.RemoveOrphans)
+		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
 	}
 	e.beginProgress("Running")
 	defer e.endProgress()
@@ -104,10 +104,10 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 // namespaces; what is left then is deleted one by one.
 const vethTimeout = time.Second
 
-// keepOrphans returns the records down removes: orphans (containers of
+// withoutOrphans returns the records down removes: orphans (containers of
 // services the compose files do not declare) only with removeOrphans;
-// otherwise it warns about them as Docker Compose does.
-func (e *Engine) keepOrphans(p *types.Project, recs []*Record, removeOrphans bool) []*Record {
+// otherwise it leaves them out and warns about them as Docker Compose does.
+func (e *Engine) withoutOrphans(p *types.Project, recs []*Record, removeOrphans bool) []*Record {
 	declared := project.DeclaredServices(p)
 	var orphans []string
 	out := recs[:0:0]
@@ -128,15 +128,10 @@ func (e *Engine) keepOrphans(p *types.Project, recs []*Record, removeOrphans boo
 	return out
 }
 
-// takeDown stops recs, dependents before their dependencies when the graph
-// is known (the containers of one service in parallel), and removes each
-// container as soon as its supervisor has torn it down, while the next
-// stops go on. Containers of services outside the graph go last.
+// takeDown stops recs, dependents before their dependencies, and removes
+// each container as soon as its supervisor has torn it down, while the
+// next stops go on.
 func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
-	byService := map[string][]*Record{}
-	for _, r := range recs {
-		byService[r.Service] = append(byService[r.Service], r)
-	}
 	var removals sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -145,43 +140,21 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	// haltAll stops rs in parallel and returns once their processes are gone.
 	outer := ctx // the walk's ctx ends with the walk; removals outlive it
-	haltAll := func(ctx context.Context, rs []*Record) error {
-		var halts sync.WaitGroup
-		for _, r := range rs {
-			halts.Add(1)
-			go func() {
-				defer halts.Done()
-				if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
-					fail(err)
-					return
-				}
-				removals.Add(1)
-				go func() {
-					defer removals.Done()
-					if err := e.removeWhenDown(outer, r); err != nil {
-						fail(err)
-					}
-				}()
-			}()
+	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+		if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
+			fail(err)
+			return nil // the other containers still go
 		}
-		halts.Wait()
+		removals.Add(1)
+		go func() {
+			defer removals.Done()
+			if err := e.removeWhenDown(outer, r); err != nil {
+				fail(err)
+			}
+		}()
 		return nil
-	}
-	if g != nil {
-		_ = g.Walk(ctx, graph.Down, 0, func(ctx context.Context, service string) error {
-			return haltAll(ctx, byService[service]) // concurrent reads only
-		})
-		for _, s := range g.Services() {
-			delete(byService, s)
-		}
-	}
-	var rest []*Record
-	for _, rs := range byService {
-		rest = append(rest, rs...)
-	}
-	_ = haltAll(ctx, rest)
+	})
 	removals.Wait()
 	return errors.Join(errs...)
 }
@@ -270,14 +243,24 @@ func defaultImageName(project, service string) string {
 // stopProject stops containers, dependents before their dependencies when the
 // graph is known; containers of services outside the graph stop last, in parallel.
 func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
+	return inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+		return e.stopRecord(ctx, r, recordTimeout(r, timeout))
+	})
+}
+
+// inReverseOrder calls fn for every record, the records of one service in
+// parallel, dependents before their dependencies when the graph is known;
+// records of services outside the graph come last, in parallel. It stops
+// at the first level that fails.
+func inReverseOrder(ctx context.Context, g *graph.Graph, recs []*Record, fn func(context.Context, *Record) error) error {
 	byService := map[string][]*Record{}
 	for _, r := range recs {
 		byService[r.Service] = append(byService[r.Service], r)
 	}
-	stopAll := func(ctx context.Context, rs []*Record) error {
+	all := func(ctx context.Context, rs []*Record) error {
 		errs := make(chan error, len(rs))
 		for _, r := range rs {
-			go func() { errs <- e.stopRecord(ctx, r, recordTimeout(r, timeout)) }()
+			go func() { errs <- fn(ctx, r) }()
 		}
 		var all []error
 		for range rs {
@@ -287,7 +270,7 @@ func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record
 	}
 	if g != nil {
 		err := g.Walk(ctx, graph.Down, 0, func(ctx context.Context, service string) error {
-			return stopAll(ctx, byService[service]) // concurrent reads only
+			return all(ctx, byService[service]) // concurrent reads only
 		})
 		if err != nil {
 			return err
@@ -300,7 +283,7 @@ func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record
 	for _, rs := range byService {
 		rest = append(rest, rs...)
 	}
-	return stopAll(ctx, rest)
+	return all(ctx, rest)
 }
 
 func recordTimeout(r *Record, override *time.Duration) time.Duration {
