@@ -164,8 +164,9 @@ func TestLs(t *testing.T) {
 	}
 }
 
-// TestEvents: `events --json` streams a container's create, start, die,
-// stop and destroy, in order, as they happen; the text form is Compose's line.
+// TestEvents: `events --json` streams a container's create, start, pause,
+// unpause, die, stop and destroy, in order, as they happen; the text form is
+// Compose's line.
 func TestEvents(t *testing.T) {
 	c := newProject(t, statusProject)
 	events := func(args ...string) *bufio.Scanner {
@@ -187,6 +188,8 @@ func TestEvents(t *testing.T) {
 	textEvents := events("run")
 
 	c.must("up", "-d", "run")
+	c.must("pause", "run")
+	c.must("unpause", "run")
 	c.must("stop", "run")
 	c.must("rm", "-f", "run")
 
@@ -227,11 +230,11 @@ func TestEvents(t *testing.T) {
 			t.Errorf("event %+v", ev)
 		}
 	}
-	if want := []string{"create", "start", "die", "stop", "destroy"}; !slices.Equal(actions, want) {
+	if want := []string{"create", "start", "pause", "unpause", "die", "stop", "destroy"}; !slices.Equal(actions, want) {
 		t.Errorf("events = %v, want %v", actions, want)
 	}
-	if len(got) > 2 && got[2].Attributes["exitCode"] != "0" {
-		t.Errorf("die event without exitCode 0: %+v", got[2])
+	if len(got) > 4 && got[4].Attributes["exitCode"] != "0" {
+		t.Errorf("die event without exitCode 0: %+v", got[4])
 	}
 	if !textEvents.Scan() {
 		t.Fatal("no text event")

@@ -55,9 +55,9 @@ func (ev Event) String() string {
 }
 
 // Events streams the events of the project's containers (create, start,
-// health_status, die, stop, destroy) until ctx ends. It watches the state
-// on disk with inotify: every change a supervisor or a command makes wakes
-// it, without polling.
+// health_status, pause, unpause, die, stop, destroy) until ctx ends. It
+// watches the state on disk with inotify: every change a supervisor or a
+// command makes wakes it, without polling.
 func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOptions, out io.Writer) error {
 	emit := func(ev Event) error {
 		if len(opts.Services) > 0 && !slices.Contains(opts.Services, ev.Service) {
@@ -91,8 +91,8 @@ type stateWatcher struct {
 	dir     string // <root>/containers
 	project string
 	emit    func(Event) error
-	f       *os.File // the inotify instance
-	wds     map[int]string
+	f       *os.File       // the inotify instance
+	wds     map[int]string // watch -> container id ("" = the containers directory)
 	seen    map[string]*seenContainer
 }
 
@@ -103,11 +103,12 @@ type seenContainer struct {
 	status  string
 	started time.Time
 	health  string
+	paused  bool
 }
 
 const (
 	watchRoot = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_ONLYDIR
-	watchDir  = unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE
+	watchDir  = unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE
 )
 
 func newStateWatcher(dir, project string, emit func(Event) error) (*stateWatcher, error) {
@@ -170,12 +171,12 @@ func (w *stateWatcher) run() error {
 }
 
 func (w *stateWatcher) handle(wd int, mask uint32, name string) error {
-	id, ok := w.wds[wd]
-	if !ok {
-		return nil
-	}
 	if mask&unix.IN_IGNORED != 0 { // the directory is gone
 		delete(w.wds, wd)
+		return nil
+	}
+	id, ok := w.wds[wd]
+	if !ok {
 		return nil
 	}
 	if id == "" { // the containers directory itself
@@ -192,6 +193,8 @@ func (w *stateWatcher) handle(wd int, mask uint32, name string) error {
 	switch name {
 	case recordFile, container.StateFileName:
 		return w.update(id, true)
+	case container.PausedFileName:
+		return w.pauseChanged(id, mask&unix.IN_DELETE == 0)
 	}
 	return nil
 }
@@ -201,7 +204,8 @@ func (w *stateWatcher) track(id string, report bool) error {
 	if _, err := w.add(filepath.Join(w.dir, id), id, watchDir); err != nil {
 		return nil // gone again already
 	}
-	w.seen[id] = &seenContainer{}
+	_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
+	w.seen[id] = &seenContainer{paused: err == nil}
 	return w.update(id, report)
 }
 
@@ -258,6 +262,23 @@ func (w *stateWatcher) update(id string, report bool) error {
 		}
 	}
 	return nil
+}
+
+// pauseChanged reports a pause or unpause of a running container.
+func (w *stateWatcher) pauseChanged(id string, paused bool) error {
+	s := w.seen[id]
+	if s == nil || s.rec == nil || s.paused == paused {
+		return nil
+	}
+	s.paused = paused
+	if s.status != string(container.StatusRunning) {
+		return nil
+	}
+	action := "unpause"
+	if paused {
+		action = "pause"
+	}
+	return w.emit(w.event(s.rec, action, nil))
 }
 
 // destroyed reports a removed container of the project.

@@ -45,6 +45,7 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := os.Remove(filepath.Join(spec.Dir, supervisor.StopFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	_ = os.Remove(filepath.Join(spec.Dir, PausedFileName)) // a run that ended paused
 
 	rd, wr, err := os.Pipe()
 	if err != nil {

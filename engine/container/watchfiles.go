@@ -8,10 +8,11 @@ import (
 )
 
 // Files in a container's directory whose changes a watcher (`events`)
-// looks at: the supervisor's state and the user's stop request.
+// looks at: the supervisor's state, the user's stop request and pause.
 const (
-	StateFileName = supervisor.StateFile
-	StopFileName  = supervisor.StopFile
+	StateFileName  = supervisor.StateFile
+	StopFileName   = supervisor.StopFile
+	PausedFileName = "paused" // present while the user has the container paused
 )
 
 // StopRequested reports whether the user stopped (or killed) the container.
