@@ -132,9 +132,11 @@ func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) e
 	return r.stop(ctx, dir, timeout, true)
 }
 
-// Halt is Stop without waiting for the supervisor's teardown: it returns
-// as soon as the container's init is gone (Wait then waits for the rest).
-// `down` uses it so that one container's teardown overlaps the next stop.
+// Halt stops a container that is removed next (`down`): it returns as
+// soon as the container's init is gone, so the next stop can begin, and
+// when the container has its own pid namespace (all of it dies with its
+// init) the supervisor only records the exit and leaves the teardown to
+// Remove, which does it anyway. Wait waits for the record.
 func (r *Runtime) Halt(ctx context.Context, dir string, timeout time.Duration) error {
 	return r.stop(ctx, dir, timeout, false)
 }
@@ -154,6 +156,11 @@ func (r *Runtime) stop(ctx context.Context, dir string, timeout time.Duration, r
 	}
 	if err := requestStop(dir); err != nil {
 		return err
+	}
+	if o := spec.Options; !recorded && o.PIDMode == "" && o.PIDNamespacePath == "" && o.PIDContainer == "" {
+		if err := os.WriteFile(filepath.Join(dir, supervisor.RemoveFile), nil, 0o600); err != nil {
+			return err
+		}
 	}
 	// The stop signal goes to the init alone: straight through a pidfd
 	// when its identity is known, without loading libcontainer's state.
