@@ -129,10 +129,10 @@ func (e *Engine) withoutOrphans(p *types.Project, recs []*Record, removeOrphans 
 }
 
 // takeDown stops recs, dependents before their dependencies, and removes
-// each container as soon as its supervisor has torn it down, while the
-// next stops go on.
+// the containers whose supervisors have recorded their exit while the next
+// stops go on, in batches: what became ready during one removal goes in
+// the next, with one write per network for all of it.
 func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
-	var removals sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
 	fail := func(err error) {
@@ -140,23 +140,75 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	outer := ctx // the walk's ctx ends with the walk; removals outlive it
+	ready := make(chan *Record, len(recs))
+	removed := make(chan struct{})
+	go func() {
+		defer close(removed)
+		for r := range ready {
+			batch := []*Record{r}
+			for more := true; more; {
+				select {
+				case r, ok := <-ready:
+					if more = ok; ok {
+						batch = append(batch, r)
+					}
+				default:
+					more = false
+				}
+			}
+			e.removeBatch(ctx, batch, fail)
+		}
+	}()
+	var recorded sync.WaitGroup
+	outer := ctx // the walk's ctx ends with the walk; the waits outlive it
 	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
 		if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
 			fail(err)
 			return nil // the other containers still go
 		}
-		removals.Add(1)
+		recorded.Add(1)
 		go func() {
-			defer removals.Done()
-			if err := e.removeWhenDown(outer, r); err != nil {
-				fail(err)
+			defer recorded.Done()
+			if _, err := e.runtime.Wait(outer, r.dir); err != nil {
+				fail(fmt.Errorf("container %s: %w", r.Name, err))
+				return
 			}
+			ready <- r
 		}()
 		return nil
 	})
-	removals.Wait()
+	recorded.Wait()
+	close(ready)
+	<-removed
 	return errors.Join(errs...)
+}
+
+// removeBatch removes stopped containers in parallel, after releasing their
+// addresses with one write per network.
+func (e *Engine) removeBatch(ctx context.Context, batch []*Record, fail func(error)) {
+	byNetwork := map[string][]string{}
+	for _, r := range batch {
+		e.progress("Container", r.Name, "Removing")
+		for _, a := range r.Networks {
+			byNetwork[a.Network] = append(byNetwork[a.Network], r.ID)
+		}
+	}
+	for n, ids := range byNetwork {
+		_ = e.nets.Detach(ctx, n, ids...) // remove detaches whatever is left
+	}
+	var wg sync.WaitGroup
+	for _, r := range batch {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.remove(ctx, r); err != nil {
+				fail(err)
+				return
+			}
+			e.progress("Container", r.Name, "Removed")
+		}()
+	}
+	wg.Wait()
 }
 
 // haltRecord stops a live container and returns once its init is gone.
@@ -171,20 +223,6 @@ func (e *Engine) haltRecord(ctx context.Context, r *Record, timeout time.Duratio
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	e.progress("Container", r.Name, "Stopped")
-	return nil
-}
-
-// removeWhenDown waits for the supervisor to record the exit, then removes
-// the container.
-func (e *Engine) removeWhenDown(ctx context.Context, r *Record) error {
-	if _, err := e.runtime.Wait(ctx, r.dir); err != nil {
-		return fmt.Errorf("container %s: %w", r.Name, err)
-	}
-	e.progress("Container", r.Name, "Removing")
-	if err := e.remove(ctx, r); err != nil {
-		return err
-	}
-	e.progress("Container", r.Name, "Removed")
 	return nil
 }
 

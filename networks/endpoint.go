@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -206,26 +207,27 @@ func deleteHostVeth(name string) {
 // and deletes the host-side veth if the namespace has not taken it away
 // already. Disconnecting something absent is not an error.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
-	ep, err := m.release(ctx, network, containerID)
-	if ep != nil {
+	eps, err := m.release(ctx, network, containerID)
+	for _, ep := range eps {
 		deleteHostVeth(ep.HostIface)
 	}
 	return err
 }
 
-// Detach is Disconnect for a container whose namespace is deleted next: it
-// leaves the veth to the kernel, which removes it with the namespace.
+// Detach is Disconnect for containers whose namespaces are deleted next: it
+// leaves the veths to the kernel, which removes them with the namespaces.
 // Deleting veths one by one costs an RCU grace period each (~20 ms, under a
 // global lock); the kernel tears dying namespaces down in batches. Callers
-// that must see the veth gone wait with AwaitLinksGone.
-func (m *Manager) Detach(ctx context.Context, network, containerID string) error {
-	_, err := m.release(ctx, network, containerID)
+// that must see the veths gone wait with AwaitLinksGone. Several containers
+// are released with one write of the network's record.
+func (m *Manager) Detach(ctx context.Context, network string, containerIDs ...string) error {
+	_, err := m.release(ctx, network, containerIDs...)
 	return err
 }
 
-// release drops the container's endpoint from the network's record and
-// returns it (nil when there was none).
-func (m *Manager) release(ctx context.Context, network, containerID string) (*Endpoint, error) {
+// release drops the containers' endpoints from the network's record and
+// returns them.
+func (m *Manager) release(ctx context.Context, network string, containerIDs ...string) ([]Endpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -241,12 +243,18 @@ func (m *Manager) release(ctx context.Context, network, containerID string) (*En
 	if err != nil {
 		return nil, err
 	}
-	for i, e := range n.Endpoints {
-		if e.ContainerID != containerID {
-			continue
+	var gone []Endpoint
+	kept := n.Endpoints[:0:0]
+	for _, e := range n.Endpoints {
+		if slices.Contains(containerIDs, e.ContainerID) {
+			gone = append(gone, e)
+		} else {
+			kept = append(kept, e)
 		}
-		n.Endpoints = append(n.Endpoints[:i], n.Endpoints[i+1:]...)
-		return &e, m.save(n)
 	}
-	return nil, nil
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	n.Endpoints = kept
+	return gone, m.save(n)
 }
