@@ -54,15 +54,24 @@ func (r *Runtime) Resume(ctx context.Context, dir string) error {
 	return nil
 }
 
-// Paused reports whether the container in dir runs and is frozen. It reads
-// the freezer of its init's cgroup: `ps` asks this of every running
-// container, and loading libcontainer's state costs ten times more.
+// Paused reports whether the container in dir runs and is frozen, without
+// loading libcontainer's state: `ps` asks this of every running container.
 func (r *Runtime) Paused(dir string) bool {
 	st, err := readStateFile(dir)
-	if err != nil || st.Pid <= 0 || (st.Status != StatusRunning && st.Status != StatusPaused) {
+	if err != nil || st.Status != StatusRunning {
 		return false
 	}
 	return Frozen(st.Pid)
+}
+
+// PausedRun is the cheap Paused for displays (`ps` asks it of every
+// running container): only a container the pause command left its marker
+// on has its cgroup read. Decisions (thaw before a stop) use Paused.
+func PausedRun(dir string, pid int) bool {
+	if _, err := os.Stat(filepath.Join(dir, PausedFileName)); err != nil {
+		return false
+	}
+	return Frozen(pid)
 }
 
 // Frozen reads the freezer state of pid's cgroup (v2 cgroup.freeze, v1
