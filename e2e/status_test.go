@@ -116,6 +116,32 @@ func TestPsOptions(t *testing.T) {
 		t.Errorf("ps --no-trunc {{.ID}} = %q, ps -q = %q", full, c.must("ps", "-q").stdout)
 	}
 
+	// images and top have Compose's columns.
+	imgs := lines(c.must("images").stdout)
+	if len(imgs) != 3 || !regexp.MustCompile(`^CONTAINER\s+REPOSITORY\s+TAG\s+PLATFORM\s+IMAGE ID\s+SIZE\s+CREATED$`).MatchString(imgs[0]) ||
+		!regexp.MustCompile(`-done-1\s+busybox\s+latest\s+linux/\w+\s+[0-9a-f]{12}\s+\S+\s+.* ago$`).MatchString(imgs[1]) {
+		t.Errorf("images:\n%s", strings.Join(imgs, "\n"))
+	}
+	var summaries []struct {
+		ContainerName, Repository, Tag, ID string
+		Platform                           struct{ OS string }
+	}
+	if err := json.Unmarshal([]byte(c.must("images", "--format", "json").stdout), &summaries); err != nil || len(summaries) != 2 ||
+		summaries[1].Repository != "busybox" || summaries[1].Tag != "latest" || summaries[1].Platform.OS != "linux" || !strings.HasPrefix(summaries[1].ID, "sha256:") {
+		t.Errorf("images --format json: %+v (%v)", summaries, err)
+	}
+	top := lines(c.must("top", "run").stdout)
+	if len(top) < 3 || !strings.HasSuffix(top[0], "-run-1") || !regexp.MustCompile(`^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$`).MatchString(top[1]) {
+		t.Errorf("top:\n%s", strings.Join(top, "\n"))
+	}
+	if v := strings.TrimSpace(c.must("version", "--short").stdout); !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(v) {
+		t.Errorf("version --short = %q", v)
+	}
+	var version struct{ Version string }
+	if err := json.Unmarshal([]byte(c.must("version", "--format", "json").stdout), &version); err != nil || !strings.HasPrefix(version.Version, "v") {
+		t.Errorf("version --format json: %+v (%v)", version, err)
+	}
+
 	// Drop "done" from the file: its container is an orphan, listed unless --orphans=false.
 	c.writeCompose(strings.SplitN(statusProject, "  done:", 2)[0])
 	if got := lines(c.must("ps", "-a", "--services").stdout); !slices.Equal(got, []string{"done", "run"}) {
