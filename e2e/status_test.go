@@ -269,6 +269,18 @@ func TestEvents(t *testing.T) {
 	if !line.MatchString(textEvents.Text()) {
 		t.Errorf("events line %q", textEvents.Text())
 	}
+	if !textEvents.Scan() || textEvents.Text() != "" { // as Compose prints it
+		t.Errorf("no blank line after an event: %q", textEvents.Text())
+	}
+
+	// --until ends the stream by itself; --since is refused in one line.
+	until := time.Now().Add(500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	if r := c.run("events", "--until", until); r.code != 0 {
+		t.Errorf("events --until: %s", r)
+	}
+	if r := c.run("events", "--since", "2020-01-01"); r.code == 0 || len(lines(r.stderr)) != 1 {
+		t.Errorf("events --since: %s", r)
+	}
 }
 
 // hasInotifyWatch reports whether process pid holds an inotify instance

@@ -19,25 +19,29 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
 )
 
 // EventsOptions are the flags of `compose events`.
 type EventsOptions struct {
 	Services []string
 	JSON     bool // one JSON object per line
+	// Until, when set, ends the stream at that time (--until).
+	Until time.Time
 	// Ready, when set, is called once the watch is in place: events from
 	// then on are reported.
 	Ready func()
 }
 
-// Event is one container event, as `docker compose events` reports it.
+// Event is one container event, as `docker compose events` reports it
+// (JSON keys in Compose's order: it marshals a map).
 type Event struct {
-	Time       time.Time         `json:"time"`
-	Type       string            `json:"type"`
 	Action     string            `json:"action"`
+	Attributes map[string]string `json:"attributes"`
 	ID         string            `json:"id"`
 	Service    string            `json:"service"`
-	Attributes map[string]string `json:"attributes"`
+	Time       time.Time         `json:"time"`
+	Type       string            `json:"type"`
 }
 
 // String is Compose's line: time, "container", action, id and attributes.
@@ -66,7 +70,9 @@ func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOpti
 		if opts.JSON {
 			return json.NewEncoder(out).Encode(ev)
 		}
-		_, err := fmt.Fprintln(out, ev.String())
+		// Compose's event line ends in a newline of its own, and it prints
+		// it with Println: a blank line follows each event.
+		_, err := fmt.Fprint(out, ev.String()+"\n\n")
 		return err
 	}
 	w, err := newStateWatcher(e.containersDir(), projectName, emit)
@@ -79,11 +85,12 @@ func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOpti
 	}
 	stop := context.AfterFunc(ctx, w.close)
 	defer stop()
-	err = w.run()
-	if ctx.Err() != nil {
-		return nil
+	if !opts.Until.IsZero() {
+		t := time.AfterFunc(time.Until(opts.Until), w.close)
+		defer t.Stop()
 	}
-	return err
+	return w.run() // nil once closed: ctx ended or --until came
+
 }
 
 // stateWatcher turns changes of the containers' directories into events.
@@ -309,4 +316,31 @@ func (w *stateWatcher) event(r *Record, action string, extra map[string]string) 
 		attrs[k] = v
 	}
 	return Event{Time: time.Now(), Type: "container", Action: action, ID: r.ID, Service: r.Service, Attributes: attrs}
+}
+
+// ParseEventTime reads an --until value the way the docker CLI reads
+// timestamps: RFC 3339 (with or without zone or fraction), a date, or Unix
+// seconds with an optional fraction.
+func ParseEventTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	if s, err := strconv.ParseInt(sec, 10, 64); err == nil {
+		var ns int64
+		if frac != "" {
+			if len(frac) > 9 {
+				frac = frac[:9]
+			}
+			n, err := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
+			}
+			ns = n
+		}
+		return time.Unix(s, ns), nil
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q: use RFC 3339 (2006-01-02T15:04:05Z) or Unix seconds: %w", v, errdefs.ErrInvalidArgument)
 }

@@ -83,3 +83,16 @@ func TestDefaultImageName(t *testing.T) {
 		t.Errorf("defaultImageName = %q", got)
 	}
 }
+
+func TestParseEventTime(t *testing.T) {
+	want := time.Date(2026, 1, 2, 3, 4, 5, 500000000, time.UTC)
+	for _, v := range []string{"2026-01-02T03:04:05.5Z", "1767323045.5"} {
+		got, err := ParseEventTime(v)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseEventTime(%q) = %v, %v; want %v", v, got, err, want)
+		}
+	}
+	if _, err := ParseEventTime("tomorrow"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("ParseEventTime(tomorrow): %v", err)
+	}
+}
