@@ -176,6 +176,9 @@ func TestLs(t *testing.T) {
 	if q := strings.TrimSpace(c.must("ls", "-q", "--filter", "name=nomatch").stdout); q != "" {
 		t.Errorf("ls --filter name=nomatch = %q", q)
 	}
+	if q := strings.TrimSpace(c.must("ls", "-q", "--filter", "name=nomatch", "--filter", "name="+name[:5]).stdout); q != name {
+		t.Errorf("ls with two name filters, one matching = %q", q)
+	}
 
 	c.must("stop")
 	if q := strings.TrimSpace(c.must("ls", "-q").stdout); q != "" {

@@ -32,17 +32,18 @@ type ProjectSummary struct {
 
 // Ls prints the projects that have containers on this host, like `docker compose ls`.
 func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
-	var name *regexp.Regexp
+	// Docker's name filter: a project matches a value equal to its name or
+	// a regular expression found in it; several values: any of them.
+	var names []string
 	for _, f := range opts.Filters {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k != "name" {
 			return fmt.Errorf("--filter %q: unsupported filter (supported: name=VALUE): %w", f, errdefs.ErrInvalidArgument)
 		}
-		re, err := regexp.Compile(v)
-		if err != nil {
+		if _, err := regexp.Compile(v); err != nil {
 			return fmt.Errorf("--filter %q: %w", f, errdefs.Mark(errdefs.ErrInvalidArgument, err))
 		}
-		name = re
+		names = append(names, v)
 	}
 	if opts.Format != "" && opts.Format != "table" && opts.Format != "json" {
 		return fmt.Errorf("--format %q: use table or json: %w", opts.Format, errdefs.ErrInvalidArgument)
@@ -51,8 +52,13 @@ func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if name != nil {
-		projects = slices.DeleteFunc(projects, func(p ProjectSummary) bool { return !name.MatchString(p.Name) })
+	if len(names) > 0 {
+		projects = slices.DeleteFunc(projects, func(p ProjectSummary) bool {
+			return !slices.ContainsFunc(names, func(v string) bool {
+				ok, _ := regexp.MatchString(v, p.Name)
+				return v == p.Name || ok
+			})
+		})
 	}
 	switch {
 	case opts.Quiet:

@@ -8,7 +8,6 @@ import (
 
 func newLsCmd(g *globalOptions) *cobra.Command {
 	o := engine.LsOptions{}
-	var filter string
 	cmd := &cobra.Command{
 		Use:   "ls [OPTIONS]",
 		Short: "List running compose projects",
@@ -18,9 +17,6 @@ func newLsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if filter != "" {
-				o.Filters = []string{filter}
-			}
 			return e.Ls(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
@@ -28,6 +24,6 @@ func newLsCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.All, "all", "a", false, "Show all stopped Compose projects")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "Only display project names")
 	f.StringVar(&o.Format, "format", "table", "Format the output. Values: [table | json]")
-	f.StringVar(&filter, "filter", "", "Filter output based on conditions provided")
+	f.StringArrayVar(&o.Filters, "filter", nil, "Filter output based on conditions provided (name=VALUE, repeatable)")
 	return cmd
 }
