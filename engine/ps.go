@@ -174,9 +174,6 @@ func (e *Engine) Ps(ctx context.Context, projectName string, opts PsOptions, out
 	if err != nil {
 		return err
 	}
-	if opts.Quiet && opts.ServicesOnly {
-		return fmt.Errorf("--quiet and --services cannot be combined: %w", errdefs.ErrInvalidArgument)
-	}
 	f, err := parseRowFormat(opts.Format, psTable, psHeader)
 	if err != nil {
 		return err
@@ -191,20 +188,22 @@ func (e *Engine) Ps(ctx context.Context, projectName string, opts PsOptions, out
 		}
 		return opts.Known != nil && !opts.Orphans && !slices.Contains(opts.Known, s.Service)
 	})
+	// Compose lists by name (app-10 before app-2, as it does).
+	slices.SortStableFunc(list, func(a, b Summary) int { return strings.Compare(a.Name, b.Name) })
 	switch {
+	case opts.Quiet: // before --services, as in Compose
+		for _, s := range list { // full IDs, as Compose prints them
+			fmt.Fprintln(out, s.ID)
+		}
+		return nil
 	case opts.ServicesOnly:
 		var seen []string
 		for _, s := range list {
 			if !slices.Contains(seen, s.Service) {
 				seen = append(seen, s.Service)
-				fmt.Fprintln(out, s.Service)
 			}
 		}
-		return nil
-	case opts.Quiet:
-		for _, s := range list { // full IDs, as Compose prints them
-			fmt.Fprintln(out, s.ID)
-		}
+		fmt.Fprintln(out, strings.Join(seen, "\n")) // an empty line when there is none, like Compose
 		return nil
 	}
 	rows := make([]any, len(list))
