@@ -448,4 +448,7 @@ services:
 	if left := c.ps(); len(left) != 0 {
 		t.Errorf("after down --remove-orphans: %+v", left)
 	}
+	if r := c.must("down"); !strings.Contains(r.stderr, "Warning: No resource found to remove for project") {
+		t.Errorf("down of nothing:\n%s", r.stderr)
+	}
 }

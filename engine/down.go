@@ -76,10 +76,12 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	if err != nil {
 		return err
 	}
+	found := len(recs) > 0 || opts.Volumes || opts.Images != ""
 	for _, n := range nets {
 		if n.Labels[labelProject] != name {
 			continue
 		}
+		found = true
 		e.progress("Network", n.Name, "Removing")
 		if err := e.nets.Remove(ctx, n.Name); err != nil {
 			if errors.Is(err, errdefs.ErrConflict) { // another project's container still uses it
@@ -96,6 +98,10 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	}
 	if opts.Images != "" {
 		errs = append(errs, e.downImages(ctx, name, p, recs, opts.Images))
+	}
+	if !found {
+		e.endProgress() // the warning goes below the display
+		fmt.Fprintf(e.err, "Warning: No resource found to remove for project %q.\n", name)
 	}
 	return errors.Join(errs...)
 }
