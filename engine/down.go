@@ -3,31 +3,45 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
+	"github.com/composer-dev/compose/networks"
+	"github.com/composer-dev/compose/project"
 )
 
 // DownOptions are the flags of `compose down`.
 type DownOptions struct {
 	Timeout *time.Duration // -t: grace period before SIGKILL
 	Volumes bool           // -v: also remove named volumes (not external) and anonymous volumes
+	// RemoveOrphans also removes containers of services the compose file no
+	// longer declares; without it they are left alone, with a warning.
+	RemoveOrphans bool
+	Images        string // --rmi: "" (none), "local" (images compose names itself) or "all"
 }
 
 // Down stops and removes the project's containers (dependents first) and the
 // networks it created. p may be nil when only the project name is known; then
-// containers are stopped without ordering.
+// every container of the project goes, without ordering.
 func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts DownOptions) error {
+	if opts.Images != "" && opts.Images != "local" && opts.Images != "all" {
+		return fmt.Errorf("--rmi %q: use local or all: %w", opts.Images, errdefs.ErrInvalidArgument)
+	}
 	lock, err := e.lockProject(name)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	e.beginProgress("Running")
-	defer e.endProgress()
 	recs, err := e.containers(name)
 	if err != nil {
 		return err
@@ -37,27 +51,37 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		if g, err = graph.New(p); err != nil {
 			return err
 		}
+		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
 	}
-	if err := e.stopProject(ctx, g, recs, opts.Timeout); err != nil {
-		return err
+	e.beginProgress("Running")
+	defer e.endProgress()
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
 	}
-	var errs []error
-	for _, r := range recs {
-		e.progress("Container", r.Name, "Removing")
-		if err := e.remove(ctx, r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		e.progress("Container", r.Name, "Removed")
+	veths := e.nets.HostVeths(ids)
+	errs := []error{e.takeDown(ctx, g, recs, opts.Timeout)}
+	if left, err := e.containers(name); err == nil && len(left) == 0 {
+		_ = os.Remove(filepath.Join(e.projectsDir(), name)) // the index of a project that is gone
 	}
+	// The veths go with the containers' namespaces, in the kernel's own
+	// time: wait for them while the networks are removed.
+	vethsGone := make(chan struct{})
+	go func() {
+		defer close(vethsGone)
+		networks.AwaitLinksGone(ctx, veths, vethTimeout)
+	}()
+	defer func() { <-vethsGone }()
 	nets, err := e.nets.List()
 	if err != nil {
 		return err
 	}
+	found := len(recs) > 0 || opts.Volumes || opts.Images != ""
 	for _, n := range nets {
 		if n.Labels[labelProject] != name {
 			continue
 		}
+		found = true
 		e.progress("Network", n.Name, "Removing")
 		if err := e.nets.Remove(ctx, n.Name); err != nil {
 			if errors.Is(err, errdefs.ErrConflict) { // another project's container still uses it
@@ -72,20 +96,215 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	if opts.Volumes {
 		errs = append(errs, e.downVolumes(name, p, recs))
 	}
+	if opts.Images != "" {
+		errs = append(errs, e.downImages(ctx, name, p, recs, opts.Images))
+	}
+	if !found {
+		e.endProgress() // the warning goes below the display
+		fmt.Fprintf(e.err, "Warning: No resource found to remove for project %q.\n", name)
+	}
 	return errors.Join(errs...)
+}
+
+// vethTimeout bounds the wait for the kernel to remove veths with their
+// namespaces; what is left then is deleted one by one.
+const vethTimeout = time.Second
+
+// withoutOrphans returns the records down removes: orphans (containers of
+// services the compose files do not declare) only with removeOrphans;
+// otherwise it leaves them out and warns about them as Docker Compose does.
+func (e *Engine) withoutOrphans(p *types.Project, recs []*Record, removeOrphans bool) []*Record {
+	declared := project.DeclaredServices(p)
+	var orphans []string
+	out := recs[:0:0]
+	for _, r := range recs {
+		if slices.Contains(declared, r.Service) {
+			out = append(out, r)
+			continue
+		}
+		if removeOrphans {
+			out = append(out, r)
+		} else {
+			orphans = append(orphans, r.Name)
+		}
+	}
+	if len(orphans) > 0 {
+		fmt.Fprintf(e.err, "WARN[0000] Found orphan containers (%v) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.\n", orphans)
+	}
+	return out
+}
+
+// takeDown stops recs, dependents before their dependencies, and removes
+// the containers whose supervisors have recorded their exit while the next
+// stops go on, in batches: what became ready during one removal goes in
+// the next, with one write per network for all of it.
+func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
+	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	ready := make(chan *Record, len(recs))
+	removed := make(chan struct{})
+	go func() {
+		defer close(removed)
+		for r := range ready {
+			batch := []*Record{r}
+			for more := true; more; {
+				select {
+				case r, ok := <-ready:
+					if more = ok; ok {
+						batch = append(batch, r)
+					}
+				default:
+					more = false
+				}
+			}
+			e.removeBatch(ctx, batch, fail)
+		}
+	}()
+	var recorded sync.WaitGroup
+	outer := ctx // the walk's ctx ends with the walk; the waits outlive it
+	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+		if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
+			fail(err)
+			return nil // the other containers still go
+		}
+		recorded.Add(1)
+		go func() {
+			defer recorded.Done()
+			if _, err := e.runtime.Wait(outer, r.dir); err != nil {
+				fail(fmt.Errorf("container %s: %w", r.Name, err))
+				return
+			}
+			ready <- r
+		}()
+		return nil
+	})
+	recorded.Wait()
+	close(ready)
+	<-removed
+	return errors.Join(errs...)
+}
+
+// removeBatch removes stopped containers in parallel, after releasing their
+// addresses with one write per network.
+func (e *Engine) removeBatch(ctx context.Context, batch []*Record, fail func(error)) {
+	byNetwork := map[string][]string{}
+	for _, r := range batch {
+		e.progress("Container", r.Name, "Removing")
+		for _, a := range r.Networks {
+			byNetwork[a.Network] = append(byNetwork[a.Network], r.ID)
+		}
+	}
+	for n, ids := range byNetwork {
+		_ = e.nets.Detach(ctx, n, ids...) // remove detaches whatever is left
+	}
+	var wg sync.WaitGroup
+	for _, r := range batch {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.remove(ctx, r); err != nil {
+				fail(err)
+				return
+			}
+			e.progress("Container", r.Name, "Removed")
+		}()
+	}
+	wg.Wait()
+}
+
+// haltRecord stops a live container and returns once its init is gone.
+func (e *Engine) haltRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+	st := e.stateOf(r)
+	if st.Status != "running" && st.Status != "paused" && st.Status != "restarting" {
+		return nil
+	}
+	e.progress("Container", r.Name, "Stopping")
+	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
+	if err := e.runtime.Halt(ctx, r.dir, timeout); err != nil {
+		return fmt.Errorf("container %s: %w", r.Name, err)
+	}
+	e.progress("Container", r.Name, "Stopped")
+	return nil
+}
+
+// downImages removes the images of the project's services: with "local"
+// only those compose names itself (<project>-<service>, for services
+// without an image name), with "all" every service's image. Images other
+// containers still use are left, with a warning.
+func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, recs []*Record, mode string) error {
+	var refs []string
+	add := func(ref string) {
+		if ref != "" && !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	if p != nil {
+		for _, svc := range p.Services {
+			switch {
+			case svc.Image == "":
+				add(defaultImageName(p.Name, svc.Name))
+			case mode == "all":
+				add(svc.Image)
+			}
+		}
+	} else {
+		for _, r := range recs {
+			if local := defaultImageName(name, r.Service); r.Image == local || mode == "all" {
+				add(r.Image)
+			}
+		}
+	}
+	var errs []error
+	for _, ref := range refs {
+		if _, err := e.images.Get(ref); err != nil {
+			continue // never pulled or built: nothing to remove
+		}
+		e.progress("Image", ref, "Removing")
+		_, _, err := e.images.RemoveWithOptions(ctx, ref, image.RemoveOptions{UsedBy: e.imageUser})
+		switch {
+		case errors.Is(err, errdefs.ErrConflict):
+			e.progress("Image", ref, "Resource is still in use")
+		case err != nil:
+			errs = append(errs, fmt.Errorf("image %s: %w", ref, err))
+		default:
+			e.progress("Image", ref, "Removed")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// defaultImageName is the name compose gives the image of a service without
+// one: <project>-<service>, as Docker Compose names what it builds.
+func defaultImageName(project, service string) string {
+	return strings.ToLower(project + "-" + service)
 }
 
 // stopProject stops containers, dependents before their dependencies when the
 // graph is known; containers of services outside the graph stop last, in parallel.
 func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
+	return inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+		return e.stopRecord(ctx, r, recordTimeout(r, timeout))
+	})
+}
+
+// inReverseOrder calls fn for every record, the records of one service in
+// parallel, dependents before their dependencies when the graph is known;
+// records of services outside the graph come last, in parallel. It stops
+// at the first level that fails.
+func inReverseOrder(ctx context.Context, g *graph.Graph, recs []*Record, fn func(context.Context, *Record) error) error {
 	byService := map[string][]*Record{}
 	for _, r := range recs {
 		byService[r.Service] = append(byService[r.Service], r)
 	}
-	stopAll := func(ctx context.Context, rs []*Record) error {
+	all := func(ctx context.Context, rs []*Record) error {
 		errs := make(chan error, len(rs))
 		for _, r := range rs {
-			go func() { errs <- e.stopRecord(ctx, r, recordTimeout(r, timeout)) }()
+			go func() { errs <- fn(ctx, r) }()
 		}
 		var all []error
 		for range rs {
@@ -95,7 +314,7 @@ func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record
 	}
 	if g != nil {
 		err := g.Walk(ctx, graph.Down, 0, func(ctx context.Context, service string) error {
-			return stopAll(ctx, byService[service]) // concurrent reads only
+			return all(ctx, byService[service]) // concurrent reads only
 		})
 		if err != nil {
 			return err
@@ -108,7 +327,7 @@ func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record
 	for _, rs := range byService {
 		rest = append(rest, rs...)
 	}
-	return stopAll(ctx, rest)
+	return all(ctx, rest)
 }
 
 func recordTimeout(r *Record, override *time.Duration) time.Duration {

@@ -394,7 +394,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 // frozen is "paused".
 func (e *Engine) stateOf(r *Record) container.State {
 	st := r.State()
-	if st.Status == container.StatusRunning && e.runtime.Paused(r.dir) {
+	if st.Status == container.StatusRunning && container.PausedRun(r.dir, st.Pid) {
 		st.Status = container.StatusPaused
 	}
 	return st

@@ -2,17 +2,17 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	units "github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
 )
 
 // PsOptions are the flags of `compose ps`.
@@ -20,7 +20,16 @@ type PsOptions struct {
 	Services []string
 	All      bool   // -a: include stopped containers
 	Quiet    bool   // -q: IDs only
-	Format   string // "table" (default) or "json"
+	Format   string // "table" (default), "json" or a Go template ("table " prefix: with a header)
+	// ServicesOnly (--services) prints the services of the listed containers.
+	ServicesOnly bool
+	Status       []string // --status: only containers in these states (implies -a)
+	Filters      []string // --filter KEY=VALUE (status only, as in Docker Compose)
+	NoTrunc      bool     // --no-trunc: full IDs and commands
+	// Known lists the services of the compose file (nil when it is not at
+	// hand); with Orphans off, containers of other services are left out.
+	Known   []string
+	Orphans bool
 }
 
 // Summary is one container as `ps --format json` prints it (Docker Compose's field names).
@@ -144,35 +153,102 @@ func health(st container.State) string {
 	return st.Health.Status
 }
 
+// psTable is Docker Compose's default `ps` table.
+const psTable = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
+
+// psHeader names the columns of a `ps --format "table ..."` template.
+var psHeader = map[string]any{
+	"ID": "CONTAINER ID", "Name": "NAME", "Names": "NAMES", "Image": "IMAGE", "Command": "COMMAND",
+	"Project": "PROJECT", "Service": "SERVICE", "Created": "CREATED", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "State": "STATE", "Status": "STATUS", "Health": "HEALTH",
+	"ExitCode": "EXIT CODE", "Labels": "LABELS", "Networks": "NETWORKS", "Ports": "PORTS",
+	"Publishers": "PUBLISHERS", "LocalVolumes": "LOCAL VOLUMES", "Mounts": "MOUNTS", "Size": "SIZE",
+}
+
+// psStatuses are the values `ps --status` accepts (Docker's container states).
+var psStatuses = []string{"paused", "restarting", "removing", "running", "dead", "created", "exited"}
+
 // Ps prints the project's containers like `docker compose ps`.
 func (e *Engine) Ps(ctx context.Context, projectName string, opts PsOptions, out io.Writer) error {
-	list, err := e.List(ctx, projectName, opts.Services, opts.All)
+	statuses, err := psStatusFilter(opts)
 	if err != nil {
 		return err
 	}
+	f, err := parseRowFormat(opts.Format, psTable, psHeader)
+	if err != nil {
+		return err
+	}
+	list, err := e.List(ctx, projectName, opts.Services, opts.All || len(statuses) > 0)
+	if err != nil {
+		return err
+	}
+	list = slices.DeleteFunc(list, func(s Summary) bool {
+		if len(statuses) > 0 && !slices.Contains(statuses, s.State) {
+			return true
+		}
+		return opts.Known != nil && !opts.Orphans && !slices.Contains(opts.Known, s.Service)
+	})
+	// Compose lists by name (app-10 before app-2, as it does).
+	slices.SortStableFunc(list, func(a, b Summary) int { return strings.Compare(a.Name, b.Name) })
 	switch {
-	case opts.Quiet:
-		for _, s := range list {
+	case opts.Quiet: // before --services, as in Compose
+		for _, s := range list { // full IDs, as Compose prints them
 			fmt.Fprintln(out, s.ID)
 		}
 		return nil
-	case opts.Format == "json":
-		enc := json.NewEncoder(out)
-		for _, s := range list { // one object per line, as Compose prints it
-			if err := enc.Encode(s); err != nil {
-				return err
+	case opts.ServicesOnly:
+		var seen []string
+		for _, s := range list {
+			if !slices.Contains(seen, s.Service) {
+				seen = append(seen, s.Service)
 			}
 		}
+		fmt.Fprintln(out, strings.Join(seen, "\n")) // an empty line when there is none, like Compose
 		return nil
-	case opts.Format == "" || opts.Format == "table":
-		tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
-		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Image, truncateCommand(s.Command), s.Service, s.RunningFor, s.Status, s.Ports)
+	}
+	rows := make([]any, len(list))
+	jsonRows := make([]any, len(list))
+	for i, s := range list {
+		jsonRows[i] = s
+		rows[i] = s.templateRow(!opts.NoTrunc)
+	}
+	return f.write(out, rows, jsonRows)
+}
+
+// psStatusFilter merges --status and --filter status=X, checking each value.
+func psStatusFilter(opts PsOptions) ([]string, error) {
+	statuses := slices.Clone(opts.Status)
+	for _, f := range opts.Filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--filter %q: expected key=value: %w", f, errdefs.ErrInvalidArgument)
 		}
-		return tw.Flush()
-	default:
-		return fmt.Errorf("--format %q: use table or json", opts.Format)
+		if k != "status" {
+			return nil, fmt.Errorf("--filter %q: unsupported filter %q (supported: status): %w", f, k, errdefs.ErrInvalidArgument)
+		}
+		statuses = append(statuses, v)
+	}
+	for _, s := range statuses {
+		if !slices.Contains(psStatuses, s) {
+			return nil, fmt.Errorf("--status %q: must be one of %s: %w", s, strings.Join(psStatuses, "|"), errdefs.ErrInvalidArgument)
+		}
+	}
+	return statuses, nil
+}
+
+// templateRow is what a --format template sees: Docker's fields, with the
+// ID and command shortened as the docker CLI shortens them unless trunc is off.
+func (s Summary) templateRow(trunc bool) map[string]any {
+	id, cmd := s.ID, s.Command
+	if trunc {
+		id, cmd = shortID(id), truncateCommand(cmd)
+	}
+	return map[string]any{
+		"ID": id, "Name": s.Name, "Names": s.Names, "Image": s.Image, "Command": cmd,
+		"Project": s.Project, "Service": s.Service, "Created": s.Created, "CreatedAt": s.CreatedAt,
+		"RunningFor": s.RunningFor, "State": s.State, "Status": s.Status, "Health": s.Health,
+		"ExitCode": s.ExitCode, "Labels": s.Labels, "Networks": s.Networks, "Ports": s.Ports,
+		"Publishers": s.Publishers, "LocalVolumes": "0", "Mounts": "", "Size": "0B",
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -83,7 +84,46 @@ func newID() string {
 }
 
 func (e *Engine) saveRecord(r *Record) error {
-	return state.WriteJSON(filepath.Join(r.dir, recordFile), r)
+	if err := state.WriteJSON(filepath.Join(r.dir, recordFile), r); err != nil {
+		return err
+	}
+	return e.indexRecord(r.Project, r.ID)
+}
+
+// The project index, <root>/projects/<project>/<id> (symlinks to the
+// containers' directories), lets a command read the records of its project
+// only, however many other containers the host has. Links of removed
+// containers are dropped by the next reader.
+func (e *Engine) projectsDir() string { return filepath.Join(e.root, "projects") }
+
+func (e *Engine) indexRecord(project, id string) error {
+	dir := filepath.Join(e.projectsDir(), project)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return err
+	}
+	err := os.Symlink(filepath.Join("..", "..", "containers", id), filepath.Join(dir, id))
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// buildIndex indexes every record once, for state written before the
+// index existed; it is done when the projects directory exists.
+func (e *Engine) buildIndex() error {
+	if _, err := os.Stat(e.projectsDir()); err == nil {
+		return nil
+	}
+	all, err := e.allContainers()
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		if err := e.indexRecord(r.Project, r.ID); err != nil {
+			return err
+		}
+	}
+	return os.MkdirAll(e.projectsDir(), 0o711)
 }
 
 func loadRecord(dir string) (*Record, error) {
@@ -95,9 +135,42 @@ func loadRecord(dir string) (*Record, error) {
 	return &r, nil
 }
 
-// containers lists the records of a project ("" = all), ordered by service then number.
-// Directories without a record (a create that was interrupted) are skipped.
+// containers lists the records of a project ("" = all), ordered by service
+// then number. Directories without a record (a create that was interrupted)
+// are skipped.
 func (e *Engine) containers(project string) ([]*Record, error) {
+	if project == "" {
+		return e.allContainers()
+	}
+	if err := e.buildIndex(); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(e.projectsDir(), project)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, ent := range entries {
+		r, err := loadRecord(e.containerDir(ent.Name()))
+		if errors.Is(err, fs.ErrNotExist) || errdefs.IsNotFound(err) {
+			_ = os.Remove(filepath.Join(dir, ent.Name())) // removed since
+			continue
+		}
+		if err != nil || r.Project != project {
+			continue
+		}
+		out = append(out, r)
+	}
+	sortRecords(out)
+	return out, nil
+}
+
+// allContainers reads every record on the host.
+func (e *Engine) allContainers() ([]*Record, error) {
 	entries, err := os.ReadDir(e.containersDir())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -114,17 +187,19 @@ func (e *Engine) containers(project string) ([]*Record, error) {
 		if err != nil {
 			continue
 		}
-		if project == "" || r.Project == project {
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Service != out[j].Service {
-			return out[i].Service < out[j].Service
-		}
-		return out[i].Number < out[j].Number
-	})
+	sortRecords(out)
 	return out, nil
+}
+
+func sortRecords(recs []*Record) {
+	sort.Slice(recs, func(i, j int) bool {
+		if recs[i].Service != recs[j].Service {
+			return recs[i].Service < recs[j].Service
+		}
+		return recs[i].Number < recs[j].Number
+	})
 }
 
 // State reads the runtime state of a container (repairing stale state).

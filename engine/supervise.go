@@ -92,10 +92,12 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *con
 	return writeHosts(rec.dir, spec.Hostname, ip, extra...)
 }
 
+// disconnect releases the container's ports and addresses and deletes its
+// network namespace; the kernel takes the veths away with it.
 func disconnect(ctx context.Context, nets *networks.Manager, rec *Record) {
 	_ = networks.Unpublish(rec.ID)
 	for _, a := range rec.Networks {
-		_ = nets.Disconnect(ctx, a.Network, rec.ID)
+		_ = nets.Detach(ctx, a.Network, rec.ID)
 	}
 	_ = nets.DeleteNetNS(rec.ID)
 }

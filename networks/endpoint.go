@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -225,30 +226,56 @@ func deleteHostVeth(name string) {
 // and deletes the host-side veth if the namespace has not taken it away
 // already. Disconnecting something absent is not an error.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
+	eps, err := m.release(ctx, network, containerID)
+	for _, ep := range eps {
+		deleteHostVeth(ep.HostIface)
+	}
+	return err
+}
+
+// Detach is Disconnect for containers whose namespaces are deleted next: it
+// leaves the veths to the kernel, which removes them with the namespaces.
+// Deleting veths one by one costs an RCU grace period each (~20 ms, under a
+// global lock); the kernel tears dying namespaces down in batches. Callers
+// that must see the veths gone wait with AwaitLinksGone. Several containers
+// are released with one write of the network's record.
+func (m *Manager) Detach(ctx context.Context, network string, containerIDs ...string) error {
+	_, err := m.release(ctx, network, containerIDs...)
+	return err
+}
+
+// release drops the containers' endpoints from the network's record and
+// returns them.
+func (m *Manager) release(ctx context.Context, network string, containerIDs ...string) ([]Endpoint, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	unlock, err := m.lock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	n, err := m.load(network)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i, e := range n.Endpoints {
-		if e.ContainerID != containerID {
-			continue
+	var gone []Endpoint
+	kept := n.Endpoints[:0:0]
+	for _, e := range n.Endpoints {
+		if slices.Contains(containerIDs, e.ContainerID) {
+			gone = append(gone, e)
+		} else {
+			kept = append(kept, e)
 		}
-		deleteHostVeth(e.HostIface)
-		n.Endpoints = append(n.Endpoints[:i], n.Endpoints[i+1:]...)
-		return m.save(n)
 	}
-	return nil
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	n.Endpoints = kept
+	return gone, m.save(n)
 }
 
 // addIP6 gives the container's interface its IPv6 address (no DAD: IPAM

@@ -31,6 +31,8 @@ type Options struct {
 	WorkDir       string   // cwd used for discovery and relative flags; "" = os.Getwd
 	Environ       []string // environment; nil = os.Environ(), non-nil (even empty) is used as is
 	NoInterpolate bool     // `config --no-interpolate`
+	// `config --no-consistency`, `--no-normalize`, `--no-path-resolution`.
+	NoConsistency, NoNormalize, NoResolvePaths bool
 }
 
 // Load reads the project the options select, the way `docker compose config`
@@ -117,9 +119,9 @@ func projectOptions(opts Options) (*cli.ProjectOptions, error) {
 	fns := []cli.ProjectOptionsFn{
 		// `docker compose config` options.
 		cli.WithInterpolation(!opts.NoInterpolate),
-		cli.WithResolvedPaths(true),
-		cli.WithNormalization(true),
-		cli.WithConsistency(true),
+		cli.WithResolvedPaths(!opts.NoResolvePaths),
+		cli.WithNormalization(!opts.NoNormalize),
+		cli.WithConsistency(!opts.NoConsistency),
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithDiscardEnvFile,
 		// Global options.

@@ -10,7 +10,8 @@ import (
 
 func newDownCmd(g *globalOptions) *cobra.Command {
 	var timeout int
-	var volumes bool
+	var volumes, removeOrphans bool
+	var rmi string
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS]",
 		Short: "Stop and remove containers, networks",
@@ -24,7 +25,7 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := engine.DownOptions{Volumes: volumes}
+			opts := engine.DownOptions{Volumes: volumes, RemoveOrphans: removeOrphans, Images: rmi}
 			if cmd.Flags().Changed("timeout") {
 				d := time.Duration(timeout) * time.Second
 				opts.Timeout = &d
@@ -33,6 +34,8 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")
+	cmd.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
+	cmd.Flags().StringVar(&rmi, "rmi", "", `Remove images used by services. "local" remove only images that don't have a custom tag ("local"|"all")`)
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	return cmd
 }

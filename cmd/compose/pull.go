@@ -72,7 +72,7 @@ func newPushCmd(g *globalOptions) *cobra.Command {
 }
 
 func newImagesCmd(g *globalOptions) *cobra.Command {
-	var quiet bool
+	o := engine.ImagesOptions{}
 	cmd := &cobra.Command{
 		Use:   "images [OPTIONS] [SERVICE...]",
 		Short: "List images used by the created containers",
@@ -85,9 +85,11 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.ProjectImages(cmd.Context(), name, args, quiet, cmd.OutOrStdout())
+			o.Services = args
+			return e.ProjectImages(cmd.Context(), name, o, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Only display IDs")
+	cmd.Flags().StringVar(&o.Format, "format", "table", "Format the output. Values: [table | json]")
 	return cmd
 }

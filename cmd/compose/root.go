@@ -68,6 +68,7 @@ func newRootCmd() *cobra.Command {
 	)
 	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g)) // networks and ports
 	cmd.AddCommand(newVolumeCmd(g))                 // volumes
+	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))    // status
 	return cmd
 }
 

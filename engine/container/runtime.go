@@ -45,6 +45,7 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := os.Remove(filepath.Join(spec.Dir, supervisor.StopFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	_ = os.Remove(filepath.Join(spec.Dir, PausedFileName)) // a run that ended paused
 
 	rd, wr, err := os.Pipe()
 	if err != nil {
@@ -125,8 +126,22 @@ func requestStop(dir string) error {
 
 // Stop sends the stop signal (default SIGTERM) to the container's init,
 // waits up to timeout for it to exit, then kills it (SIGKILL) and waits
-// again. A negative timeout waits forever. No-op if not running.
+// again. A negative timeout waits forever. No-op if not running. It
+// returns once the supervisor has recorded the exit.
 func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) error {
+	return r.stop(ctx, dir, timeout, true)
+}
+
+// Halt stops a container that is removed next (`down`): it returns as
+// soon as the container's init is gone, so the next stop can begin, and
+// when the container has its own pid namespace (all of it dies with its
+// init) the supervisor only records the exit and leaves the teardown to
+// Remove, which does it anyway. Wait waits for the record.
+func (r *Runtime) Halt(ctx context.Context, dir string, timeout time.Duration) error {
+	return r.stop(ctx, dir, timeout, false)
+}
+
+func (r *Runtime) stop(ctx context.Context, dir string, timeout time.Duration, recorded bool) error {
 	st, err := ReadState(dir)
 	if err != nil || !live(st) {
 		return ignoreNotFound(err)
@@ -142,24 +157,48 @@ func (r *Runtime) Stop(ctx context.Context, dir string, timeout time.Duration) e
 	if err := requestStop(dir); err != nil {
 		return err
 	}
-	if err := r.signal(spec.ID, sig); err != nil {
+	if o := spec.Options; !recorded && o.PIDMode == "" && o.PIDNamespacePath == "" && o.PIDContainer == "" {
+		if err := os.WriteFile(filepath.Join(dir, supervisor.RemoveFile), nil, 0o600); err != nil {
+			return err
+		}
+	}
+	// The stop signal goes to the init alone: straight through a pidfd
+	// when its identity is known, without loading libcontainer's state.
+	if st.Status == StatusRunning && st.Pid > 0 && st.InitStart != 0 {
+		err = signalPid(st.Pid, st.InitStart, sig)
+	} else {
+		err = r.signal(spec.ID, sig)
+	}
+	if err != nil {
 		return err
 	}
-	if timeout >= 0 {
-		wctx, cancel := context.WithTimeout(ctx, timeout)
-		_, err = r.Wait(wctx, dir)
-		cancel()
-		if err == nil {
-			return nil
+	// gone waits for the init's exit when it runs and only that is asked
+	// for, else for the recorded exit.
+	gone := func(timeout time.Duration) (bool, error) {
+		if !recorded && st.Status == StatusRunning && st.Pid > 0 {
+			return waitExit(ctx, st.Pid, st.InitStart, timeout)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout >= 0 {
+			wctx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		defer cancel()
+		_, err := r.Wait(wctx, dir)
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			return false, nil // timed out
+		}
+		return err == nil, err
+	}
+	if timeout >= 0 {
+		ok, err := gone(timeout)
+		if ok || err != nil {
+			return err
 		}
 		if err := r.signal(spec.ID, unix.SIGKILL); err != nil {
 			return err
 		}
 	}
-	_, err = r.Wait(ctx, dir)
+	_, err = gone(-1)
 	return err
 }
 
@@ -186,7 +225,7 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 }
 
 // Wait waits until the container is no longer running or starting and
-// returns its state.
+// returns its state; it wakes on changes of the state file (inotify).
 func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
 	return WaitFor(ctx, dir, func(st State) bool { return !live(st) })
 }

@@ -113,6 +113,16 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
 		return supervisor.CreateReport{}, err
 	}
+	// A run whose teardown was left to a removal that never came (an
+	// interrupted `down`) still holds its network.
+	if remove := filepath.Join(cr.dir, supervisor.RemoveFile); fileExists(remove) {
+		if cr.hooks.Cleanup != nil {
+			cr.hooks.Cleanup(ctx, s)
+		}
+		if err := os.Remove(remove); err != nil {
+			return supervisor.CreateReport{}, err
+		}
+	}
 
 	prepared := false
 	var c *libcontainer.Container
@@ -237,6 +247,11 @@ func exitCode(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func libcontainerRoot(runDir string) string { return filepath.Join(runDir, "runc") }

@@ -202,6 +202,11 @@ func (sv *supervisor) stopRequested() bool {
 	return err == nil
 }
 
+func (sv *supervisor) removeRequested() bool {
+	_, err := os.Stat(filepath.Join(sv.dir, RemoveFile))
+	return err == nil
+}
+
 // sleep waits out a restart delay; false if a stop was requested meanwhile.
 func (sv *supervisor) sleep(d time.Duration) bool {
 	const poll = 50 * time.Millisecond
@@ -378,7 +383,9 @@ func (sv *supervisor) wait(r *running) (int, bool) {
 	close(stop)
 	code := exitCode(ws)
 	oom := oomKilled(r.oomFile)
-	sv.cleanup()
+	if !sv.removeRequested() {
+		sv.cleanup()
+	}
 	probes.Wait()
 	// With a private pid namespace the kernel killed the rest of the
 	// container with its init, and cleanup emptied the cgroup: the pipes

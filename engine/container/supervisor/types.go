@@ -116,6 +116,10 @@ const (
 	// StopFile marks a stop requested by the user: the restart policy does
 	// not apply to the exit that follows.
 	StopFile = "stop-requested"
+	// RemoveFile marks a container whose remover tears it down right after
+	// the exit (`down`): the supervisor records the exit without running
+	// __cleanup, so the teardown is not done twice.
+	RemoveFile = "remove-requested"
 )
 
 // The fds of a __create child.

@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// EventsOptions are the flags of `compose events`.
+type EventsOptions struct {
+	Services []string
+	JSON     bool // one JSON object per line
+	// Until, when set, ends the stream at that time (--until).
+	Until time.Time
+	// Ready, when set, is called once the watch is in place: events from
+	// then on are reported.
+	Ready func()
+}
+
+// Event is one container event, as `docker compose events` reports it
+// (JSON keys in Compose's order: it marshals a map).
+type Event struct {
+	Action     string            `json:"action"`
+	Attributes map[string]string `json:"attributes"`
+	ID         string            `json:"id"`
+	Service    string            `json:"service"`
+	Time       time.Time         `json:"time"`
+	Type       string            `json:"type"`
+}
+
+// String is Compose's line: time, "container", action, id and attributes.
+func (ev Event) String() string {
+	keys := make([]string, 0, len(ev.Attributes))
+	for k := range ev.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	attrs := make([]string, len(keys))
+	for i, k := range keys {
+		attrs[i] = k + "=" + ev.Attributes[k]
+	}
+	return fmt.Sprintf("%s container %s %s (%s)", ev.Time.Format("2006-01-02 15:04:05.000000"), ev.Action, ev.ID, strings.Join(attrs, ", "))
+}
+
+// Events streams the events of the project's containers (create, start,
+// health_status, pause, unpause, die, stop, destroy) until ctx ends. It
+// watches the state on disk with inotify: every change a supervisor or a
+// command makes wakes it, without polling.
+func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOptions, out io.Writer) error {
+	emit := func(ev Event) error {
+		if len(opts.Services) > 0 && !slices.Contains(opts.Services, ev.Service) {
+			return nil
+		}
+		if opts.JSON {
+			return json.NewEncoder(out).Encode(ev)
+		}
+		// Compose's event line ends in a newline of its own, and it prints
+		// it with Println: a blank line follows each event.
+		_, err := fmt.Fprint(out, ev.String()+"\n\n")
+		return err
+	}
+	w, err := newStateWatcher(e.containersDir(), projectName, emit)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	if opts.Ready != nil {
+		opts.Ready()
+	}
+	stop := context.AfterFunc(ctx, w.close)
+	defer stop()
+	if !opts.Until.IsZero() {
+		t := time.AfterFunc(time.Until(opts.Until), w.close)
+		defer t.Stop()
+	}
+	return w.run() // nil once closed: ctx ended or --until came
+
+}
+
+// stateWatcher turns changes of the containers' directories into events.
+type stateWatcher struct {
+	dir     string // <root>/containers
+	project string
+	emit    func(Event) error
+	f       *os.File       // the inotify instance
+	wds     map[int]string // watch -> container id ("" = the containers directory)
+	seen    map[string]*seenContainer
+}
+
+// seenContainer is what the watcher last knew of a container.
+type seenContainer struct {
+	rec     *Record // nil until its record is written; nil forever for other projects
+	other   bool    // another project's: ignored
+	status  string
+	started time.Time
+	health  string
+	paused  bool
+}
+
+const (
+	watchRoot = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_ONLYDIR
+	watchDir  = unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE
+)
+
+func newStateWatcher(dir, project string, emit func(Event) error) (*stateWatcher, error) {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("inotify: %w", err)
+	}
+	// Non-blocking: reads park in Go's poller and Close wakes them.
+	w := &stateWatcher{dir: dir, project: project, emit: emit, f: os.NewFile(uintptr(fd), "inotify"),
+		wds: map[int]string{}, seen: map[string]*seenContainer{}}
+	if _, err := w.add(dir, "", watchRoot); err != nil {
+		w.close()
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	for _, ent := range ents {
+		if ent.IsDir() {
+			w.track(ent.Name(), false) // what exists now is the starting point, not news
+		}
+	}
+	return w, nil
+}
+
+func (w *stateWatcher) close() { _ = w.f.Close() }
+
+func (w *stateWatcher) add(path, id string, mask uint32) (int, error) {
+	wd, err := unix.InotifyAddWatch(int(w.f.Fd()), path, mask)
+	if err != nil {
+		return 0, fmt.Errorf("watch %s: %w", path, err)
+	}
+	w.wds[wd] = id
+	return wd, nil
+}
+
+// run reads inotify events until the watcher is closed.
+func (w *stateWatcher) run() error {
+	buf := make([]byte, 64*1024)
+	for {
+		n, err := w.f.Read(buf)
+		if errors.Is(err, os.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("inotify: %w", err)
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(raw.Len)]
+			name := strings.TrimRight(string(nameBytes), "\x00")
+			off += unix.SizeofInotifyEvent + int(raw.Len)
+			if err := w.handle(int(raw.Wd), raw.Mask, name); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (w *stateWatcher) handle(wd int, mask uint32, name string) error {
+	if mask&unix.IN_IGNORED != 0 { // the directory is gone
+		delete(w.wds, wd)
+		return nil
+	}
+	id, ok := w.wds[wd]
+	if !ok {
+		return nil
+	}
+	if id == "" { // the containers directory itself
+		switch {
+		case mask&unix.IN_ISDIR == 0:
+			return nil
+		case mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0:
+			return w.track(name, true)
+		case mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
+			return w.destroyed(name)
+		}
+		return nil
+	}
+	switch name {
+	case recordFile, container.StateFileName:
+		return w.update(id, true)
+	case container.PausedFileName:
+		return w.pauseChanged(id, mask&unix.IN_DELETE == 0)
+	}
+	return nil
+}
+
+// track starts watching a container's directory and reads what is in it.
+func (w *stateWatcher) track(id string, report bool) error {
+	if _, err := w.add(filepath.Join(w.dir, id), id, watchDir); err != nil {
+		return nil // gone again already
+	}
+	_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
+	w.seen[id] = &seenContainer{paused: err == nil}
+	return w.update(id, report)
+}
+
+// update compares a container's record and state with what was seen
+// before and reports the difference.
+func (w *stateWatcher) update(id string, report bool) error {
+	s := w.seen[id]
+	if s == nil || s.other {
+		return nil
+	}
+	dir := filepath.Join(w.dir, id)
+	if s.rec == nil {
+		r, err := loadRecord(dir)
+		if err != nil {
+			return nil // not written yet
+		}
+		if r.Project != w.project {
+			s.other = true
+			return nil
+		}
+		s.rec = r
+		if report {
+			if err := w.emit(w.event(r, "create", nil)); err != nil {
+				return err
+			}
+		}
+	}
+	st, err := container.ReadState(dir)
+	if err != nil {
+		return nil // no state yet, or removed meanwhile: destroyed reports that
+	}
+	status := string(st.Status)
+	health := health(st)
+	var evs []Event
+	if status == string(container.StatusRunning) && (s.status != status || !st.StartedAt.Equal(s.started)) {
+		evs = append(evs, w.event(s.rec, "start", nil))
+	}
+	if s.status == string(container.StatusRunning) && status != s.status {
+		evs = append(evs, w.event(s.rec, "die", map[string]string{"exitCode": strconv.Itoa(st.ExitCode)}))
+		if container.StopRequested(dir) {
+			evs = append(evs, w.event(s.rec, "stop", nil))
+		}
+	}
+	if health != "" && health != s.health {
+		evs = append(evs, w.event(s.rec, "health_status: "+health, nil))
+	}
+	s.status, s.started, s.health = status, st.StartedAt, health
+	if !report {
+		return nil
+	}
+	for _, ev := range evs {
+		if err := w.emit(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pauseChanged reports a pause or unpause of a running container.
+func (w *stateWatcher) pauseChanged(id string, paused bool) error {
+	s := w.seen[id]
+	if s == nil || s.rec == nil || s.paused == paused {
+		return nil
+	}
+	s.paused = paused
+	if s.status != string(container.StatusRunning) {
+		return nil
+	}
+	action := "unpause"
+	if paused {
+		action = "pause"
+	}
+	return w.emit(w.event(s.rec, action, nil))
+}
+
+// destroyed reports a removed container of the project.
+func (w *stateWatcher) destroyed(id string) error {
+	s := w.seen[id]
+	delete(w.seen, id)
+	if s == nil || s.rec == nil {
+		return nil
+	}
+	if s.status == string(container.StatusRunning) { // removed before its exit was read
+		if err := w.emit(w.event(s.rec, "die", nil)); err != nil {
+			return err
+		}
+	}
+	return w.emit(w.event(s.rec, "destroy", nil))
+}
+
+// event is an event of r with Docker's attributes: image, name, the
+// container's own labels (not Compose's) and extra.
+func (w *stateWatcher) event(r *Record, action string, extra map[string]string) Event {
+	attrs := map[string]string{"image": r.Image, "name": r.Name}
+	for k, v := range r.Labels {
+		if !strings.HasPrefix(k, "com.docker.compose.") {
+			attrs[k] = v
+		}
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	return Event{Time: time.Now(), Type: "container", Action: action, ID: r.ID, Service: r.Service, Attributes: attrs}
+}
+
+// ParseEventTime reads an --until value the way the docker CLI reads
+// timestamps: RFC 3339 (with or without zone or fraction), a date, or Unix
+// seconds with an optional fraction.
+func ParseEventTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	if s, err := strconv.ParseInt(sec, 10, 64); err == nil {
+		var ns int64
+		if frac != "" {
+			if len(frac) > 9 {
+				frac = frac[:9]
+			}
+			n, err := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
+			}
+			ns = n
+		}
+		return time.Unix(s, ns), nil
+	}
+	return time.Time{}, fmt.Errorf("timestamp %q: use RFC 3339 (2006-01-02T15:04:05Z) or Unix seconds: %w", v, errdefs.ErrInvalidArgument)
+}
