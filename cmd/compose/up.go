@@ -58,5 +58,5 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
-	return cmd
+	return withBuild(cmd)
 }

@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/composer-dev/compose/engine/build"
+	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/errdefs"
+)
+
+// BuildOptions are the flags of `compose build`.
+type BuildOptions struct {
+	Services []string
+	NoCache  bool
+	Pull     bool
+	Quiet    bool
+	Args     []string // --build-arg KEY=VALUE (or KEY: from the environment)
+	WithDeps bool     // --with-dependencies
+	Print    bool     // --print: the plan as JSON, nothing built
+	Out      io.Writer
+}
+
+// BuildPolicy says what `up` and `run` do with services that have a
+// `build:` section.
+type BuildPolicy string
+
+const (
+	// BuildMissing builds an image that is missing (the default).
+	BuildMissing BuildPolicy = ""
+	// BuildAlways builds before creating (--build).
+	BuildAlways BuildPolicy = "always"
+	// BuildNever never builds (--no-build).
+	BuildNever BuildPolicy = "never"
+)
+
+type buildPolicyKey struct{}
+
+// WithBuildPolicy sets the build policy of the `up` or `run` that ctx is
+// given to. It travels in the context so the commands' flag wiring stays a
+// single call beside their other options.
+func WithBuildPolicy(ctx context.Context, p BuildPolicy) context.Context {
+	return context.WithValue(ctx, buildPolicyKey{}, p)
+}
+
+func buildPolicyOf(ctx context.Context) BuildPolicy {
+	p, _ := ctx.Value(buildPolicyKey{}).(BuildPolicy)
+	return p
+}
+
+// DefaultImageName is the image of a service built without `image:`, as
+// Docker Compose names it.
+func DefaultImageName(projectName, service string) string {
+	return strings.ToLower(projectName + "-" + service)
+}
+
+// serviceImage is the image a service runs: its `image:`, or the default
+// name of its build.
+func serviceImage(p *types.Project, svc types.ServiceConfig) string {
+	if svc.Image == "" && svc.Build != nil {
+		return DefaultImageName(p.Name, svc.Name)
+	}
+	return svc.Image
+}
+
+// setBuildImages gives services with only a `build:` their default image name.
+func setBuildImages(p *types.Project) {
+	for name, svc := range p.Services {
+		if svc.Image == "" && svc.Build != nil {
+			svc.Image = serviceImage(p, svc)
+			p.Services[name] = svc
+		}
+	}
+}
+
+// Build builds the images of the project's services that have a `build:`
+// section (the named ones, and with WithDeps what they depend on).
+func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions) error {
+	names := opts.Services
+	if len(names) > 0 && opts.WithDeps {
+		pl, err := e.plan(p, names)
+		if err != nil {
+			return err
+		}
+		names = pl.graph.Services()
+	} else if len(names) == 0 {
+		names = p.ServiceNames()
+		sort.Strings(names)
+	}
+	args, err := buildArgFlags(opts.Args)
+	if err != nil {
+		return err
+	}
+	var svcs []types.ServiceConfig
+	for _, n := range names {
+		svc, err := p.GetService(n)
+		if err != nil {
+			return fmt.Errorf("no such service: %s: %w", n, errdefs.ErrNotFound)
+		}
+		if svc.Build != nil {
+			svcs = append(svcs, svc)
+		}
+	}
+	if opts.Print {
+		return printBuildPlan(p, svcs, args, opts)
+	}
+	out := opts.Out
+	if out == nil {
+		out = e.err
+	}
+	if opts.Quiet {
+		out = io.Discard
+	}
+	b := e.builder()
+	for _, svc := range svcs {
+		bo, err := buildOptions(p, svc, args)
+		if err != nil {
+			return err
+		}
+		bo.NoCache = bo.NoCache || opts.NoCache
+		bo.Pull = bo.Pull || opts.Pull
+		bo.Out = out
+		if _, err := b.Build(ctx, bo); err != nil {
+			return fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if !opts.Quiet {
+			fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
+		}
+	}
+	return nil
+}
+
+// buildServices builds, for up and run, the services whose image must be
+// built; their images land in pl.images.
+func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.ServiceConfig) error {
+	b := e.builder()
+	for _, svc := range svcs {
+		bo, err := buildOptions(pl.project, svc, nil)
+		if err != nil {
+			return err
+		}
+		bo.Out = e.err
+		res, err := b.Build(ctx, bo)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
+		img, err := e.images.Get(res.ID)
+		if err != nil {
+			return err
+		}
+		pl.images[svc.Name] = img
+	}
+	return nil
+}
+
+func (e *Engine) builder() *build.Builder {
+	return &build.Builder{
+		Images:   e.images,
+		Runtime:  e.runtime,
+		Dir:      filepath.Join(e.root, "builds"),
+		CacheDir: filepath.Join(e.root, "build-cache"),
+		Pull: func(ctx context.Context, ref string) error {
+			_, err := e.images.Pull(ctx, ref, image.PullOptions{RegistryOptions: e.registryOptions()})
+			return err
+		},
+	}
+}
+
+// buildArgFlags parses --build-arg KEY=VALUE; a bare KEY takes its value
+// from the environment (and is dropped when unset), as Docker does.
+func buildArgFlags(list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--build-arg %q: use KEY=VALUE: %w", kv, errdefs.ErrInvalidArgument)
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// buildOptions turns a service's `build:` section into the builder's options.
+func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[string]string) (build.Options, error) {
+	bc := svc.Build
+	ctxDir := bc.Context
+	if ctxDir == "" {
+		ctxDir = "."
+	}
+	if !strings.Contains(ctxDir, "://") && !strings.HasPrefix(ctxDir, "git@") && !filepath.IsAbs(ctxDir) {
+		ctxDir = filepath.Join(p.WorkingDir, ctxDir)
+	}
+	args := map[string]string{}
+	for k, v := range bc.Args {
+		if v != nil {
+			args[k] = *v
+		} else if ev, ok := os.LookupEnv(k); ok {
+			args[k] = ev
+		}
+	}
+	for k, v := range extraArgs {
+		args[k] = v
+	}
+	tags := []string{serviceImage(p, svc)}
+	tags = append(tags, bc.Tags...)
+	for _, t := range tags {
+		if _, err := image.Normalize(t); err != nil {
+			return build.Options{}, fmt.Errorf("service %q: tag %q: %w", svc.Name, t, err)
+		}
+	}
+	for _, unsupported := range []struct {
+		set  bool
+		name string
+	}{
+		{len(bc.AdditionalContexts) > 0, "additional_contexts"},
+		{len(bc.Secrets) > 0, "secrets"},
+		{len(bc.SSH) > 0, "ssh"},
+		{len(bc.Platforms) > 1, "platforms"},
+	} {
+		if unsupported.set {
+			return build.Options{}, fmt.Errorf("service %q: build.%s is not supported yet: %w", svc.Name, unsupported.name, errdefs.ErrInvalidArgument)
+		}
+	}
+	return build.Options{
+		Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
+		Args: args, Target: bc.Target, Labels: bc.Labels, Tags: tags,
+		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,
+	}, nil
+}
+
+// printBuildPlan writes what would be built, as JSON (`build --print`).
+func printBuildPlan(p *types.Project, svcs []types.ServiceConfig, args map[string]string, opts BuildOptions) error {
+	type target struct {
+		Context    string            `json:"context"`
+		Dockerfile string            `json:"dockerfile,omitempty"`
+		Inline     string            `json:"dockerfile-inline,omitempty"`
+		Args       map[string]string `json:"args,omitempty"`
+		Labels     map[string]string `json:"labels,omitempty"`
+		Tags       []string          `json:"tags"`
+		Target     string            `json:"target,omitempty"`
+		NoCache    bool              `json:"no-cache,omitempty"`
+		Pull       bool              `json:"pull,omitempty"`
+	}
+	plan := struct {
+		Group  map[string]map[string][]string `json:"group"`
+		Target map[string]target              `json:"target"`
+	}{Group: map[string]map[string][]string{"default": {"targets": {}}}, Target: map[string]target{}}
+	for _, svc := range svcs {
+		bo, err := buildOptions(p, svc, args)
+		if err != nil {
+			return err
+		}
+		df := bo.Dockerfile
+		if df == "" && bo.DockerfileInline == "" {
+			df = "Dockerfile"
+		}
+		plan.Group["default"]["targets"] = append(plan.Group["default"]["targets"], svc.Name)
+		plan.Target[svc.Name] = target{Context: bo.Context, Dockerfile: df, Inline: bo.DockerfileInline, Args: bo.Args, Labels: bo.Labels, Tags: bo.Tags, Target: bo.Target, NoCache: bo.NoCache || opts.NoCache, Pull: bo.Pull || opts.Pull}
+	}
+	out := opts.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(plan)
+}
