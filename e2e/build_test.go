@@ -1,0 +1,321 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/composer-dev/compose/internal/testutil"
+)
+
+// buildProject writes files (path -> content) into a fresh project dir and
+// returns the dir and the -f/-p arguments for it.
+func buildProject(t testing.TB, name string, files map[string]string) (string, []string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, []string{"-f", filepath.Join(dir, "compose.yaml"), "-p", name}
+}
+
+// stepStatus maps each "#N [...] INSTRUCTION" line of a build's output to
+// whether the step was CACHED, keyed by the instruction text.
+func stepStatus(out string) map[string]bool {
+	steps := map[string]string{} // #N -> instruction
+	cached := map[string]bool{}
+	head := regexp.MustCompile(`^#(\d+) \[[^\]]+\] (.*)$`)
+	for _, line := range strings.Split(out, "\n") {
+		if m := head.FindStringSubmatch(line); m != nil {
+			steps[m[1]] = m[2]
+			cached[m[2]] = false
+			continue
+		}
+		if n, rest, ok := strings.Cut(line, " "); ok && rest == "CACHED" {
+			cached[steps[strings.TrimPrefix(n, "#")]] = true
+		}
+	}
+	return cached
+}
+
+// hostClean fails if the build left mounts, step directories or processes
+// of the state root behind.
+func hostClean(t *testing.T, c *cli) {
+	t.Helper()
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), c.root) {
+		t.Errorf("mounts left under %s", c.root)
+	}
+	ents, _ := os.ReadDir(filepath.Join(c.root, "builds"))
+	if len(ents) > 0 {
+		t.Errorf("step directories left: %v", ents)
+	}
+}
+
+// TestBuildMultiStage: ARG before FROM, build args, ENV substitution, a
+// second stage copying from the first, .dockerignore, WORKDIR and USER seen
+// by the running container; `up --build` rebuilds and runs the result.
+func TestBuildMultiStage(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	dir, proj := buildProject(t, "build-ms", map[string]string{
+		"compose.yaml": `services:
+  web:
+    build:
+      context: .
+      args:
+        MSG: hello-arg
+      labels:
+        com.example.built: "yes"
+`,
+		".dockerignore": "**/*.log\nsecret/\n",
+		"src/a.txt":     "a\n",
+		"src/skip.log":  "ignored\n",
+		"secret/key":    "nope\n",
+		"Dockerfile": `ARG BASE=busybox
+FROM ${BASE} AS builder
+ARG MSG=default
+ENV GREETING=$MSG
+RUN echo "$GREETING from builder" > /out.txt
+COPY src/ /src/
+COPY . /ctx/
+
+FROM busybox
+WORKDIR /app
+COPY --from=builder /out.txt ./
+COPY --from=builder /src /src
+COPY --from=builder /ctx /ctx
+RUN echo 'bob:x:1234:1234::/app:/bin/sh' >> /etc/passwd && mkdir -p /data && chown 1234 /data
+COPY --chown=bob:1234 --chmod=0640 src/a.txt /data/a.txt
+USER bob
+EXPOSE 8080
+CMD ["sh", "-c", "cat /app/out.txt; id -u; pwd; ls /src /ctx; stat -c '%u:%g %a' /data/a.txt"]
+`,
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	r := c.must(append(proj, "build")...)
+	if !strings.Contains(r.stderr, "#1 [web builder 1/4] FROM docker.io/library/busybox:latest") {
+		t.Errorf("build output lacks the step lines:\n%s", r.stderr)
+	}
+	out := c.must(append(proj, "run", "--rm", "web")...).stdout
+	for _, want := range []string{"hello-arg from builder", "1234\n", "/app\n", "a.txt", "1234:1234 640"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("container output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"skip.log", "secret", "key"} {
+		if strings.Contains(out, bad) {
+			t.Errorf(".dockerignore'd %q was copied:\n%s", bad, out)
+		}
+	}
+	insp := c.must("image", "inspect", "build-ms-web").stdout
+	for _, want := range []string{`"com.example.built": "yes"`, `"8080/tcp"`, `"User": "bob"`, `"WorkingDir": "/app"`} {
+		if !strings.Contains(insp, want) {
+			t.Errorf("image inspect lacks %s:\n%s", want, insp)
+		}
+	}
+
+	// up --build picks up a changed Dockerfile and runs the new image.
+	df := filepath.Join(dir, "Dockerfile")
+	b, _ := os.ReadFile(df)
+	v2 := strings.Replace(string(b), `CMD ["sh"`, "RUN echo v2 > /data/version\nCMD [\"sh\"", 1)
+	v2 = strings.Replace(v2, "cat /app/out.txt;", "cat /data/version /app/out.txt;", 1)
+	if err := os.WriteFile(df, []byte(v2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must(append(proj, "up", "--build", "-d")...)
+	eventually(t, 20*time.Second, "the rebuilt container's output", func() bool {
+		return strings.Contains(c.run(append(proj, "logs", "web")...).stdout, "v2")
+	})
+	c.must(append(proj, "down", "-t", "0")...)
+	hostClean(t, c)
+}
+
+// TestBuildCache: a second build takes every step from the cache and makes
+// the same image; changing one copied file rebuilds that step and the later
+// ones only; --no-cache rebuilds everything.
+func TestBuildCache(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	dir, proj := buildProject(t, "build-cache", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n    image: cache-test:1\n",
+		"one.txt":      "one\n",
+		"two.txt":      "two\n",
+		"Dockerfile": `FROM busybox
+RUN echo first > /first
+COPY one.txt /one.txt
+RUN cat /one.txt > /copy-of-one
+COPY two.txt /two.txt
+RUN cat /two.txt > /copy-of-two
+`,
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	steps := []string{"RUN echo first > /first", "COPY one.txt /one.txt", "RUN cat /one.txt > /copy-of-one", "COPY two.txt /two.txt", "RUN cat /two.txt > /copy-of-two"}
+
+	first := stepStatus(c.must(append(proj, "build")...).stderr)
+	for _, s := range steps {
+		if cached, ok := first[s]; !ok || cached {
+			t.Fatalf("first build: step %q cached=%v present=%v", s, cached, ok)
+		}
+	}
+	id1 := c.must("image", "ls", "-q").stdout
+	second := stepStatus(c.must(append(proj, "build")...).stderr)
+	for _, s := range steps {
+		if !second[s] {
+			t.Errorf("second build: step %q not CACHED", s)
+		}
+	}
+	if id2 := c.must("image", "ls", "-q").stdout; id2 != id1 {
+		t.Errorf("a fully cached build made a new image: %q then %q", id1, id2)
+	}
+
+	os.WriteFile(filepath.Join(dir, "two.txt"), []byte("TWO\n"), 0o644)
+	third := stepStatus(c.must(append(proj, "build")...).stderr)
+	for i, s := range steps {
+		if want := i < 3; third[s] != want {
+			t.Errorf("after changing two.txt: step %q cached=%v, want %v", s, third[s], want)
+		}
+	}
+	if out := c.must(append(proj, "run", "--rm", "app", "cat", "/copy-of-two")...).stdout; out != "TWO\n" {
+		t.Errorf("rebuilt image has %q", out)
+	}
+
+	// Touching a file without changing it keeps the cache (content, not mtime).
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(dir, "one.txt"), later, later)
+	if s := stepStatus(c.must(append(proj, "build")...).stderr); !s["COPY one.txt /one.txt"] {
+		t.Errorf("an unchanged file with a new mtime missed the cache")
+	}
+
+	nocache := stepStatus(c.must(append(proj, "build", "--no-cache")...).stderr)
+	for _, s := range steps {
+		if nocache[s] {
+			t.Errorf("--no-cache: step %q was CACHED", s)
+		}
+	}
+	hostClean(t, c)
+}
+
+// TestBuildFailingRun: a RUN that exits 3 fails the build with the step,
+// its command and exit code, after its output; nothing is tagged and no
+// container, mount or step directory is left.
+func TestBuildFailingRun(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	_, proj := buildProject(t, "build-fail", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"Dockerfile":   "FROM busybox\nRUN echo before-failure\nRUN echo about-to-fail && exit 3\nRUN echo never\n",
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	r := c.run(append(proj, "build")...)
+	if r.code == 0 {
+		t.Fatalf("build of a failing RUN succeeded: %s", r)
+	}
+	if !strings.Contains(r.stderr, "about-to-fail") || !strings.Contains(r.stderr, `RUN echo about-to-fail && exit 3`) || !strings.Contains(r.stderr, "exit code: 3") {
+		t.Errorf("failure output lacks the step, its output or the exit code:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stderr, "never") {
+		t.Errorf("a step after the failure ran:\n%s", r.stderr)
+	}
+	if ls := c.must("image", "ls").stdout; strings.Contains(ls, "build-fail") {
+		t.Errorf("a failed build tagged an image:\n%s", ls)
+	}
+	hostClean(t, c)
+
+	// up builds a missing image (and fails the same way, creating nothing).
+	if r := c.run(append(proj, "up", "-d")...); r.code == 0 || !strings.Contains(r.stderr, "exit code: 3") {
+		t.Errorf("up with a failing build: %s", r)
+	}
+	if n := len(c.ps(proj...)); n != 0 {
+		t.Errorf("up created %d containers after a failed build", n)
+	}
+}
+
+// TestBuildContextSafety: a source symlink leading out of the context and
+// a missing source are one-line errors naming the instruction.
+func TestBuildContextSafety(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	dir, proj := buildProject(t, "build-safe", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"Dockerfile":   "FROM busybox\nCOPY escape /x\n",
+	})
+	if err := os.Symlink("/etc", filepath.Join(dir, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run(append(proj, "build")...)
+	if r.code == 0 || !strings.Contains(r.stderr, "outside the build context") || !strings.Contains(r.stderr, "COPY escape /x") {
+		t.Errorf("symlink out of the context: %s", r)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY missing.txt /x\n"), 0o644)
+	r = c.run(append(proj, "build")...)
+	if r.code == 0 || !strings.Contains(r.stderr, `"missing.txt" not found`) {
+		t.Errorf("missing source: %s", r)
+	}
+	hostClean(t, c)
+}
+
+// BenchmarkBuildCached: `compose build` of a 10-step Dockerfile whose steps
+// are all cached (target < 0.2 s), and with one copied file changed (the
+// COPY of it and the two steps after it rebuilt).
+func BenchmarkBuildCached(b *testing.B) {
+	testutil.RequiresRoot(b)
+	root := b.TempDir()
+	files := map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"a.txt":        "a\n", "b.txt": "b\n", "c.txt": "c\n",
+		"Dockerfile": `FROM busybox
+ENV A=1
+WORKDIR /app
+RUN echo one > one
+COPY a.txt .
+RUN echo two > two
+COPY b.txt .
+RUN echo three > three
+COPY c.txt .
+RUN cat c.txt > c.copy
+LABEL done=yes
+`,
+	}
+	dir, _ := buildProject(b, "bench", files)
+	must := func(args ...string) {
+		if out, err := composeCmd(root, dir, args...).CombinedOutput(); err != nil {
+			b.Fatalf("compose %v: %v\n%s", args, err, out)
+		}
+	}
+	must("image", "load", "-i", busyboxImage)
+	must("build")
+	b.Run("all-cached", func(b *testing.B) {
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			must("build", "-q")
+			total += time.Since(start)
+		}
+		b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/build")
+	})
+	b.Run("one-file-changed", func(b *testing.B) {
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			os.WriteFile(filepath.Join(dir, "c.txt"), []byte("c "+strconv.Itoa(i)+" "+time.Now().String()+"\n"), 0o644)
+			start := time.Now()
+			must("build", "-q")
+			total += time.Since(start)
+		}
+		b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/build")
+	})
+}
