@@ -54,34 +54,34 @@ func (w *writer) hostParent(p string) (string, string, error) {
 func (w *writer) hostPath(p string) (string, error) { return securejoin.SecureJoin(w.root, p) }
 
 // mkdirAll creates container directory p and its missing parents (0755,
-// owned like the copied files, as Docker creates them).
+// owned like the copied files, as Docker creates them). The path is
+// resolved inside the root first, so only plain names are created.
 func (w *writer) mkdirAll(p string) error {
 	p = path.Clean("/" + p)
-	if p == "/" {
-		return nil
-	}
 	hp, err := securejoin.SecureJoin(w.root, p)
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(hp); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory: %w", p, errdefs.ErrInvalidArgument)
+	var missing []string
+	for cur := hp; cur != w.root && len(cur) > len(w.root); cur = filepath.Dir(cur) {
+		fi, err := os.Lstat(cur)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is not a directory: %w", p, errdefs.ErrInvalidArgument)
+			}
+			break
 		}
-		return nil
+		missing = append(missing, cur)
 	}
-	if err := w.mkdirAll(path.Dir(p)); err != nil {
-		return err
-	}
-	hp, err = securejoin.SecureJoin(w.root, p)
-	if err != nil {
-		return err
-	}
-	if err := os.Mkdir(hp, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	if w.owner != nil {
-		return os.Lchown(hp, w.owner[0], w.owner[1])
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if w.owner != nil {
+			if err := os.Lchown(missing[i], w.owner[0], w.owner[1]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
