@@ -227,7 +227,6 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		name string
 	}{
 		{len(bc.AdditionalContexts) > 0, "additional_contexts"},
-		{len(bc.Secrets) > 0, "secrets"},
 		{len(bc.SSH) > 0, "ssh"},
 		{len(bc.Platforms) > 1, "platforms"},
 	} {
@@ -235,11 +234,51 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 			return build.Options{}, fmt.Errorf("service %q: build.%s is not supported yet: %w", svc.Name, unsupported.name, errdefs.ErrInvalidArgument)
 		}
 	}
+	secrets, err := buildSecrets(p, svc)
+	if err != nil {
+		return build.Options{}, err
+	}
 	return build.Options{
-		Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
+		Secrets: secrets, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
 		Args: args, Target: bc.Target, Labels: bc.Labels, Tags: tags,
 		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,
 	}, nil
+}
+
+// buildSecrets reads the secrets a service's build may mount (`build.secrets`
+// naming top-level secrets from a file or an environment variable), by id:
+// the target when given, else the secret's name.
+func buildSecrets(p *types.Project, svc types.ServiceConfig) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, ref := range svc.Build.Secrets {
+		sec, ok := p.Secrets[ref.Source]
+		if !ok {
+			return nil, fmt.Errorf("service %q: build secret %q is not defined in the top-level secrets: %w", svc.Name, ref.Source, errdefs.ErrInvalidArgument)
+		}
+		id := ref.Source
+		if ref.Target != "" {
+			id = ref.Target
+		}
+		switch {
+		case sec.File != "":
+			f := sec.File
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(p.WorkingDir, f)
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("service %q: build secret %q: %w", svc.Name, ref.Source, errdefs.Mark(errdefs.ErrNotFound, err))
+			}
+			out[id] = data
+		case sec.Environment != "":
+			out[id] = []byte(os.Getenv(sec.Environment))
+		case sec.Content != "":
+			out[id] = []byte(sec.Content)
+		default:
+			return nil, fmt.Errorf("service %q: build secret %q: only file and environment secrets can be used in builds: %w", svc.Name, ref.Source, errdefs.ErrInvalidArgument)
+		}
+	}
+	return out, nil
 }
 
 // printBuildPlan writes what would be built, as JSON (`build --print`).

@@ -37,8 +37,9 @@ type Options struct {
 	Labels           map[string]string
 	Tags             []string // references the result is tagged with
 	NoCache          bool
-	Pull             bool   // pull every base image even when stored
-	Name             string // shown in step lines: "[web 2/5]"
+	Pull             bool              // pull every base image even when stored
+	Name             string            // shown in step lines: "[web 2/5]"
+	Secrets          map[string][]byte // by id, for RUN --mount=type=secret
 	Out              io.Writer
 }
 

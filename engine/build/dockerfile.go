@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -186,10 +187,19 @@ func (d *dockerfile) needed(target int, global env) ([]int, error) {
 			}
 		}
 		for _, c := range d.stages[i].Commands {
-			if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
-				from, _, err := d.lex.ProcessWord(cp.From, global)
+			var froms []string
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				if c.From != "" {
+					froms = append(froms, c.From)
+				}
+			case *instructions.RunCommand:
+				froms = mountFroms(c.String())
+			}
+			for _, f := range froms {
+				from, _, err := d.lex.ProcessWord(f, global)
 				if err != nil {
-					return fmt.Errorf("%s: COPY --from=%s: %v: %w", d.name, cp.From, err, errdefs.ErrInvalidArgument)
+					return fmt.Errorf("%s: --from=%s: %v: %w", d.name, f, err, errdefs.ErrInvalidArgument)
 				}
 				if j, ok := d.stageIndex(from, i); ok {
 					if err := visit(j); err != nil {
@@ -210,4 +220,16 @@ func (d *dockerfile) needed(target int, global env) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+var mountFrom = regexp.MustCompile(`--mount=\S*\bfrom=([^,\s]+)`)
+
+// mountFroms lists the from= of a RUN line's --mount flags (they are parsed
+// only when the step runs, but the stages they name must be built first).
+func mountFroms(line string) []string {
+	var out []string
+	for _, m := range mountFrom.FindAllStringSubmatch(line, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }

@@ -169,7 +169,7 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 	}
 	switch c := c.(type) {
 	case *instructions.RunCommand:
-		return r.runStep(ctx, parent, c, label)
+		return r.runStep(ctx, stage, parent, c, label)
 	case *instructions.CopyCommand:
 		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), from: c.From, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
 	case *instructions.AddCommand:

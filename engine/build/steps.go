@@ -117,9 +117,23 @@ func (r *run) commitLayer(ctx context.Context, dir string) (v1.Hash, bool, error
 }
 
 // runStep runs a RUN instruction in a container of our runtime.
-func (r *run) runStep(ctx context.Context, parent *state, c *instructions.RunCommand, label string) (*state, error) {
-	if len(c.FlagsUsed) > 0 {
-		return nil, fmt.Errorf("%s: %s: RUN --%s is not supported yet: %w", r.d.name, c.String(), c.FlagsUsed[0], errdefs.ErrInvalidArgument)
+func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instructions.RunCommand, label string) (*state, error) {
+	for _, f := range c.FlagsUsed {
+		if f != "mount" && f != "network" {
+			return nil, fmt.Errorf("%s: %s: RUN --%s is not supported yet: %w", r.d.name, c.String(), f, errdefs.ErrInvalidArgument)
+		}
+	}
+	mounts, err := r.runMounts(c, stage, parent)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
+	}
+	netns := container.HostNetNS
+	if instructions.GetNetwork(c) == instructions.NetworkNone {
+		netns = "" // a namespace of its own with only lo
+	}
+	inputs := []string{c.String()}
+	for _, m := range mounts {
+		inputs = append(inputs, m.input)
 	}
 	args := commandLine(parent.cfg.Config.Shell, c.ShellDependantCmdLine)
 	if len(c.Files) > 0 { // RUN <<EOF: the heredoc is the script
@@ -135,7 +149,7 @@ func (r *run) runStep(ctx context.Context, parent *state, c *instructions.RunCom
 		dedup = dedup.set(k, v)
 	}
 	argv, _ := json.Marshal(args)
-	key := stepKey(parent.key, "RUN", string(argv), strings.Join(dedup, "\n"))
+	key := stepKey(parent.key, "RUN", string(argv), strings.Join(dedup, "\n"), strings.Join(inputs, "\n"))
 	text := "RUN " + strings.Join(c.CmdLine, " ")
 	if !c.PrependShell {
 		text = "RUN " + string(argv)
@@ -152,12 +166,27 @@ func (r *run) runStep(ctx context.Context, parent *state, c *instructions.RunCom
 		spec := container.Spec{
 			ID: id, Name: "build-" + id[:12], Dir: dir, Args: args, Env: dedup,
 			Cwd: parent.cfg.Config.WorkingDir, User: parent.cfg.Config.User,
-			Lower: parent.lower(r.b.Images), NetNS: container.HostNetNS,
+			Lower: parent.lower(r.b.Images), NetNS: netns,
 			Restart: container.RestartPolicy{Name: container.RestartNo},
+		}
+		for _, m := range mounts {
+			cm, err := m.make(dir)
+			if err != nil {
+				return fmt.Errorf("%s: --mount: %w", text, err)
+			}
+			spec.Mounts = append(spec.Mounts, cm)
 		}
 		code, err := r.runContainer(ctx, spec, n)
 		if err != nil {
 			return fmt.Errorf("%s: %w", text, err)
+		}
+		if err := container.UnmountBuildRootfs(dir); err != nil {
+			return err
+		}
+		for _, m := range mounts {
+			if m.created != "" {
+				dropCreated(container.UpperDir(dir), spec.Lower, m.created)
+			}
 		}
 		if code != 0 {
 			return &StepError{Step: fmt.Sprintf("#%d %s %s", n, label, text), Command: args, ExitCode: code}
