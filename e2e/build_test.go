@@ -319,3 +319,82 @@ LABEL done=yes
 		b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/build")
 	})
 }
+
+// TestBuildRunMounts: RUN --mount of a cache directory (kept across
+// builds), a build secret (readable in the step, absent from the image), a
+// context file and a file of an earlier stage; --network=none.
+func TestBuildRunMounts(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	_, proj := buildProject(t, "build-mounts", map[string]string{
+		"compose.yaml": `services:
+  m:
+    build:
+      context: .
+      secrets: [tok]
+secrets:
+  tok:
+    file: ./token.txt
+`,
+		"token.txt": "s3cret\n",
+		"bound.txt": "from-context\n",
+		"Dockerfile": `FROM busybox AS src
+RUN echo from-stage > /stagefile
+FROM busybox
+ARG N=1
+RUN --mount=type=cache,target=/cache echo $N >> /cache/runs && wc -l < /cache/runs > /runs
+RUN --mount=type=secret,id=tok cat /run/secrets/tok > /secret-copy
+RUN --mount=type=bind,source=bound.txt,target=/b cat /b > /bound-copy
+RUN --mount=type=bind,from=src,source=/stagefile,target=/s cat /s > /stage-copy
+RUN --network=none cat /proc/net/dev | tail -n +3 | wc -l > /nics
+CMD cat /runs /secret-copy /bound-copy /stage-copy /nics; ls /run/secrets 2>&1; true
+`,
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	c.must(append(proj, "build")...)
+	c.must(append(proj, "build", "--build-arg", "N=2")...) // the cache mount keeps the first run's line
+	out := c.must(append(proj, "run", "--rm", "m")...).stdout
+	want := "2\ns3cret\nfrom-context\nfrom-stage\n1\nls: /run/secrets: No such file or directory\n"
+	if out != want {
+		t.Errorf("container output:\n%s\nwant:\n%s", out, want)
+	}
+	c.must(append(proj, "down", "-t", "0")...)
+	hostClean(t, c)
+}
+
+// TestUpBuildsMissingImage: `up` builds the image of a service with only a
+// `build:` (named <project>-<service>), `--no-build` refuses to, and
+// `pull_policy: build` rebuilds on every up.
+func TestUpBuildsMissingImage(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	dir, proj := buildProject(t, "build-up", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    command: [sleep, \"60\"]\n",
+		"app.Dockerfile": "FROM busybox\nRUN echo built > /marker\n",
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	if r := c.run(append(proj, "up", "-d", "--no-build")...); r.code == 0 {
+		t.Fatalf("up --no-build with no image succeeded: %s", r)
+	}
+	r := c.must(append(proj, "up", "-d")...)
+	if !strings.Contains(r.stderr, "RUN echo built > /marker") {
+		t.Errorf("up did not build the missing image:\n%s", r.stderr)
+	}
+	if ls := c.must("image", "ls").stdout; !strings.Contains(ls, "build-up-app") {
+		t.Errorf("image not named <project>-<service>:\n%s", ls)
+	}
+	if out := c.must(append(proj, "exec", "-T", "app", "cat", "/marker")...).stdout; out != "built\n" {
+		t.Errorf("marker = %q", out)
+	}
+	r = c.must(append(proj, "up", "-d")...)
+	if strings.Contains(r.stderr, "RUN echo") {
+		t.Errorf("up rebuilt an image that exists:\n%s", r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    pull_policy: build\n    command: [sleep, \"60\"]\n"), 0o644)
+	r = c.must(append(proj, "up", "-d")...)
+	if s := stepStatus(r.stderr); !s["RUN echo built > /marker"] {
+		t.Errorf("pull_policy build: no (cached) build step in:\n%s", r.stderr)
+	}
+}

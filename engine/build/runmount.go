@@ -45,7 +45,11 @@ func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([
 				id = target
 			}
 			sum := sha256.Sum256([]byte(id))
-			host := filepath.Join(r.b.Dir, "cache-mounts", hex.EncodeToString(sum[:16]))
+			base := filepath.Join(r.b.Dir, "cache-mounts")
+			if r.b.CacheDir != "" {
+				base = filepath.Join(r.b.CacheDir, "mounts")
+			}
+			host := filepath.Join(base, hex.EncodeToString(sum[:16]))
 			rm.make = func(string) (container.Mount, error) {
 				if err := os.MkdirAll(filepath.Dir(host), 0o700); err != nil {
 					return container.Mount{}, err
