@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -397,4 +400,55 @@ func TestUpBuildsMissingImage(t *testing.T) {
 	if s := stepStatus(r.stderr); !s["RUN echo built > /marker"] {
 		t.Errorf("pull_policy build: no (cached) build step in:\n%s", r.stderr)
 	}
+}
+
+// TestBuildAddURLContextsOnbuild: ADD of a URL (a server on loopback),
+// additional_contexts (a directory and docker-image://) and the ONBUILD
+// triggers of a base image.
+func TestBuildAddURLContextsOnbuild(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
+		io.WriteString(w, "served "+r.URL.Path+"\n")
+	}))
+	t.Cleanup(srv.Close)
+	_, proj := buildProject(t, "build-extra", map[string]string{
+		"compose.yaml": `services:
+  base:
+    build:
+      context: .
+      dockerfile: base.Dockerfile
+    image: onbuild-base:1
+  app:
+    build:
+      context: .
+      additional_contexts:
+        extra: ./extra
+        img: docker-image://busybox:latest
+    depends_on: [base]
+`,
+		"base.Dockerfile": "FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo onbuild-ran > /onbuild\n",
+		"trigger.txt":     "copied by a trigger\n",
+		"extra/e.txt":     "from the extra context\n",
+		"Dockerfile": `FROM onbuild-base:1
+ADD ` + srv.URL + `/files/hello.txt /web/
+COPY --from=extra e.txt /e.txt
+COPY --from=img /bin/busybox /img-busybox
+CMD cat /web/hello.txt /trigger.txt /onbuild /e.txt; stat -c '%a' /web/hello.txt; test -x /img-busybox && echo img-ok
+`,
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	c.must(append(proj, "build", "base")...)
+	c.must(append(proj, "build", "app")...)
+	out := c.must(append(proj, "run", "--rm", "--no-deps", "app")...).stdout
+	want := "served /files/hello.txt\ncopied by a trigger\nonbuild-ran\nfrom the extra context\n600\nimg-ok\n"
+	if out != want {
+		t.Errorf("container output:\n%s\nwant:\n%s", out, want)
+	}
+	if insp := c.must("image", "inspect", "build-extra-app").stdout; !strings.Contains(insp, `"OnBuild": null`) {
+		t.Errorf("ONBUILD triggers passed on to the child image:\n%s", insp)
+	}
+	hostClean(t, c)
 }

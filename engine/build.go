@@ -226,7 +226,6 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		set  bool
 		name string
 	}{
-		{len(bc.AdditionalContexts) > 0, "additional_contexts"},
 		{len(bc.SSH) > 0, "ssh"},
 		{len(bc.Platforms) > 1, "platforms"},
 	} {
@@ -238,8 +237,21 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 	if err != nil {
 		return build.Options{}, err
 	}
+	named := map[string]string{}
+	for name, v := range bc.AdditionalContexts {
+		switch {
+		case strings.HasPrefix(v, "docker-image://"):
+			named[name] = v
+		case strings.Contains(v, "://") || strings.HasPrefix(v, "git@") || strings.HasPrefix(v, "service:") || strings.HasPrefix(v, "target:"):
+			return build.Options{}, fmt.Errorf("service %q: additional_contexts %s: only directories and docker-image:// are supported: %w", svc.Name, name, errdefs.ErrInvalidArgument)
+		case filepath.IsAbs(v):
+			named[name] = v
+		default:
+			named[name] = filepath.Join(p.WorkingDir, v)
+		}
+	}
 	return build.Options{
-		Secrets: secrets, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
+		Secrets: secrets, NamedContexts: named, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
 		Args: args, Target: bc.Target, Labels: bc.Labels, Tags: tags,
 		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,
 	}, nil

@@ -40,7 +40,10 @@ type Options struct {
 	Pull             bool              // pull every base image even when stored
 	Name             string            // shown in step lines: "[web 2/5]"
 	Secrets          map[string][]byte // by id, for RUN --mount=type=secret
-	Out              io.Writer
+	// NamedContexts are additional contexts by name: a directory, or
+	// "docker-image://REF", usable as FROM name and COPY --from=name.
+	NamedContexts map[string]string
+	Out           io.Writer
 }
 
 // Builder builds images into one image store.
@@ -98,6 +101,11 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r := &run{b: b, opts: opts, d: d, ctx: bctx, global: global, states: map[int]*state{}, res: &Result{}}
+	defer func() {
+		for _, t := range r.temps {
+			os.Remove(t)
+		}
+	}()
 	for _, i := range stages {
 		if err := r.stage(ctx, i); err != nil {
 			return nil, err
@@ -181,6 +189,8 @@ type state struct {
 	args env // ARGs declared in the stage, with values (not in the image)
 	// cmdSet: the stage set CMD itself (ENTRYPOINT then keeps it).
 	cmdSet bool
+	// onbuild: the base image's ONBUILD triggers, still to run.
+	onbuild []string
 }
 
 // lower lists the state's layer directories, bottom first.

@@ -117,6 +117,8 @@ type source struct {
 	rel  string // slash-separated, relative to the context ("." for the root)
 	abs  string // the host path (symlinks of the source itself resolved inside the context)
 	info fs.FileInfo
+	// remote: fetched by ADD from a URL (into a temporary file).
+	remote bool
 }
 
 // match resolves a COPY/ADD source (a path or glob relative to the context)

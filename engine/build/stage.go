@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -24,6 +25,7 @@ type run struct {
 	global env
 	states map[int]*state
 	res    *Result
+	temps  []string // files to remove when the build ends (ADD downloads)
 }
 
 // stepLine prints "#N [name stage i/n] TEXT" and returns N.
@@ -67,8 +69,22 @@ func (r *run) stage(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	cmds := s.Commands
+	if len(st.onbuild) > 0 {
+		triggers, err := parseTriggers(st.onbuild)
+		if err != nil {
+			return fmt.Errorf("%s: ONBUILD triggers of %s: %w", r.d.name, s.BaseName, err)
+		}
+		for _, c := range triggers {
+			if vertex(c) {
+				total++
+			}
+		}
+		cmds = append(triggers, cmds...)
+		st.onbuild = nil
+	}
 	pos := 1
-	for _, c := range s.Commands {
+	for _, c := range cmds {
 		line := ""
 		if vertex(c) {
 			pos++
@@ -91,8 +107,17 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	named := false
+	if v, ok := r.opts.NamedContexts[base]; ok { // additional_contexts override stages and images
+		named = true
+		ref, isImage := strings.CutPrefix(v, dockerImagePrefix)
+		if !isImage {
+			return nil, fmt.Errorf("%s: FROM %s: only docker-image:// contexts can be a base: %w", r.d.name, base, errdefs.ErrInvalidArgument)
+		}
+		base = ref
+	}
 	n := r.b.nextStep()
-	if j, ok := r.d.stageIndex(base, i); ok && r.d.stages[j].Name != "" {
+	if j, ok := r.d.stageIndex(base, i); ok && r.d.stages[j].Name != "" && !named {
 		fmt.Fprintf(r.opts.Out, "#%d %s FROM %s\n#%d DONE\n", n, label, base, n)
 		st := r.states[j].clone()
 		st.args, st.cmdSet = nil, false
@@ -118,8 +143,9 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 	if err := json.Unmarshal(raw, &st.cfg); err != nil {
 		return nil, fmt.Errorf("image %s: config: %v: %w", base, err, errdefs.ErrInvalidArgument)
 	}
-	// Only what an image needs to run is inherited; the base's history is kept.
 	st.cfg.Config.Labels = copyMap(st.cfg.Config.Labels)
+	// The base's ONBUILD triggers run now, and are not passed on.
+	st.onbuild, st.cfg.Config.OnBuild = st.cfg.Config.OnBuild, nil
 	fmt.Fprintf(r.opts.Out, "#%d DONE\n", n)
 	return st, nil
 }
@@ -319,4 +345,25 @@ func text(c instructions.Command) string {
 		return s.String()
 	}
 	return c.Name()
+}
+
+// parseTriggers parses a base image's ONBUILD triggers as instructions.
+func parseTriggers(triggers []string) ([]instructions.Command, error) {
+	res, err := parser.Parse(strings.NewReader(strings.Join(triggers, "\n")))
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	var out []instructions.Command
+	for _, n := range res.AST.Children {
+		v, err := instructions.ParseInstruction(n)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, errdefs.ErrInvalidArgument)
+		}
+		c, ok := v.(instructions.Command)
+		if !ok {
+			return nil, fmt.Errorf("%s is not allowed as an ONBUILD trigger: %w", n.Value, errdefs.ErrInvalidArgument)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

@@ -270,8 +270,11 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 		return nil, fail(fmt.Errorf("--checksum is not supported yet: %w", errdefs.ErrInvalidArgument))
 	}
 	for _, s := range cp.sd.SourcePaths {
-		if cp.add && (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "git@")) {
-			return nil, fail(fmt.Errorf("ADD from a URL is not supported yet: %w", errdefs.ErrInvalidArgument))
+		if isURL(s) && (!cp.add || cp.from != "") {
+			return nil, fail(fmt.Errorf("source %s: only ADD can fetch URLs: %w", s, errdefs.ErrInvalidArgument))
+		}
+		if cp.add && (strings.HasPrefix(s, "git@") || strings.HasSuffix(s, ".git")) {
+			return nil, fail(fmt.Errorf("ADD of a git repository is not supported yet: %w", errdefs.ErrInvalidArgument))
 		}
 	}
 	dest := cp.sd.DestPath
@@ -289,7 +292,24 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 	var src sourceSet
 	var inputs string
 	switch {
+	case r.opts.NamedContexts[cp.from] != "" && !strings.HasPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix):
+		named, err := newContext(r.opts.NamedContexts[cp.from], "")
+		if err != nil {
+			return nil, fail(err)
+		}
+		all, d, err := r.sources(ctx, named, cp, false)
+		if err != nil {
+			return nil, fail(err)
+		}
+		if len(all) > 1 {
+			nsrc = len(all) + len(cp.sd.SourceContents)
+		}
+		src = sourceSet{ctx: named, srcs: all}
+		inputs = "named context " + cp.from + " " + d
 	case cp.from != "":
+		if ref, ok := strings.CutPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix); ok {
+			cp.from = ref
+		}
 		if j, ok := r.d.stageIndex(cp.from, stage); ok {
 			src = sourceSet{lower: r.states[j].lower(r.b.Images)}
 			inputs = "stage " + r.states[j].key
@@ -307,20 +327,12 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 			inputs = "image " + id
 		}
 	default:
-		var all []source
-		for _, p := range cp.sd.SourcePaths {
-			m, err := r.ctx.match(p)
-			if err != nil {
-				return nil, fail(err)
-			}
-			all = append(all, m...)
+		all, d, err := r.sources(ctx, r.ctx, cp, cp.add)
+		if err != nil {
+			return nil, fail(err)
 		}
 		if len(all) > 1 {
 			nsrc = len(all) + len(cp.sd.SourceContents)
-		}
-		d, err := r.ctx.digest(all)
-		if err != nil {
-			return nil, fail(err)
 		}
 		src = sourceSet{ctx: r.ctx, srcs: all}
 		inputs = "context " + d
@@ -368,7 +380,7 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 			if w.owner == nil { // context files belong to root unless --chown
 				w.owner = &[2]int{0, 0}
 			}
-			if err := r.copyFromContext(w, src.srcs, cp, dest); err != nil {
+			if err := copyFromContext(w, src.ctx, src.srcs, cp, dest); err != nil {
 				return fail(err)
 			}
 		}
@@ -394,14 +406,14 @@ type sourceSet struct {
 // copyFromContext copies context sources to dest with Docker's rules: a
 // directory's contents go into dest; a file goes into dest when dest ends
 // in "/" or is a directory, else becomes dest; ADD unpacks local archives.
-func (r *run) copyFromContext(w *writer, srcs []source, cp copySpec, dest string) error {
+func copyFromContext(w *writer, bctx *buildContext, srcs []source, cp copySpec, dest string) error {
 	destDir := strings.HasSuffix(dest, "/")
 	for _, s := range srcs {
 		if s.info.IsDir() {
 			if err := w.mkdirAll(dest); err != nil {
 				return err
 			}
-			err := r.ctx.walk(s, func(rel, p string, fi fs.FileInfo) error {
+			err := bctx.walk(s, func(rel, p string, fi fs.FileInfo) error {
 				if rel == "." {
 					return nil
 				}
@@ -412,9 +424,12 @@ func (r *run) copyFromContext(w *writer, srcs []source, cp copySpec, dest string
 			}
 			continue
 		}
-		if cp.add {
+		if cp.add && !s.remote { // archives fetched from a URL are not unpacked, as with Docker
 			if ok, err := addArchive(w, s.abs, dest); ok || err != nil {
-				return err
+				if err != nil {
+					return err
+				}
+				continue
 			}
 		}
 		target := dest
