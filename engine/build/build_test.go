@@ -413,3 +413,15 @@ func TestParseChownChmod(t *testing.T) {
 var time1 = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func newLex() *shell.Lex { return shell.NewLex('\\') }
+
+func TestExposedPorts(t *testing.T) {
+	got, err := exposedPorts("8000-8002/UDP")
+	if err != nil || !slices.Equal(got, []string{"8000/udp", "8001/udp", "8002/udp"}) {
+		t.Errorf("range: %v %v", got, err)
+	}
+	for _, bad := range []string{"http", "90-80", "70000"} {
+		if _, err := exposedPorts(bad); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

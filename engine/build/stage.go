@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -130,6 +131,15 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 			Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 		}}, nil
 	}
+	if p := r.d.stages[i].Platform; p != "" {
+		want, _, err := r.d.lex.ProcessWord(p, r.global)
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: %v: %w", r.d.name, p, err, errdefs.ErrInvalidArgument)
+		}
+		if host, _ := r.global.Get("BUILDPLATFORM"); want != host && want != strings.TrimSuffix(host, "/v7") {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: only this host's platform (%s) can be built: %w", r.d.name, want, host, errdefs.ErrInvalidArgument)
+		}
+	}
 	full, err := normalizeRef(base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: FROM %s: %w", r.d.name, base, err)
@@ -199,7 +209,7 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 	case *instructions.CopyCommand:
 		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), from: c.From, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
 	case *instructions.AddCommand:
-		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), add: true, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
+		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
 	case *instructions.WorkdirCommand:
 		n := r.b.nextStep()
 		fmt.Fprintf(r.opts.Out, "#%d %s %s\n#%d DONE\n", n, label, text(c), n)
@@ -273,10 +283,13 @@ func applyConfig(cfg *v1.ConfigFile, args *env, c instructions.Command, buildArg
 		}
 		for _, p := range c.Ports {
 			for _, one := range strings.Fields(p) {
-				if !strings.Contains(one, "/") {
-					one += "/tcp"
+				ports, err := exposedPorts(one)
+				if err != nil {
+					return err
 				}
-				cc.ExposedPorts[one] = struct{}{}
+				for _, port := range ports {
+					cc.ExposedPorts[port] = struct{}{}
+				}
 			}
 		}
 	case *instructions.VolumeCommand:
@@ -364,6 +377,32 @@ func parseTriggers(triggers []string) ([]instructions.Command, error) {
 			return nil, fmt.Errorf("%s is not allowed as an ONBUILD trigger: %w", n.Value, errdefs.ErrInvalidArgument)
 		}
 		out = append(out, c)
+	}
+	return out, nil
+}
+
+// exposedPorts expands an EXPOSE argument ("80", "53/udp", "8000-8002")
+// to Docker's "PORT/PROTO" keys.
+func exposedPorts(s string) ([]string, error) {
+	port, proto, ok := strings.Cut(s, "/")
+	if !ok {
+		proto = "tcp"
+	}
+	proto = strings.ToLower(proto)
+	lo, hi, isRange := strings.Cut(port, "-")
+	a, err := strconv.ParseUint(lo, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("invalid port %q: %w", s, errdefs.ErrInvalidArgument)
+	}
+	b := a
+	if isRange {
+		if b, err = strconv.ParseUint(hi, 10, 16); err != nil || b < a {
+			return nil, fmt.Errorf("invalid port range %q: %w", s, errdefs.ErrInvalidArgument)
+		}
+	}
+	var out []string
+	for p := a; p <= b; p++ {
+		out = append(out, strconv.FormatUint(p, 10)+"/"+proto)
 	}
 	return out, nil
 }

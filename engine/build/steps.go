@@ -251,6 +251,7 @@ type copySpec struct {
 	cmd      instructions.Command
 	text     string
 	add      bool
+	unpack   *bool // ADD --unpack: nil = local archives only
 	from     string
 	chown    string
 	chmod    string
@@ -424,7 +425,7 @@ func copyFromContext(w *writer, bctx *buildContext, srcs []source, cp copySpec, 
 			}
 			continue
 		}
-		if cp.add && !s.remote { // archives fetched from a URL are not unpacked, as with Docker
+		if cp.add && (cp.unpack == nil && !s.remote || cp.unpack != nil && *cp.unpack) { // a URL's archive stays packed unless --unpack, as with Docker
 			if ok, err := addArchive(w, s.abs, dest); ok || err != nil {
 				if err != nil {
 					return err
