@@ -3,6 +3,7 @@ package build
 import (
 	"archive/tar"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/errdefs"
 )
 
 // writeLayer writes the overlay upper dir as a layer tar: overlay
@@ -72,6 +75,13 @@ func writeLayer(upper string, out io.Writer) (int, error) {
 				links[st.Ino] = name
 			}
 			hdr.Typeflag, hdr.Size = tar.TypeReg, st.Size
+		}
+		// With redirect_dir or metacopy on, an upper entry may stand for
+		// content that stays in a lower layer: it cannot be a layer alone.
+		for _, x := range []string{"trusted.overlay.redirect", "trusted.overlay.metacopy"} {
+			if _, err := getXattr(p, x); err == nil {
+				return fmt.Errorf("%s has %s: turn off overlayfs redirect_dir and metacopy (module parameters) to build images: %w", name, x, errdefs.ErrFailedPrecondition)
+			}
 		}
 		if caps, err := getXattr(p, "security.capability"); err == nil && len(caps) > 0 {
 			hdr.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": string(caps)}
