@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/composer-dev/compose/internal/busybox"
+	"github.com/composer-dev/compose/internal/registrytest"
 	"github.com/composer-dev/compose/internal/testutil"
 )
 
@@ -451,4 +453,36 @@ CMD cat /web/hello.txt /trigger.txt /onbuild /e.txt; stat -c '%a' /web/hello.txt
 		t.Errorf("ONBUILD triggers passed on to the child image:\n%s", insp)
 	}
 	hostClean(t, c)
+}
+
+// TestBuildPullsBase: a base image that is not stored is pulled (from a
+// registry on loopback); --pull fetches a newer one even when stored.
+func TestBuildPullsBase(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	img, err := busybox.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Ref("base/busybox:1")
+	reg.Push(t, "base/busybox:1", img)
+	c := newCLI(t)
+	_, proj := buildProject(t, "build-pull", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"Dockerfile":   "FROM " + ref + "\nCMD cat /version\n",
+	})
+	c.must(append(proj, "build")...)
+	if ls := c.must("image", "ls").stdout; !strings.Contains(ls, "base/busybox") || !strings.Contains(ls, "build-pull-app") {
+		t.Fatalf("base not pulled or image not built:\n%s", ls)
+	}
+	v2, err := registrytest.Derive(img, map[string]string{"version": "v2\n"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Push(t, "base/busybox:1", v2)
+	c.must(append(proj, "build", "--pull")...)
+	if out := c.must(append(proj, "run", "--rm", "app")...).stdout; out != "v2\n" {
+		t.Errorf("--pull did not use the newer base: %q", out)
+	}
+	c.must(append(proj, "down", "-t", "0")...)
 }
