@@ -108,6 +108,15 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := r.d.stages[i].Platform; p != "" {
+		want, _, err := r.d.lex.ProcessWord(p, r.global)
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: %v: %w", r.d.name, p, err, errdefs.ErrInvalidArgument)
+		}
+		if host, _ := r.global.Get("BUILDPLATFORM"); want != host && want != strings.TrimSuffix(host, "/v7") {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: only this host's platform (%s) can be built: %w", r.d.name, want, host, errdefs.ErrInvalidArgument)
+		}
+	}
 	named := false
 	if v, ok := r.opts.NamedContexts[base]; ok { // additional_contexts override stages and images
 		named = true
@@ -130,15 +139,6 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 			OS: "linux", Architecture: runtime.GOARCH, RootFS: v1.RootFS{Type: "layers"},
 			Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 		}}, nil
-	}
-	if p := r.d.stages[i].Platform; p != "" {
-		want, _, err := r.d.lex.ProcessWord(p, r.global)
-		if err != nil {
-			return nil, fmt.Errorf("%s: FROM --platform=%s: %v: %w", r.d.name, p, err, errdefs.ErrInvalidArgument)
-		}
-		if host, _ := r.global.Get("BUILDPLATFORM"); want != host && want != strings.TrimSuffix(host, "/v7") {
-			return nil, fmt.Errorf("%s: FROM --platform=%s: only this host's platform (%s) can be built: %w", r.d.name, want, host, errdefs.ErrInvalidArgument)
-		}
 	}
 	full, err := normalizeRef(base)
 	if err != nil {
