@@ -176,7 +176,7 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			}
 			spec.Mounts = append(spec.Mounts, cm)
 		}
-		code, err := r.runContainer(ctx, spec, n)
+		code, msg, err := r.runContainer(ctx, spec, n)
 		if err != nil {
 			return fmt.Errorf("%s: %w", text, err)
 		}
@@ -189,7 +189,7 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			}
 		}
 		if code != 0 {
-			return &StepError{Step: fmt.Sprintf("#%d %s %s", n, label, text), Command: args, ExitCode: code}
+			return &StepError{Step: fmt.Sprintf("#%d %s %s", n, label, text), Command: args, ExitCode: code, Msg: msg}
 		}
 		return nil
 	})
@@ -200,24 +200,28 @@ type StepError struct {
 	Step     string
 	Command  []string
 	ExitCode int
+	Msg      string // why the process could not start, if it did not
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("failed to solve: step %s: process %q did not complete successfully: exit code: %d", e.Step, strings.Join(e.Command, " "), e.ExitCode)
+	msg := fmt.Sprintf("failed to solve: step %s: process %q did not complete successfully: exit code: %d", e.Step, strings.Join(e.Command, " "), e.ExitCode)
+	if e.Msg != "" {
+		msg += ": " + e.Msg
+	}
+	return msg
 }
 
 func (e *StepError) Unwrap() error { return errdefs.ErrFailedPrecondition }
 
 // runContainer starts the step container, streams its output as "#N line"
-// and returns its exit code.
-func (r *run) runContainer(ctx context.Context, spec container.Spec, n int) (int, error) {
+// and returns its exit code (with the reason when it could not start).
+func (r *run) runContainer(ctx context.Context, spec container.Spec, n int) (int, string, error) {
 	if err := r.b.Runtime.Start(ctx, spec); err != nil {
 		var se *container.StartError
 		if errors.As(err, &se) && se.ExitCode != 0 {
-			fmt.Fprintf(r.opts.Out, "#%d %s\n", n, se.Msg)
-			return se.ExitCode, nil
+			return se.ExitCode, se.Msg, nil
 		}
-		return 0, err
+		return 0, "", err
 	}
 	bg := context.WithoutCancel(ctx)
 	running := func() bool {
@@ -237,13 +241,13 @@ func (r *run) runContainer(ctx context.Context, spec container.Spec, n int) (int
 	if err != nil {
 		_ = r.b.Runtime.Stop(bg, spec.Dir, 0)
 		<-done
-		return 0, err
+		return 0, "", err
 	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
-	return st.ExitCode, nil
+	return st.ExitCode, "", nil
 }
 
 // copySpec is a COPY or ADD.
