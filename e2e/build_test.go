@@ -338,6 +338,8 @@ func TestBuildRunMounts(t *testing.T) {
     build:
       context: .
       secrets: [tok]
+      extra_hosts: ["myhost=10.1.2.3"]
+      shm_size: 96m
 secrets:
   tok:
     file: ./token.txt
@@ -353,14 +355,15 @@ RUN --mount=type=secret,id=tok cat /run/secrets/tok > /secret-copy
 RUN --mount=type=bind,source=bound.txt,target=/b cat /b > /bound-copy
 RUN --mount=type=bind,from=src,source=/stagefile,target=/s cat /s > /stage-copy
 RUN --network=none cat /proc/net/dev | tail -n +3 | wc -l > /nics
-CMD cat /runs /secret-copy /bound-copy /stage-copy /nics; ls /run/secrets 2>&1; true
+RUN grep myhost /etc/hosts > /hosts-line && df -k /dev/shm | tail -n 1 | awk '{print $2}' > /shm
+CMD cat /runs /secret-copy /bound-copy /stage-copy /nics /hosts-line /shm; ls /run/secrets 2>&1; true
 `,
 	})
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
 	c.must(append(proj, "build")...)
 	c.must(append(proj, "build", "--build-arg", "N=2")...) // the cache mount keeps the first run's line
 	out := c.must(append(proj, "run", "--rm", "m")...).stdout
-	want := "2\ns3cret\nfrom-context\nfrom-stage\n1\nls: /run/secrets: No such file or directory\n"
+	want := "2\ns3cret\nfrom-context\nfrom-stage\n1\n10.1.2.3\tmyhost\n98304\nls: /run/secrets: No such file or directory\n"
 	if out != want {
 		t.Errorf("container output:\n%s\nwant:\n%s", out, want)
 	}

@@ -251,6 +251,7 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		}
 	}
 	return build.Options{
+		ExtraHosts: bc.ExtraHosts, ShmSize: int64(bc.ShmSize),
 		Secrets: secrets, NamedContexts: named, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
 		Args: args, Target: bc.Target, Labels: bc.Labels, Tags: tags,
 		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,

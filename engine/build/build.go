@@ -43,6 +43,8 @@ type Options struct {
 	// NamedContexts are additional contexts by name: a directory, or
 	// "docker-image://REF", usable as FROM name and COPY --from=name.
 	NamedContexts map[string]string
+	ExtraHosts    map[string][]string // host -> addresses, in RUN's /etc/hosts
+	ShmSize       int64               // bytes of RUN's /dev/shm; 0 = 64 MiB
 	Out           io.Writer
 }
 

@@ -169,6 +169,12 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			Lower: parent.lower(r.b.Images), NetNS: netns,
 			Restart: container.RestartPolicy{Name: container.RestartNo},
 		}
+		spec.Options.ShmSize = r.opts.ShmSize
+		etc, err := r.etcMounts(dir)
+		if err != nil {
+			return err
+		}
+		spec.Mounts = append(spec.Mounts, etc...)
 		for _, m := range mounts {
 			cm, err := m.make(dir)
 			if err != nil {
@@ -187,6 +193,9 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			if m.created != "" {
 				dropCreated(container.UpperDir(dir), spec.Lower, m.created)
 			}
+		}
+		for _, m := range etc {
+			dropCreated(container.UpperDir(dir), spec.Lower, m.Destination)
 		}
 		if code != 0 {
 			return &StepError{Step: fmt.Sprintf("#%d %s %s", n, label, text), Command: args, ExitCode: code, Msg: msg}
