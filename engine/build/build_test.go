@@ -425,3 +425,25 @@ func TestExposedPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestMountFroms(t *testing.T) {
+	got := mountFroms(`RUN --mount=type=bind,from=builder,source=/x,target=/y --mount=type=cache,target=/c --mount=from=assets,target=/a true`)
+	if !slices.Equal(got, []string{"builder", "assets"}) {
+		t.Errorf("mountFroms = %v", got)
+	}
+}
+
+func TestDropCreated(t *testing.T) {
+	lower, upper := t.TempDir(), t.TempDir()
+	writeTree(t, lower, map[string]string{"run/existing": "x"})
+	writeTree(t, upper, map[string]string{"run/secrets/tok": "", "etc/hosts": "", "keep/file": "data"})
+	dropCreated(upper, []string{lower}, "/run/secrets/tok")
+	dropCreated(upper, []string{lower}, "/etc/hosts")
+	dropCreated(upper, []string{lower}, "/keep/file")
+	for p, want := range map[string]bool{"run/secrets": false, "run": true, "etc": false, "keep/file": true} {
+		_, err := os.Lstat(filepath.Join(upper, p))
+		if (err == nil) != want {
+			t.Errorf("%s: exists=%v, want %v", p, err == nil, want)
+		}
+	}
+}
