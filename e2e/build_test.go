@@ -379,7 +379,7 @@ func TestUpBuildsMissingImage(t *testing.T) {
 	c := newCLI(t)
 	c.loadBusybox()
 	dir, proj := buildProject(t, "build-up", map[string]string{
-		"compose.yaml": "services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    command: [sleep, \"60\"]\n",
+		"compose.yaml":   "services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    command: [sleep, \"60\"]\n",
 		"app.Dockerfile": "FROM busybox\nRUN echo built > /marker\n",
 	})
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
