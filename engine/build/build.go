@@ -15,11 +15,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
@@ -102,6 +104,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.sweep(ctx)
 	r := &run{b: b, opts: opts, d: d, ctx: bctx, global: global, states: map[int]*state{}, res: &Result{}}
 	defer func() {
 		for _, t := range r.temps {
@@ -221,3 +224,32 @@ func newID() string {
 func now() v1.Time { return v1.Time{Time: time.Now().UTC().Truncate(time.Second)} }
 
 func normalizeRef(ref string) (string, error) { return image.Normalize(ref) }
+
+// Step directories carry the building process's pid, so a later build can
+// tell what a killed build left (a container, mounts) from work under way.
+func stepPrefix() string { return "step-" + strconv.Itoa(os.Getpid()) + "-" }
+
+// sweep removes the step directories of builds whose process is gone.
+func (b *Builder) sweep(ctx context.Context) {
+	ents, err := os.ReadDir(b.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "step-")
+		if !ok {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 1 || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		dir := filepath.Join(b.Dir, e.Name())
+		_ = b.Runtime.Stop(ctx, dir, 0) // a RUN still going: kill it first
+		_ = container.UnmountBuildRootfs(dir)
+		if b.Runtime.Remove(ctx, dir) == nil {
+			_ = os.RemoveAll(dir)
+		}
+	}
+}

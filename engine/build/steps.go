@@ -41,7 +41,7 @@ func (r *run) layerStep(ctx context.Context, parent *state, key, text, label str
 	if err := os.MkdirAll(r.b.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(r.b.Dir, "step-")
+	dir, err := os.MkdirTemp(r.b.Dir, stepPrefix())
 	if err != nil {
 		return nil, err
 	}
