@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -488,4 +489,47 @@ func TestBuildPullsBase(t *testing.T) {
 		t.Errorf("--pull did not use the newer base: %q", out)
 	}
 	c.must(append(proj, "down", "-t", "0")...)
+}
+
+// TestBuildKilledIsSwept: a build killed (SIGKILL) in the middle of a RUN
+// leaves a container and mounts; the next build kills and removes them.
+func TestBuildKilledIsSwept(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	dir, proj := buildProject(t, "build-killed", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"Dockerfile":   "FROM busybox\nRUN echo started && sleep 3599\n",
+	})
+	cmd := c.command(t.Context(), append(proj, "build")...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasSuffix(sc.Text(), " started") {
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !sleeping() {
+		t.Fatal("the RUN was not running when its build was killed")
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN true\n"), 0o644)
+	c.must(append(proj, "build")...)
+	eventually(t, 10*time.Second, "the killed build's RUN to be gone", func() bool { return !sleeping() })
+	hostClean(t, c)
+}
+
+// sleeping reports whether a "sleep 3599" (TestBuildKilledIsSwept's RUN) runs.
+func sleeping() bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x003599\x00" {
+			return true
+		}
+	}
+	return false
 }
