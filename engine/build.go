@@ -15,6 +15,7 @@ import (
 	"github.com/composer-dev/compose/engine/build"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/progress"
 )
 
 // BuildOptions are the flags of `compose build`.
@@ -116,8 +117,8 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 	if out == nil {
 		out = e.err
 	}
-	if opts.Quiet {
-		out = io.Discard
+	if opts.Quiet || e.progressMode == progress.ModeQuiet {
+		out, opts.Quiet = io.Discard, true
 	}
 	b := e.builder()
 	for _, svc := range svcs {
@@ -148,11 +149,16 @@ func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.Servi
 			return err
 		}
 		bo.Out = e.err
+		if e.progressMode == progress.ModeQuiet {
+			bo.Out = io.Discard
+		}
 		res, err := b.Build(ctx, bo)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
+		if e.progressMode != progress.ModeQuiet {
+			fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
+		}
 		img, err := e.images.Get(res.ID)
 		if err != nil {
 			return err

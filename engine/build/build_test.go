@@ -447,3 +447,23 @@ func TestDropCreated(t *testing.T) {
 		}
 	}
 }
+
+func TestHeredocScript(t *testing.T) {
+	parse := func(df string) instructions.ShellDependantCmdLine {
+		res, err := parser.Parse(strings.NewReader(df))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := instructions.ParseInstruction(res.AST.Children[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(*instructions.RunCommand).ShellDependantCmdLine
+	}
+	if got, _ := heredocScript(parse("RUN <<EOF\necho a\necho b\nEOF\n")); got != "echo a\necho b\n" {
+		t.Errorf("heredoc only: %q", got)
+	}
+	if got, _ := heredocScript(parse("RUN cat <<EOF > /f\nline\nEOF\n")); got != "cat <<EOF > /f\nline\nEOF" {
+		t.Errorf("heredoc in a command: %q", got)
+	}
+}

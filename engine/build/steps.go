@@ -136,11 +136,12 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 		inputs = append(inputs, m.input)
 	}
 	args := commandLine(parent.cfg.Config.Shell, c.ShellDependantCmdLine)
-	if len(c.Files) > 0 { // RUN <<EOF: the heredoc is the script
-		if !c.PrependShell || len(c.Files) != 1 {
-			return nil, fmt.Errorf("%s: %s: this heredoc form is not supported yet: %w", r.d.name, c.String(), errdefs.ErrInvalidArgument)
+	if len(c.Files) > 0 {
+		script, err := heredocScript(c.ShellDependantCmdLine)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
 		}
-		args = append(append([]string(nil), shellOf(parent.cfg.Config.Shell)...), c.Files[0].Data)
+		args = append(append([]string(nil), shellOf(parent.cfg.Config.Shell)...), script)
 	}
 	runEnv := append(append(env(nil), parent.args...), parent.cfg.Config.Env...)
 	var dedup env
@@ -541,4 +542,27 @@ func (r *run) copyFromRoot(w *writer, from string, cp copySpec, dest string) err
 		}
 	}
 	return nil
+}
+
+// heredocScript is what the shell runs for a RUN with heredocs: the
+// heredoc itself when the line is only "<<EOF", else the line with its
+// heredocs written back for the shell to read.
+func heredocScript(c instructions.ShellDependantCmdLine) (string, error) {
+	if !c.PrependShell {
+		return "", fmt.Errorf("heredocs need the shell form of RUN: %w", errdefs.ErrInvalidArgument)
+	}
+	line := strings.TrimSpace(strings.Join(c.CmdLine, " "))
+	if len(c.Files) == 1 && !strings.ContainsAny(strings.TrimLeft(line, "<-"), " \t") {
+		return c.Files[0].Data, nil
+	}
+	var b strings.Builder
+	b.WriteString(line)
+	for _, f := range c.Files {
+		b.WriteString("\n" + f.Data)
+		if !strings.HasSuffix(f.Data, "\n") {
+			b.WriteString("\n")
+		}
+		b.WriteString(f.Name)
+	}
+	return b.String(), nil
 }
