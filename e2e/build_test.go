@@ -333,7 +333,7 @@ func TestBuildRunMounts(t *testing.T) {
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
-	_, proj := buildProject(t, "build-mounts", map[string]string{
+	dir, proj := buildProject(t, "build-mounts", map[string]string{
 		"compose.yaml": `services:
   m:
     build:
@@ -353,7 +353,7 @@ FROM busybox
 ARG N=1
 RUN --mount=type=cache,target=/cache echo $N >> /cache/runs && wc -l < /cache/runs > /runs
 RUN --mount=type=secret,id=tok cat /run/secrets/tok > /secret-copy
-RUN --mount=type=bind,source=bound.txt,target=/b cat /b > /bound-copy
+RUN --mount=type=bind,source=bound.txt,target=/b,rw cat /b > /bound-copy && echo overwritten > /b
 RUN --mount=type=bind,from=src,source=/stagefile,target=/s cat /s > /stage-copy
 RUN --network=none cat /proc/net/dev | tail -n +3 | wc -l > /nics
 RUN grep myhost /etc/hosts > /hosts-line && df -k /dev/shm | tail -n 1 | awk '{print $2}' > /shm
@@ -367,6 +367,9 @@ CMD cat /runs /secret-copy /bound-copy /stage-copy /nics /hosts-line /shm; ls /r
 	want := "2\ns3cret\nfrom-context\nfrom-stage\n1\n10.1.2.3\tmyhost\n98304\nls: /run/secrets: No such file or directory\n"
 	if out != want {
 		t.Errorf("container output:\n%s\nwant:\n%s", out, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "bound.txt")); string(b) != "from-context\n" {
+		t.Errorf("a rw bind mount wrote to the context: %q", b)
 	}
 	c.must(append(proj, "down", "-t", "0")...)
 	hostClean(t, c)

@@ -72,9 +72,6 @@ func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([
 				return container.Mount{Type: "tmpfs", Destination: target, Options: opts}, nil
 			}
 		case instructions.MountTypeBind:
-			if !m.ReadOnly {
-				return nil, fmt.Errorf("--mount=type=bind,rw is not supported yet: %w", errdefs.ErrInvalidArgument)
-			}
 			src := m.Source
 			if src == "" {
 				src = "/"
@@ -89,9 +86,26 @@ func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([
 					return nil, err
 				}
 				rm.input = "bind context " + d
-				host := matched[0].abs
-				rm.make = func(string) (container.Mount, error) {
-					return container.Mount{Source: host, Destination: target, ReadOnly: true}, nil
+				one, bctx, n := matched[0], r.ctx, i
+				rm.make = func(dir string) (container.Mount, error) {
+					// A copy: .dockerignore applies, and writes (rw) are thrown away.
+					copyDir := filepath.Join(dir, "bind-"+strconv.Itoa(n))
+					if err := os.Mkdir(copyDir, 0o755); err != nil {
+						return container.Mount{}, err
+					}
+					w := &writer{root: copyDir}
+					host := copyDir
+					err := bctx.walk(one, func(rel, p string, fi os.FileInfo) error {
+						if !one.info.IsDir() {
+							host = filepath.Join(copyDir, "file")
+							return w.put("/file", p, fi)
+						}
+						return w.put(path.Join("/", rel), p, fi)
+					})
+					if err != nil {
+						return container.Mount{}, err
+					}
+					return container.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
 				}
 				break
 			}
@@ -115,7 +129,8 @@ func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([
 				if err != nil {
 					return container.Mount{}, err
 				}
-				return container.Mount{Source: host, Destination: target, ReadOnly: true}, nil
+				// rw writes land in the overlay's throwaway upper dir.
+				return container.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
 			}
 		case instructions.MountTypeSecret:
 			id := m.CacheID
