@@ -467,3 +467,21 @@ func TestHeredocScript(t *testing.T) {
 		t.Errorf("heredoc in a command: %q", got)
 	}
 }
+
+func TestVerifyChecksum(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"f": "hello\n"})
+	c, _ := newContext(dir, "")
+	r := &run{ctx: c}
+	srcs, _ := c.match("f")
+	const sum = "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+	if err := r.verifyChecksum(srcs, sum); err != nil {
+		t.Errorf("matching checksum: %v", err)
+	}
+	if err := r.verifyChecksum(srcs, "sha256:00"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("wrong checksum: %v", err)
+	}
+	if err := r.verifyChecksum(srcs, "md5:00"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("md5: %v", err)
+	}
+}

@@ -281,8 +281,8 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 	if cp.parents {
 		return nil, fail(fmt.Errorf("--parents is not supported yet: %w", errdefs.ErrInvalidArgument))
 	}
-	if cp.checksum != "" {
-		return nil, fail(fmt.Errorf("--checksum is not supported yet: %w", errdefs.ErrInvalidArgument))
+	if cp.checksum != "" && (len(cp.sd.SourcePaths) != 1 || cp.from != "") {
+		return nil, fail(fmt.Errorf("--checksum needs exactly one source: %w", errdefs.ErrInvalidArgument))
 	}
 	for _, s := range cp.sd.SourcePaths {
 		if isURL(s) && (!cp.add || cp.from != "") {
@@ -345,6 +345,11 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 		all, d, err := r.sources(ctx, r.ctx, cp, cp.add)
 		if err != nil {
 			return nil, fail(err)
+		}
+		if cp.checksum != "" {
+			if err := r.verifyChecksum(all, cp.checksum); err != nil {
+				return nil, fail(err)
+			}
 		}
 		if len(all) > 1 {
 			nsrc = len(all) + len(cp.sd.SourceContents)
@@ -565,4 +570,23 @@ func heredocScript(c instructions.ShellDependantCmdLine) (string, error) {
 		b.WriteString(f.Name)
 	}
 	return b.String(), nil
+}
+
+// verifyChecksum checks ADD --checksum=sha256:HEX against the one file source.
+func (r *run) verifyChecksum(srcs []source, want string) error {
+	hexWant, ok := strings.CutPrefix(want, "sha256:")
+	if !ok {
+		return fmt.Errorf("--checksum=%s: only sha256:HEX is supported: %w", want, errdefs.ErrInvalidArgument)
+	}
+	if len(srcs) != 1 || !srcs[0].info.Mode().IsRegular() {
+		return fmt.Errorf("--checksum needs a single file source: %w", errdefs.ErrInvalidArgument)
+	}
+	got, err := r.ctx.fileDigest(srcs[0].abs)
+	if err != nil {
+		return err
+	}
+	if got != hexWant {
+		return fmt.Errorf("digest mismatch for %s: sha256:%s, want %s: %w", srcs[0].rel, got, want, errdefs.ErrInvalidArgument)
+	}
+	return nil
 }
