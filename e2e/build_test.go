@@ -404,9 +404,16 @@ func TestUpBuildsMissingImage(t *testing.T) {
 	if strings.Contains(r.stderr, "RUN echo") {
 		t.Errorf("up rebuilt an image that exists:\n%s", r.stderr)
 	}
+	os.WriteFile(filepath.Join(dir, "app.Dockerfile"), []byte("FROM busybox\nRUN echo built2 > /marker\n"), 0o644)
+	if out := c.must(append(proj, "run", "--rm", "app", "cat", "/marker")...).stdout; out != "built\n" {
+		t.Errorf("run without --build rebuilt: %q", out)
+	}
+	if out := c.must(append(proj, "run", "--rm", "--build", "app", "cat", "/marker")...).stdout; out != "built2\n" {
+		t.Errorf("run --build did not rebuild: %q", out)
+	}
 	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    pull_policy: build\n    command: [sleep, \"60\"]\n"), 0o644)
 	r = c.must(append(proj, "up", "-d")...)
-	if s := stepStatus(r.stderr); !s["RUN echo built > /marker"] {
+	if s := stepStatus(r.stderr); !s["RUN echo built2 > /marker"] {
 		t.Errorf("pull_policy build: no (cached) build step in:\n%s", r.stderr)
 	}
 }
