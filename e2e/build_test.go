@@ -126,7 +126,7 @@ CMD ["sh", "-c", "cat /app/out.txt; id -u; pwd; ls /src /ctx; stat -c '%u:%g %a'
 		}
 	}
 	insp := c.must("image", "inspect", "build-ms-web").stdout
-	for _, want := range []string{`"com.example.built": "yes"`, `"8080/tcp"`, `"User": "bob"`, `"WorkingDir": "/app"`} {
+	for _, want := range []string{`"com.example.built": "yes"`, `"com.docker.compose.service": "web"`, `"8080/tcp"`, `"User": "bob"`, `"WorkingDir": "/app"`} {
 		if !strings.Contains(insp, want) {
 			t.Errorf("image inspect lacks %s:\n%s", want, insp)
 		}

@@ -256,10 +256,15 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 			named[name] = filepath.Join(p.WorkingDir, v)
 		}
 	}
+	// As Compose labels the images it builds.
+	labels := map[string]string{labelVersion: Version, labelProject: p.Name, labelService: svc.Name}
+	for k, v := range bc.Labels {
+		labels[k] = v
+	}
 	return build.Options{
 		ExtraHosts: bc.ExtraHosts, ShmSize: int64(bc.ShmSize),
 		Secrets: secrets, NamedContexts: named, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
-		Args: args, Target: bc.Target, Labels: bc.Labels, Tags: tags,
+		Args: args, Target: bc.Target, Labels: labels, Tags: tags,
 		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,
 	}, nil
 }
