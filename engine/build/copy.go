@@ -30,23 +30,35 @@ type writer struct {
 	root  string
 	owner *[2]int      // nil = keep the source's owner
 	chmod *fs.FileMode // nil = keep the source's mode
+	// dirs caches resolved, existing parent directories (container path ->
+	// host path): a copy never turns a directory into anything else, so a
+	// directory once resolved stays where it is.
+	dirs map[string]string
 }
 
-// hostParent resolves the parent of container path p inside the root and
-// returns it with p's last element.
+// hostParent resolves the parent of container path p inside the root
+// (creating it) and returns it with p's last element.
 func (w *writer) hostParent(p string) (string, string, error) {
 	p = path.Clean("/" + p)
 	if p == "/" {
 		return w.root, "", nil
 	}
 	dir, base := path.Split(p)
-	parent, err := securejoin.SecureJoin(w.root, dir)
-	if err != nil {
-		return "", "", err
+	dir = path.Clean(dir)
+	if parent, ok := w.dirs[dir]; ok {
+		return parent, base, nil
 	}
 	if err := w.mkdirAll(dir); err != nil {
 		return "", "", err
 	}
+	parent, err := securejoin.SecureJoin(w.root, dir)
+	if err != nil {
+		return "", "", err
+	}
+	if w.dirs == nil {
+		w.dirs = map[string]string{}
+	}
+	w.dirs[dir] = parent
 	return parent, base, nil
 }
 
