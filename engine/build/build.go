@@ -92,6 +92,8 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	bctx.loadDigests(b.CacheDir)
+	defer bctx.saveDigests()
 	global, err := d.globalArgs(opts.Args)
 	if err != nil {
 		return nil, err

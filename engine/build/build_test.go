@@ -485,3 +485,48 @@ func TestVerifyChecksum(t *testing.T) {
 		t.Errorf("md5: %v", err)
 	}
 }
+
+func TestRememberedDigests(t *testing.T) {
+	dir, cacheDir := t.TempDir(), t.TempDir()
+	writeTree(t, dir, map[string]string{"f": "aaaa"})
+	f := filepath.Join(dir, "f")
+	os.Chtimes(f, time1, time1)
+	digest := func() (string, *buildContext) {
+		c, _ := newContext(dir, "")
+		c.loadDigests(cacheDir)
+		s, _ := c.match("f")
+		d, err := c.digest(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.saveDigests()
+		return d, c
+	}
+	d1, c := digest()
+	if c.dirty {
+		t.Error("a file changed just now was remembered")
+	}
+	for k, v := range c.hashes { // as if hashed a minute after its last change
+		c.seen[k] = knownFile{Stat: statOf(t, k), Digest: v}
+	}
+	c.dirty = true
+	c.saveDigests()
+	d2, c := digest()
+	if d1 != d2 || c.dirty {
+		t.Errorf("second digest: %v, rehashed=%v", d1 == d2, c.dirty)
+	}
+	// Same size and mtime, new content: the ctime tells.
+	os.WriteFile(f, []byte("bbbb"), 0o644)
+	os.Chtimes(f, time1, time1)
+	if d3, _ := digest(); d3 == d1 {
+		t.Error("a rewritten file with the same size and mtime kept its old digest")
+	}
+}
+
+func statOf(t *testing.T, p string) string {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return statKey(&st)
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/moby/patternmatcher"
+	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -22,10 +25,14 @@ import (
 // buildContext is the local directory COPY and ADD read from, less what
 // .dockerignore excludes. Nothing outside dir is ever read.
 type buildContext struct {
-	dir     string // absolute, symlinks resolved
-	ignore  *patternmatcher.PatternMatcher
-	hashes  map[string]string // rel path -> content digest, per build
-	nofiles bool              // no local context (stdin or inline only)
+	dir    string // absolute, symlinks resolved
+	ignore *patternmatcher.PatternMatcher
+	hashes map[string]string // host path -> content digest, per build
+
+	// Digests remembered across builds (see knownFile).
+	known, seen map[string]knownFile
+	digestFile  string
+	dirty       bool
 }
 
 // newContext opens dir with its ignore file: <Dockerfile>.dockerignore
@@ -42,7 +49,7 @@ func newContext(dir, dockerfilePath string) (*buildContext, error) {
 	if err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("build context %s is not a directory: %w", dir, errdefs.ErrInvalidArgument)
 	}
-	c := &buildContext{dir: abs, hashes: map[string]string{}}
+	c := &buildContext{dir: abs, hashes: map[string]string{}, known: map[string]knownFile{}, seen: map[string]knownFile{}}
 	var patterns []string
 	ignoreFiles := []string{filepath.Join(abs, ".dockerignore")}
 	if dockerfilePath != "" {
@@ -279,11 +286,75 @@ func (c *buildContext) fileDigest(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return "", err
+	}
+	key := statKey(&st)
+	if e, ok := c.known[p]; ok && e.Stat == key {
+		c.hashes[p] = e.Digest
+		c.seen[p] = e
+		return e.Digest, nil
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
 	d := hex.EncodeToString(h.Sum(nil))
 	c.hashes[p] = d
+	// A file changed in the last moments could change again within the
+	// clock's granularity without its ctime moving: not remembered (git's
+	// "racily clean" rule).
+	if time.Since(time.Unix(st.Ctim.Unix())) > 2*time.Second {
+		c.seen[p] = knownFile{Stat: key, Digest: d}
+		c.dirty = true
+	}
 	return d, nil
+}
+
+// knownFile is a digest remembered across builds with the file's identity
+// when it was taken: any write changes the ctime, so a file whose device,
+// inode, size, mtime and ctime are all unchanged has the same content.
+type knownFile struct {
+	Stat   string `json:"s"`
+	Digest string `json:"d"`
+}
+
+func statKey(st *unix.Stat_t) string {
+	return fmt.Sprintf("%d:%d:%d:%d.%d:%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+}
+
+// loadDigests reads the digests remembered for this context in dir.
+func (c *buildContext) loadDigests(dir string) {
+	if dir == "" {
+		return
+	}
+	sum := sha256.Sum256([]byte(c.dir))
+	c.digestFile = filepath.Join(dir, "context-"+hex.EncodeToString(sum[:8])+".json")
+	if b, err := os.ReadFile(c.digestFile); err == nil {
+		_ = json.Unmarshal(b, &c.known)
+	}
+	for k, v := range c.known {
+		c.seen[k] = v
+	}
+}
+
+// saveDigests remembers the digests, atomically.
+func (c *buildContext) saveDigests() {
+	if c.digestFile == "" || !c.dirty {
+		return
+	}
+	b, err := json.Marshal(c.seen)
+	if err != nil {
+		return
+	}
+	_ = os.MkdirAll(filepath.Dir(c.digestFile), 0o700)
+	f, err := os.CreateTemp(filepath.Dir(c.digestFile), ".tmp-")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(b)
+	if f.Close() != nil || werr != nil || os.Rename(f.Name(), c.digestFile) != nil {
+		os.Remove(f.Name())
+	}
 }
