@@ -419,8 +419,8 @@ func TestUpBuildsMissingImage(t *testing.T) {
 }
 
 // TestBuildAddURLContextsOnbuild: ADD of a URL (a server on loopback),
-// additional_contexts (a directory and docker-image://) and the ONBUILD
-// triggers of a base image.
+// additional_contexts (a directory, docker-image:// and service:, which
+// builds that service first) and the ONBUILD triggers of a base image.
 func TestBuildAddURLContextsOnbuild(t *testing.T) {
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
@@ -443,12 +443,12 @@ func TestBuildAddURLContextsOnbuild(t *testing.T) {
       additional_contexts:
         extra: ./extra
         img: docker-image://busybox:latest
-    depends_on: [base]
+        base: service:base
 `,
 		"base.Dockerfile": "FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo onbuild-ran > /onbuild\n",
 		"trigger.txt":     "copied by a trigger\n",
 		"extra/e.txt":     "from the extra context\n",
-		"Dockerfile": `FROM onbuild-base:1
+		"Dockerfile": `FROM base
 ADD ` + srv.URL + `/files/hello.txt /web/
 COPY --from=extra e.txt /e.txt
 COPY --from=img /bin/busybox /img-busybox
@@ -456,8 +456,7 @@ CMD cat /web/hello.txt /trigger.txt /onbuild /e.txt; stat -c '%a' /web/hello.txt
 `,
 	})
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
-	c.must(append(proj, "build", "base")...)
-	c.must(append(proj, "build", "app")...)
+	c.must(append(proj, "build")...) // base first: app's Dockerfile starts FROM it
 	out := c.must(append(proj, "run", "--rm", "--no-deps", "app")...).stdout
 	want := "served /files/hello.txt\ncopied by a trigger\nonbuild-ran\nfrom the extra context\n600\nimg-ok\n"
 	if out != want {

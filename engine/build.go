@@ -121,7 +121,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 		out, opts.Quiet = io.Discard, true
 	}
 	b := e.builder()
-	for _, svc := range svcs {
+	for _, svc := range buildOrder(svcs) {
 		bo, err := buildOptions(p, svc, args)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 // built; their images land in pl.images.
 func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.ServiceConfig) error {
 	b := e.builder()
-	for _, svc := range svcs {
+	for _, svc := range buildOrder(svcs) {
 		bo, err := buildOptions(pl.project, svc, nil)
 		if err != nil {
 			return err
@@ -248,8 +248,14 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		switch {
 		case strings.HasPrefix(v, "docker-image://"):
 			named[name] = v
-		case strings.Contains(v, "://") || strings.HasPrefix(v, "git@") || strings.HasPrefix(v, "service:") || strings.HasPrefix(v, "target:"):
-			return build.Options{}, fmt.Errorf("service %q: additional_contexts %s: only directories and docker-image:// are supported: %w", svc.Name, name, errdefs.ErrInvalidArgument)
+		case strings.HasPrefix(v, "service:"): // the image built for that service (built first)
+			other, err := p.GetService(strings.TrimPrefix(v, "service:"))
+			if err != nil {
+				return build.Options{}, fmt.Errorf("service %q: additional_contexts %s: no such service %q: %w", svc.Name, name, strings.TrimPrefix(v, "service:"), errdefs.ErrNotFound)
+			}
+			named[name] = "docker-image://" + serviceImage(p, other)
+		case strings.Contains(v, "://") || strings.HasPrefix(v, "git@") || strings.HasPrefix(v, "target:"):
+			return build.Options{}, fmt.Errorf("service %q: additional_contexts %s: only directories, docker-image:// and service: are supported: %w", svc.Name, name, errdefs.ErrInvalidArgument)
 		case filepath.IsAbs(v):
 			named[name] = v
 		default:
@@ -341,4 +347,47 @@ func printBuildPlan(p *types.Project, svcs []types.ServiceConfig, args map[strin
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(plan)
+}
+
+// buildOrder puts the services to build in an order where a service comes
+// after those it depends on and those whose image it uses as an
+// additional context ("service:NAME"), so a Dockerfile can start FROM an
+// image built in the same run.
+func buildOrder(svcs []types.ServiceConfig) []types.ServiceConfig {
+	byName := map[string]types.ServiceConfig{}
+	for _, s := range svcs {
+		byName[s.Name] = s
+	}
+	var out []types.ServiceConfig
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(s types.ServiceConfig)
+	visit = func(s types.ServiceConfig) {
+		if state[s.Name] != 0 {
+			return // done, or a cycle (reported elsewhere): keep going
+		}
+		state[s.Name] = 1
+		var deps []string
+		for d := range s.DependsOn {
+			deps = append(deps, d)
+		}
+		if s.Build != nil {
+			for _, v := range s.Build.AdditionalContexts {
+				if d, ok := strings.CutPrefix(v, "service:"); ok {
+					deps = append(deps, d)
+				}
+			}
+		}
+		sort.Strings(deps)
+		for _, d := range deps {
+			if ds, ok := byName[d]; ok {
+				visit(ds)
+			}
+		}
+		state[s.Name] = 2
+		out = append(out, s)
+	}
+	for _, s := range svcs {
+		visit(s)
+	}
+	return out
 }
