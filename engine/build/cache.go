@@ -3,10 +3,8 @@ package build
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // cache maps a step's key to the image config the step produced (with its
@@ -65,12 +63,4 @@ func (c *cache) put(key string, raw []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), p)
-}
-
-// clear drops every entry (`builder prune`).
-func (c *cache) clear() error {
-	if c == nil || c.dir == "" || !strings.HasSuffix(c.dir, "build-cache") {
-		return errors.New("no build cache")
-	}
-	return os.RemoveAll(c.dir)
 }

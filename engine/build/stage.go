@@ -207,9 +207,9 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 	case *instructions.RunCommand:
 		return r.runStep(ctx, stage, parent, c, label)
 	case *instructions.CopyCommand:
-		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), from: c.From, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
+		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), from: c.From, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
 	case *instructions.AddCommand:
-		return r.copyStep(ctx, stage, parent, copySpec{cmd: c, text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
+		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
 	case *instructions.WorkdirCommand:
 		n := r.b.nextStep()
 		fmt.Fprintf(r.opts.Out, "#%d %s %s\n#%d DONE\n", n, label, text(c), n)
@@ -228,13 +228,11 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 		}
 	}
 	st.key = stepKey(parent.key, text(c), strings.Join(st.args, "\n"))
-	st.cfg.History = append(st.cfg.History, v1.History{Created: st.cfg.Created, CreatedBy: createdBy(c), Comment: historyComment, EmptyLayer: true})
+	st.cfg.History = append(st.cfg.History, v1.History{Created: st.cfg.Created, CreatedBy: text(c), Comment: historyComment, EmptyLayer: true})
 	return st, nil
 }
 
 const historyComment = "buildkit.dockerfile.v0"
-
-func createdBy(c instructions.Command) string { return text(c) }
 
 // applyConfig applies an instruction that only changes the image config
 // (or the stage's ARGs). Pure: unit tests run it without root.

@@ -262,7 +262,6 @@ func (r *run) runContainer(ctx context.Context, spec container.Spec, n int) (int
 
 // copySpec is a COPY or ADD.
 type copySpec struct {
-	cmd      instructions.Command
 	text     string
 	add      bool
 	unpack   *bool // ADD --unpack: nil = local archives only
