@@ -207,7 +207,11 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 	case *instructions.RunCommand:
 		return r.runStep(ctx, stage, parent, c, label)
 	case *instructions.CopyCommand:
-		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), from: c.From, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
+		from, err := r.expander(parent)(c.From) // --from=$STAGE
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v: %w", r.d.name, text(c), err, errdefs.ErrInvalidArgument)
+		}
+		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), from: from, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
 	case *instructions.AddCommand:
 		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
 	case *instructions.WorkdirCommand:
