@@ -1,6 +1,7 @@
 package build
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -30,7 +31,7 @@ type runMount struct {
 // runMounts resolves a RUN's --mount flags: cache (a directory kept across
 // builds under the build state), tmpfs, bind (read-only, from the context
 // or an earlier stage) and secret (from the build's secrets).
-func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([]runMount, error) {
+func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage int, parent *state) ([]runMount, error) {
 	var out []runMount
 	for i, m := range instructions.GetMounts(c) {
 		target := m.Target
@@ -110,10 +111,13 @@ func (r *run) runMounts(c *instructions.RunCommand, stage int, parent *state) ([
 				break
 			}
 			j, ok := r.d.stageIndex(m.From, stage)
-			if !ok || r.states[j] == nil {
+			if !ok {
 				return nil, fmt.Errorf("--mount from=%s: only earlier stages are supported: %w", m.From, errdefs.ErrInvalidArgument)
 			}
-			from := r.states[j]
+			from, err := r.stageState(ctx, j)
+			if err != nil {
+				return nil, err
+			}
 			rm.input = "bind stage " + from.key
 			n := i
 			rm.make = func(dir string) (container.Mount, error) {

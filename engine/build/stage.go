@@ -129,7 +129,11 @@ func (r *run) from(ctx context.Context, i int, label string) (*state, error) {
 	n := r.b.nextStep()
 	if j, ok := r.d.stageIndex(base, i); ok && r.d.stages[j].Name != "" && !named {
 		fmt.Fprintf(r.opts.Out, "#%d %s FROM %s\n#%d DONE\n", n, label, base, n)
-		st := r.states[j].clone()
+		base, err := r.stageState(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		st := base.clone()
 		st.args, st.cmdSet = nil, false
 		return st, nil
 	}
@@ -407,4 +411,15 @@ func exposedPorts(s string) ([]string, error) {
 		out = append(out, strconv.FormatUint(p, 10)+"/"+proto)
 	}
 	return out, nil
+}
+
+// stageState returns an earlier stage's result, building it now if the
+// stage plan missed it (a --from set by a variable of the stage itself).
+func (r *run) stageState(ctx context.Context, j int) (*state, error) {
+	if r.states[j] == nil {
+		if err := r.stage(ctx, j); err != nil {
+			return nil, err
+		}
+	}
+	return r.states[j], nil
 }

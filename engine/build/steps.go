@@ -123,7 +123,7 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			return nil, fmt.Errorf("%s: %s: RUN --%s is not supported yet: %w", r.d.name, c.String(), f, errdefs.ErrInvalidArgument)
 		}
 	}
-	mounts, err := r.runMounts(c, stage, parent)
+	mounts, err := r.runMounts(ctx, c, stage, parent)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
 	}
@@ -325,8 +325,12 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 			cp.from = ref
 		}
 		if j, ok := r.d.stageIndex(cp.from, stage); ok {
-			src = sourceSet{lower: r.states[j].lower(r.b.Images)}
-			inputs = "stage " + r.states[j].key
+			from, err := r.stageState(ctx, j)
+			if err != nil {
+				return nil, err
+			}
+			src = sourceSet{lower: from.lower(r.b.Images)}
+			inputs = "stage " + from.key
 		} else {
 			raw, id, err := r.baseImage(ctx, cp.from)
 			if err != nil {
