@@ -324,6 +324,9 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 		if ref, ok := strings.CutPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix); ok {
 			cp.from = ref
 		}
+		if j, ok := r.d.stageIndex(cp.from, len(r.d.stages)); ok && j >= stage && (r.d.stages[j].Name != "" || isNumber(cp.from)) {
+			return nil, fail(fmt.Errorf("--from=%s refers to the current or a later stage: %w", cp.from, errdefs.ErrInvalidArgument))
+		}
 		if j, ok := r.d.stageIndex(cp.from, stage); ok {
 			from, err := r.stageState(ctx, j)
 			if err != nil {
@@ -593,3 +596,5 @@ func (r *run) verifyChecksum(srcs []source, want string) error {
 	}
 	return nil
 }
+
+func isNumber(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
