@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -223,6 +224,12 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 		}
 		for name, img := range pulled {
 			pl.images[name] = img
+		}
+	}
+	for _, name := range pl.graph.Services() {
+		svc, _ := pl.project.GetService(name)
+		if pl.images[name] == nil && svc.Build != nil && bp != BuildNever && !slices.ContainsFunc(toBuild, func(s types.ServiceConfig) bool { return s.Name == name }) {
+			toBuild = append(toBuild, svc) // its pull failed (a warning): build it, as Compose does
 		}
 	}
 	if len(toBuild) > 0 {
