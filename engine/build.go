@@ -262,13 +262,21 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 			named[name] = filepath.Join(p.WorkingDir, v)
 		}
 	}
+	network := bc.Network
+	switch network {
+	case "", "default", "host":
+		network = ""
+	case "none":
+	default:
+		return build.Options{}, fmt.Errorf("service %q: build.network %q: only host (the default) and none are supported: %w", svc.Name, bc.Network, errdefs.ErrInvalidArgument)
+	}
 	// As Compose labels the images it builds.
 	labels := map[string]string{labelVersion: Version, labelProject: p.Name, labelService: svc.Name}
 	for k, v := range bc.Labels {
 		labels[k] = v
 	}
 	return build.Options{
-		ExtraHosts: bc.ExtraHosts, ShmSize: int64(bc.ShmSize),
+		ExtraHosts: bc.ExtraHosts, ShmSize: int64(bc.ShmSize), Network: network, Privileged: bc.Privileged,
 		Secrets: secrets, NamedContexts: named, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
 		Args: args, Target: bc.Target, Labels: labels, Tags: tags,
 		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,

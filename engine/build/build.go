@@ -47,6 +47,8 @@ type Options struct {
 	NamedContexts map[string]string
 	ExtraHosts    map[string][]string // host -> addresses, in RUN's /etc/hosts
 	ShmSize       int64               // bytes of RUN's /dev/shm; 0 = 64 MiB
+	Network       string              // RUN's default network: "" or "host" (the host's), "none"
+	Privileged    bool                // RUN with all capabilities and devices
 	Out           io.Writer
 }
 

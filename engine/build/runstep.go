@@ -28,8 +28,14 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
 	}
 	netns := container.HostNetNS
-	if instructions.GetNetwork(c) == instructions.NetworkNone {
+	switch instructions.GetNetwork(c) {
+	case instructions.NetworkNone:
 		netns = "" // a namespace of its own with only lo
+	case instructions.NetworkHost:
+	default: // the build's default (build.network)
+		if r.opts.Network == "none" {
+			netns = ""
+		}
 	}
 	inputs := []string{c.String()}
 	for _, m := range mounts {
@@ -71,6 +77,7 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			Restart: container.RestartPolicy{Name: container.RestartNo},
 		}
 		spec.Options.ShmSize = r.opts.ShmSize
+		spec.Options.Privileged = r.opts.Privileged
 		etc, err := r.etcMounts(dir)
 		if err != nil {
 			return err
