@@ -542,3 +542,29 @@ func sleeping() bool {
 	}
 	return false
 }
+
+// TestBuildExample: examples/build comes up with --build and serves the
+// page its first stage rendered, through its published port.
+func TestBuildExample(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	proj := []string{"-f", filepath.Join(repoRoot, "examples", "build", "compose.yaml"), "-p", "build-example"}
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	c.must(append(proj, "up", "--build", "-d")...)
+	addr := strings.TrimSpace(c.must(append(proj, "port", "web", "8080")...).stdout)
+	var body string
+	eventually(t, 20*time.Second, "the built web server to answer on "+addr, func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK
+	})
+	if body != "<p>hello from a built image</p>\n" {
+		t.Errorf("page = %q", body)
+	}
+}
