@@ -250,8 +250,9 @@ func TestBuildFailingRun(t *testing.T) {
 	}
 }
 
-// TestBuildContextSafety: a source symlink leading out of the context and
-// a missing source are one-line errors naming the instruction.
+// TestBuildContextSafety: a source symlink leading out of the context, a
+// missing source and a git context are one-line errors naming what is at
+// fault.
 func TestBuildContextSafety(t *testing.T) {
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
@@ -271,6 +272,11 @@ func TestBuildContextSafety(t *testing.T) {
 	r = c.run(append(proj, "build")...)
 	if r.code == 0 || !strings.Contains(r.stderr, `"missing.txt" not found`) {
 		t.Errorf("missing source: %s", r)
+	}
+	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  app:\n    build: https://github.com/example/app.git#main\n"), 0o644)
+	r = c.run(append(proj, "build")...)
+	if r.code == 0 || !strings.Contains(r.stderr, `service "app": build context "https://github.com/example/app.git#main": git and URL contexts are not supported`) {
+		t.Errorf("git context: %s", r)
 	}
 	hostClean(t, c)
 }
