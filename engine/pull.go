@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,13 +167,18 @@ func (e *Engine) registryOptions() image.RegistryOptions {
 // asks for (--pull overrides each service's pull_policy), before anything
 // is created.
 func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error {
-	var toPull []types.ServiceConfig
+	var toPull, toBuild []types.ServiceConfig
+	bp := buildPolicyOf(ctx)
 	for _, name := range pl.graph.Services() {
 		svc, err := pl.project.GetService(name)
 		if err != nil {
 			return err
 		}
 		policy := svc.PullPolicy
+		if svc.Build != nil && bp != BuildNever && (bp == BuildAlways || policy == types.PullPolicyBuild) {
+			toBuild = append(toBuild, svc)
+			continue
+		}
 		if pull != "" && pull != "policy" {
 			policy = pull
 		}
@@ -188,9 +194,13 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 				return fmt.Errorf("service %q: %w (pull_policy is never: load it with `compose image load` or pull it)", name, err)
 			}
 		case types.PullPolicyBuild:
-			return fmt.Errorf("service %q: pull_policy build: building images is not supported yet: %w", name, errdefs.ErrInvalidArgument)
-		case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent, "daily", "weekly", types.PullPolicyRefresh:
 			if img == nil {
+				return fmt.Errorf("service %q: pull_policy build needs a build section (or --no-build was given and no image %q is stored): %w", name, svc.Image, errdefs.ErrInvalidArgument)
+			}
+		case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent, "daily", "weekly", types.PullPolicyRefresh:
+			if img == nil && svc.Build != nil && bp != BuildNever {
+				toBuild = append(toBuild, svc) // as Compose does: build what is missing
+			} else if img == nil {
 				toPull = append(toPull, svc)
 			}
 		default:
@@ -217,9 +227,20 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 		}
 	}
 	for _, name := range pl.graph.Services() {
-		if pl.images[name] == nil { // a service with build: whose pull failed
+		svc, _ := pl.project.GetService(name)
+		if pl.images[name] == nil && svc.Build != nil && bp != BuildNever && !slices.ContainsFunc(toBuild, func(s types.ServiceConfig) bool { return s.Name == name }) {
+			toBuild = append(toBuild, svc) // its pull failed (a warning): build it, as Compose does
+		}
+	}
+	if len(toBuild) > 0 {
+		if err := e.buildServices(ctx, pl, toBuild); err != nil {
+			return err
+		}
+	}
+	for _, name := range pl.graph.Services() {
+		if pl.images[name] == nil { // a service with build: whose pull failed, with --no-build
 			svc, _ := pl.project.GetService(name)
-			return fmt.Errorf("service %q: image %q not found and building images is not supported yet: %w", name, svc.Image, errdefs.ErrNotFound)
+			return fmt.Errorf("service %q: image %q not found (--no-build): %w", name, svc.Image, errdefs.ErrNotFound)
 		}
 	}
 	return nil

@@ -34,6 +34,9 @@ func CleanupContainer(ctx context.Context, dir, exe string) error {
 
 // supervisorHooks wire the runtime's hooks to the networks.
 func supervisorHooks(dir, exe string) (container.Hooks, error) {
+	if container.IsBuildStep(dir) { // a Dockerfile RUN: the host's network, no record
+		return container.Hooks{}, nil
+	}
 	rec, err := loadRecord(dir)
 	if err != nil {
 		return container.Hooks{}, err

@@ -71,6 +71,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			return nil, err
 		}
 	}
+	setBuildImages(p)
 	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}}
 	usedNets := map[string]bool{}
 	for _, name := range g.Services() {
@@ -79,7 +80,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			return nil, fmt.Errorf("service %q: %w", name, errdefs.ErrNotFound)
 		}
 		if svc.Image == "" {
-			return nil, fmt.Errorf("service %q has no image (building images is not supported yet): %w", name, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
 		}
 		if err := checkServiceNetworking(p, svc); err != nil {
 			return nil, err

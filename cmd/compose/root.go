@@ -69,6 +69,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g)) // networks and ports
 	cmd.AddCommand(newVolumeCmd(g))                 // volumes
 	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))    // status
+	cmd.AddCommand(newBuildCmd(g))                  // images from Dockerfiles
 	return cmd
 }
 

@@ -97,7 +97,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
 	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress information")
 	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
-	return cmd
+	return withBuild(cmd)
 }
 
 // startFailure turns a process that could not start (command not found,

@@ -77,5 +77,5 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.attach.NoAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
 	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
 	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
-	return cmd
+	return withBuild(cmd)
 }
