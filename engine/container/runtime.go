@@ -29,6 +29,8 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := spec.validate(); err != nil {
 		return err
 	}
+	stopPriming := primeCgroupMigrations()
+	defer stopPriming()
 	if st, err := ReadState(spec.Dir); err == nil && live(st) {
 		return fmt.Errorf("container %s is already running: %w", spec.name(), errdefs.ErrConflict)
 	}

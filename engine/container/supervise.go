@@ -31,6 +31,9 @@ const (
 // supervisor's ack and returns, leaving the init to the supervisor (a
 // subreaper). On failure everything it did is undone and the error reported.
 func Create(ctx context.Context, dir string, hooks Hooks) error {
+	// Started first, so the grace period it waits for overlaps our start-up.
+	stopPriming := primeCgroupMigrations()
+	defer stopPriming()
 	rep := os.NewFile(supervisor.CreateReportFD, "report")
 	if rep == nil {
 		return errors.New("create: no report fd")

@@ -14,6 +14,18 @@ import (
 // WriteFile replaces path atomically: temp file, fsync, rename, so a crash
 // leaves either the old or the new content, never a torn file.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, true)
+}
+
+// WriteFileVolatile replaces path atomically like WriteFile but does not
+// wait for the disk (two fsyncs, a millisecond or more): for records that a
+// crash makes stale anyway, such as a live process's state. After a crash
+// the file may hold the old content or be empty.
+func WriteFileVolatile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, false)
+}
+
+func replaceFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -29,15 +41,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	// Sync the directory too, so the rename itself survives a crash.
 	if d, err := os.Open(dir); err == nil {
@@ -54,6 +71,15 @@ func WriteJSON(path string, v any) error {
 		return err
 	}
 	return WriteFile(path, data, 0o600)
+}
+
+// WriteJSONVolatile marshals v and writes it like WriteFileVolatile.
+func WriteJSONVolatile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileVolatile(path, data, 0o600)
 }
 
 // ReadJSON reads path into v.

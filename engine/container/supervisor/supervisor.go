@@ -119,18 +119,27 @@ func newSupervisor(dir string) (*supervisor, error) {
 // the restart policy says; it returns once the container is gone for good.
 func (sv *supervisor) run(report func(Ready)) {
 	sock := AttachSocket(sv.cfg.RunDir, sv.cfg.ID)
-	if a, err := listenAttach(sock); err == nil {
-		sv.attach = a
-		defer a.close(sock)
-	}
+	defer func() {
+		if sv.attach != nil {
+			sv.attach.close(sock)
+		}
+	}()
 	if sv.log != nil {
 		defer sv.log.Close()
 	}
-	sv.record(State{Status: StatusCreated})
+	// Done while __create starts (it is a big binary): attach must be served
+	// and the state recorded by the time the container runs.
+	setUp := func() {
+		if a, err := listenAttach(sock); err == nil {
+			sv.attach = a
+		}
+		sv.record(State{Status: StatusCreated})
+	}
 	rs := &restarter{policy: sv.cfg.Restart}
 	first := true
 	for {
-		r, fail := sv.start()
+		r, fail := sv.start(setUp)
+		setUp = nil
 		if fail != nil {
 			st := State{Status: StatusExited, ExitCode: fail.ExitCode, Error: fail.Error, FinishedAt: sv.clk.Now().UTC(), RestartCount: rs.count}
 			if first {
@@ -166,7 +175,10 @@ func (sv *supervisor) run(report func(Ready)) {
 }
 
 // record writes the state; a supervisor is named in it while it looks
-// after the container.
+// after the container. Only the records that outlive the supervisor wait
+// for the disk: the others are stale after a crash whatever they say (the
+// supervisor named in them is gone), and the running one is on the path of
+// every start.
 func (sv *supervisor) record(st State) {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
@@ -176,7 +188,12 @@ func (sv *supervisor) record(st State) {
 		st.SupervisorStart = ProcStart(st.SupervisorPid)
 	}
 	sv.state = st
-	_ = state.WriteJSON(filepath.Join(sv.dir, StateFile), st)
+	path := filepath.Join(sv.dir, StateFile)
+	if st.SupervisorPid != 0 {
+		_ = state.WriteJSONVolatile(path, st)
+		return
+	}
+	_ = state.WriteJSON(path, st)
 }
 
 // setHealth records a new health while the container runs.
@@ -229,8 +246,9 @@ type running struct {
 }
 
 // start has __create create and start the container with our pipes as its
-// stdio, then adopts its init.
-func (sv *supervisor) start() (*running, *Ready) {
+// stdio, then adopts its init. meanwhile, if not nil, runs while __create
+// starts up.
+func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 	fail := func(err error) (*running, *Ready) {
 		return nil, &Ready{Error: "container " + sv.name() + ": " + err.Error(), ExitCode: 128}
 	}
@@ -304,10 +322,14 @@ func (sv *supervisor) start() (*running, *Ready) {
 		f.Close()
 	}
 	childEnds = nil
+	if meanwhile != nil {
+		meanwhile()
+	}
 
 	var rep CreateReport
 	if err := json.NewDecoder(repOurs).Decode(&rep); err != nil {
 		ws := <-created
+		created = nil
 		rep.Error = fmt.Sprintf("container %s: create exited (%d) before reporting", sv.name(), exitCode(ws))
 	}
 	r := &running{pid: rep.Pid, oomFile: rep.OOMFile}
@@ -316,12 +338,16 @@ func (sv *supervisor) start() (*running, *Ready) {
 		r.exited = sv.reaper.watch(rep.Pid)
 	}
 	_, _ = repOurs.Write([]byte{1}) // ack: __create may exit now
-	<-created
 	repOurs.Close()
 	if rep.Error != "" {
+		if created != nil {
+			<-created // it undid what it did
+		}
 		closeOurs()
 		return nil, &rep.Ready
 	}
+	// Its exit (it has nothing left to do) is reaped whenever it comes:
+	// the init it leaves us is watched already.
 	r.started = sv.clk.Now()
 
 	var tty *os.File

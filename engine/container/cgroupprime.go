@@ -1,0 +1,100 @@
+package container
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Moving a process into a cgroup (what libcontainer does with the
+// container's init, once per hierarchy) takes the kernel's cgroup threadgroup
+// lock for writing, and a writer that finds the lock idle first waits for an
+// RCU grace period: ~7 ms here, on every container start. Once a writer has
+// been through, writers that follow within about one grace period pass
+// straight away. primeCgroupMigrations keeps the lock in that state while a
+// container starts, by moving this process into the cgroup it is already in
+// (a no-op migration) every primeEvery, so the grace period is waited for in
+// the background, overlapping the rest of the start, instead of in the
+// middle of it.
+const (
+	primeEvery = 2 * time.Millisecond
+	primeMax   = 5 * time.Second // a bound, should the caller never stop it
+)
+
+// primeCgroupMigrations starts priming and returns the function that stops
+// it. Without a writable cgroup of our own it does nothing.
+func primeCgroupMigrations() (stop func()) {
+	path := ownCgroupProcs()
+	if path == "" {
+		return func() {}
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(primeEvery)
+		defer t.Stop()
+		deadline := time.Now().Add(primeMax)
+		for time.Now().Before(deadline) {
+			if !writeProcs(path, pid) {
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+func writeProcs(path string, pid []byte) bool {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return false
+	}
+	_, err = f.Write(pid)
+	return f.Close() == nil && err == nil
+}
+
+// ownCgroupProcs returns the cgroup.procs file of a cgroup this process is
+// in: its cgroup v2 one, or on cgroup v1 its pids, freezer or devices one.
+func ownCgroupProcs() string {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var candidates []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// hierarchy-ID:controller-list:cgroup-path
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		controllers, path := parts[1], parts[2]
+		if controllers == "" {
+			candidates = append(candidates,
+				filepath.Join("/sys/fs/cgroup", path, "cgroup.procs"),
+				filepath.Join("/sys/fs/cgroup/unified", path, "cgroup.procs"))
+			continue
+		}
+		for _, c := range strings.Split(controllers, ",") {
+			if c == "pids" || c == "freezer" || c == "devices" {
+				candidates = append(candidates, filepath.Join("/sys/fs/cgroup", c, path, "cgroup.procs"))
+			}
+		}
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	return ""
+}
