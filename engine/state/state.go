@@ -73,15 +73,6 @@ func WriteJSON(path string, v any) error {
 	return WriteFile(path, data, 0o600)
 }
 
-// WriteJSONVolatile marshals v and writes it like WriteFileVolatile.
-func WriteJSONVolatile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileVolatile(path, data, 0o600)
-}
-
 // ReadJSON reads path into v.
 func ReadJSON(path string, v any) error {
 	data, err := os.ReadFile(path)

@@ -7,16 +7,15 @@
 // DIR/state.json, applies the restart policy and finally has the full binary
 // tear the container down (`<exe> __cleanup DIR`).
 //
-// It must stay lean: it imports neither libcontainer nor the compose model
-// (an import test checks it), and everything heavy happens in short-lived
-// children of the full binary.
+// It must stay lean: it imports neither libcontainer nor the compose model,
+// and links no net, fmt or encoding/json code (tests check both: those
+// three would add a third to every supervisor's memory); everything heavy
+// happens in short-lived children of the full binary.
 package supervisor
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,7 +57,7 @@ func Main(args []string) int {
 		os.Unsetenv(name)
 	}
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: compose-supervisor CONTAINER_DIR")
+		_, _ = os.Stderr.WriteString("usage: compose-supervisor CONTAINER_DIR\n")
 		return 2
 	}
 	report := readyReporter()
@@ -97,12 +96,12 @@ type supervisor struct {
 }
 
 func newSupervisor(dir string) (*supervisor, error) {
-	var cfg config
-	if err := state.ReadJSON(filepath.Join(dir, SpecFile), &cfg); err != nil {
-		return nil, fmt.Errorf("container spec: %w", err)
+	cfg, err := readConfig(filepath.Join(dir, SpecFile))
+	if err != nil {
+		return nil, errors.New("container spec: " + err.Error())
 	}
 	if cfg.Exe == "" || cfg.ID == "" {
-		return nil, fmt.Errorf("container spec in %q: no binary or id", dir)
+		return nil, errors.New("container spec in " + strconv.Quote(dir) + ": no binary or id")
 	}
 	sv := &supervisor{dir: dir, cfg: cfg, clk: realClock{}, reaper: newReaper()}
 	if cfg.Log.Driver != LogNone {
@@ -190,10 +189,10 @@ func (sv *supervisor) record(st State) {
 	sv.state = st
 	path := filepath.Join(sv.dir, StateFile)
 	if st.SupervisorPid != 0 {
-		_ = state.WriteJSONVolatile(path, st)
+		_ = state.WriteFileVolatile(path, encodeState(st), 0o600)
 		return
 	}
-	_ = state.WriteJSON(path, st)
+	_ = state.WriteFile(path, encodeState(st), 0o600)
 }
 
 // setHealth records a new health while the container runs.
@@ -326,11 +325,12 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 		meanwhile()
 	}
 
-	var rep CreateReport
-	if err := json.NewDecoder(repOurs).Decode(&rep); err != nil {
+	rep, err := readCreateReport(repOurs)
+	if err != nil {
 		ws := <-created
 		created = nil
-		rep.Error = fmt.Sprintf("container %s: create exited (%d) before reporting", sv.name(), exitCode(ws))
+		rep = CreateReport{}
+		rep.Error = "container " + sv.name() + ": create exited (" + strconv.Itoa(exitCode(ws)) + ") before reporting"
 	}
 	r := &running{pid: rep.Pid, oomFile: rep.OOMFile}
 	if rep.Error == "" {
@@ -358,7 +358,7 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 			killPid(r.pid, unix.SIGKILL)
 			<-r.exited
 			sv.cleanup()
-			return fail(fmt.Errorf("terminal: %w", err))
+			return fail(errors.New("terminal: " + err.Error()))
 		}
 		outR = tty
 		if sv.cfg.Options.OpenStdin {
@@ -552,7 +552,7 @@ func socketPair(name string) (*os.File, *os.File, error) {
 	// parking a thread (the child's end is made blocking when passed on).
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s socket: %w", name, err)
+		return nil, nil, errors.New(name + " socket: " + err.Error())
 	}
 	return os.NewFile(uintptr(fds[0]), name), os.NewFile(uintptr(fds[1]), name), nil
 }
@@ -595,7 +595,7 @@ func readyReporter() func(Ready) {
 	var once sync.Once
 	return func(m Ready) {
 		once.Do(func() {
-			_ = json.NewEncoder(f).Encode(m)
+			_, _ = f.Write(append(encodeReady(m), '\n'))
 			f.Close()
 		})
 	}
