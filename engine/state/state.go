@@ -25,6 +25,28 @@ func WriteFileVolatile(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, false)
 }
 
+// Sync waits until path, written with WriteFileVolatile, and its name are
+// on disk: WriteFileVolatile and Sync together are WriteFile, with the wait
+// done when the caller chooses.
+func Sync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
+
 func replaceFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
