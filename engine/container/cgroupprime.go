@@ -25,32 +25,58 @@ const (
 	primeMax   = 5 * time.Second // a bound, should the caller never stop it
 )
 
-// primeCgroupMigrations starts priming and returns the function that stops
-// it. Without a writable cgroup of our own it does nothing.
+// primer is the process's one priming loop, shared by the starts under
+// way (`up` starts many containers at once: one writer is enough).
+var primer struct {
+	mu    sync.Mutex
+	users int
+	done  chan struct{}
+}
+
+// primeCgroupMigrations starts priming, unless it runs already, and returns
+// the function that ends this caller's need for it. Without a writable
+// cgroup of our own it does nothing.
 func primeCgroupMigrations() (stop func()) {
-	path := ownCgroupProcs()
-	if path == "" {
-		return func() {}
-	}
-	pid := []byte(strconv.Itoa(os.Getpid()))
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(primeEvery)
-		defer t.Stop()
-		deadline := time.Now().Add(primeMax)
-		for time.Now().Before(deadline) {
-			if !writeProcs(path, pid) {
-				return
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
+	primer.mu.Lock()
+	defer primer.mu.Unlock()
+	if primer.users == 0 {
+		path := ownCgroupProcs()
+		if path == "" {
+			return func() {}
 		}
-	}()
+		primer.done = make(chan struct{})
+		go prime(path, primer.done)
+	}
+	primer.users++
 	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+	return func() {
+		once.Do(func() {
+			primer.mu.Lock()
+			defer primer.mu.Unlock()
+			if primer.users--; primer.users == 0 {
+				close(primer.done)
+			}
+		})
+	}
+}
+
+// prime moves this process into its own cgroup every primeEvery until done
+// is closed, primeMax passes or a write fails.
+func prime(path string, done <-chan struct{}) {
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	t := time.NewTicker(primeEvery)
+	defer t.Stop()
+	deadline := time.Now().Add(primeMax)
+	for time.Now().Before(deadline) {
+		if !writeProcs(path, pid) {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func writeProcs(path string, pid []byte) bool {
