@@ -113,8 +113,12 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	}
 	// Leftovers of a previous run that did not finish cleanly.
 	destroyLeftover(cr.root, s.ID)
-	if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
-		return supervisor.CreateReport{}, err
+	// Nothing is mounted below a rootfs dir that does not exist (a first
+	// start): the look at every mount on the host is not needed then.
+	if _, err := os.Lstat(rootfsDir(cr.dir)); err == nil {
+		if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
+			return supervisor.CreateReport{}, err
+		}
 	}
 
 	prepared := false
