@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,7 +90,8 @@ func writeProcs(path string, pid []byte) bool {
 }
 
 // ownCgroupProcs returns the cgroup.procs file of a cgroup this process is
-// in: its cgroup v2 one, or on cgroup v1 its pids, freezer or devices one.
+// in: its cgroup v2 one, or on cgroup v1 its pids, freezer or devices one
+// (mounted where systemd and Docker mount them).
 func ownCgroupProcs() string {
 	f, err := os.Open("/proc/self/cgroup")
 	if err != nil {
@@ -117,8 +119,10 @@ func ownCgroupProcs() string {
 			}
 		}
 	}
+	// Only a file that lists us: writing our pid anywhere else would move us.
+	pid := strconv.Itoa(os.Getpid())
 	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
+		if data, err := os.ReadFile(c); err == nil && slices.Contains(strings.Fields(string(data)), pid) {
 			return c
 		}
 	}
