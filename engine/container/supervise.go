@@ -128,14 +128,18 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 			cr.teardown(ctx, c, prepared)
 		}
 	}()
+	// The rootfs is mounted while Prepare sets up the network: neither
+	// needs the other. On failure teardown unmounts whatever got mounted.
+	mounted := make(chan error, 1)
+	go func(lower []string) { mounted <- mountRootfs(cr.dir, lower) }(s.Lower)
 	if cr.hooks.Prepare != nil {
 		if err := cr.hooks.Prepare(ctx, s); err != nil {
+			<-mounted
 			return supervisor.CreateReport{}, err
 		}
 	}
 	prepared = true
-
-	if err := mountRootfs(cr.dir, s.Lower); err != nil {
+	if err := <-mounted; err != nil {
 		return supervisor.CreateReport{}, err
 	}
 	rootfs := mergedDir(cr.dir)
