@@ -12,7 +12,7 @@ BIN := bin/compose
 build:
 	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/compose
 	CGO_ENABLED=0 $(GO) build -o $(dir $(BIN))compose-init ./cmd/compose-init
-	CGO_ENABLED=0 $(GO) build -o $(dir $(BIN))compose-supervisor ./cmd/compose-supervisor
+	CGO_ENABLED=0 $(GO) build -ldflags='-s -w' -o $(dir $(BIN))compose-supervisor ./cmd/compose-supervisor
 
 # deps installs what the build and the tests need from Debian (root).
 deps:

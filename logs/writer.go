@@ -2,9 +2,7 @@ package logs
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -12,7 +10,11 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/leanjson"
 )
+
+// The writer runs in every container's supervisor, which is kept small: it
+// encodes with leanjson and builds errors without fmt.
 
 // maxLineSize is where a long line is cut into partial records, as Docker's
 // log copier does with its 16 KiB buffer.
@@ -39,7 +41,11 @@ type Writer struct {
 	size    int64
 	streams []*stream
 	closed  bool
+	buf     []byte // the record being written, reused
 }
+
+// maxKeptBuffer bounds the record buffer kept between writes.
+const maxKeptBuffer = 4 << 10
 
 // record is one line of a json-file log.
 type record struct {
@@ -48,10 +54,32 @@ type record struct {
 	Time   time.Time `json:"time"`
 }
 
+// appendRecord appends rec as encoding/json's Encoder writes it.
+func appendRecord(b []byte, rec record) []byte {
+	b = append(b, `{"log":`...)
+	b = leanjson.AppendString(b, rec.Log)
+	b = append(b, `,"stream":`...)
+	b = leanjson.AppendString(b, rec.Stream)
+	b = append(b, `,"time":`...)
+	b = leanjson.AppendTime(b, rec.Time)
+	return append(b, '}', '\n')
+}
+
+// wrapError is fmt.Errorf("%s: %w", msg, err).
+type wrapError struct {
+	msg string
+	err error
+}
+
+func (e *wrapError) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *wrapError) Unwrap() error { return e.err }
+
+func wrap(msg string, err error) error { return &wrapError{msg, err} }
+
 // NewWriter opens (or creates, mode 0640) the log file at path for appending.
 func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 	if opts.MaxSize < 0 || opts.MaxFiles < 0 {
-		return nil, fmt.Errorf("log file %q: negative rotation limits: %w", path, errdefs.ErrInvalidArgument)
+		return nil, wrap("log file "+strconv.Quote(path)+": negative rotation limits", errdefs.ErrInvalidArgument)
 	}
 	w := &Writer{path: path, opts: opts, now: time.Now}
 	if err := w.open(); err != nil {
@@ -63,12 +91,12 @@ func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 func (w *Writer) open() error {
 	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return fmt.Errorf("log file: %w", err)
+		return wrap("log file", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("log file: %w", err)
+		return wrap("log file", err)
 	}
 	w.f, w.size = f, st.Size()
 	return nil
@@ -108,18 +136,17 @@ func (w *Writer) Close() error {
 
 // write appends one record; data ends in "\n" unless it is a partial line.
 func (w *Writer) write(streamName string, data []byte) error {
-	var buf bytes.Buffer
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return fmt.Errorf("log file %q: %w", w.path, os.ErrClosed)
+		return wrap("log file "+strconv.Quote(w.path), os.ErrClosed)
 	}
 	// The time is taken under the lock so the file is ordered by time.
-	rec := record{Log: string(data), Stream: streamName, Time: w.now().UTC()}
-	if err := json.NewEncoder(&buf).Encode(rec); err != nil {
-		return err
+	buf := appendRecord(w.buf[:0], record{Log: string(data), Stream: streamName, Time: w.now().UTC()})
+	if cap(buf) <= maxKeptBuffer {
+		w.buf = buf
 	}
-	if w.opts.MaxSize > 0 && w.size > 0 && w.size+int64(buf.Len()) > w.opts.MaxSize {
+	if w.opts.MaxSize > 0 && w.size > 0 && w.size+int64(len(buf)) > w.opts.MaxSize {
 		if err := w.rotate(); err != nil {
 			return err
 		}
@@ -131,7 +158,7 @@ func (w *Writer) write(streamName string, data []byte) error {
 	}
 	// One write per record: with O_APPEND readers never see half records
 	// from two writers mixed.
-	n, err := w.f.Write(buf.Bytes())
+	n, err := w.f.Write(buf)
 	w.size += int64(n)
 	return err
 }
@@ -141,26 +168,26 @@ func (w *Writer) write(streamName string, data []byte) error {
 func (w *Writer) rotate() error {
 	if w.opts.MaxFiles <= 1 {
 		if err := w.f.Truncate(0); err != nil {
-			return fmt.Errorf("log file rotate: %w", err)
+			return wrap("log file rotate", err)
 		}
 		w.size = 0
 		return nil
 	}
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("log file rotate: %w", err)
+		return wrap("log file rotate", err)
 	}
 	w.f = nil
 	name := func(i int) string { return w.path + "." + strconv.Itoa(i) }
 	if err := os.Remove(name(w.opts.MaxFiles - 1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("log file rotate: %w", err)
+		return wrap("log file rotate", err)
 	}
 	for i := w.opts.MaxFiles - 2; i >= 1; i-- {
 		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("log file rotate: %w", err)
+			return wrap("log file rotate", err)
 		}
 	}
 	if err := os.Rename(w.path, name(1)); err != nil {
-		return fmt.Errorf("log file rotate: %w", err)
+		return wrap("log file rotate", err)
 	}
 	return w.open()
 }
@@ -179,7 +206,7 @@ func (s *stream) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, fmt.Errorf("log stream %q: %w", s.name, os.ErrClosed)
+		return 0, wrap("log stream "+strconv.Quote(s.name), os.ErrClosed)
 	}
 	s.buf = append(s.buf, p...)
 	for {

@@ -81,8 +81,10 @@ func BenchmarkSupervisorMemory(b *testing.B) {
 	rt := testRuntime(b)
 	const n = 10
 	var rss, pss, private, threads float64
+	// The timer runs for whole rounds (ten starts, the reading, ten stops):
+	// with it stopped b.Loop would never reach its time budget and loop
+	// forever. Run it with -benchtime Nx.
 	for b.Loop() {
-		b.StopTimer()
 		var dirs []string
 		for range n {
 			spec := newSpec(b, rt, "sleep", "100")
@@ -103,7 +105,6 @@ func BenchmarkSupervisorMemory(b *testing.B) {
 		for _, d := range dirs {
 			_ = rt.Stop(context.Background(), d, 0)
 		}
-		b.StartTimer()
 	}
 	b.ReportMetric(rss, "rss-KiB")
 	b.ReportMetric(pss, "pss-KiB")

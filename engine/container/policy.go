@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -112,7 +112,7 @@ func (r *Runtime) Attach(ctx context.Context, dir string, stdin io.Reader, stdou
 
 // dialAttach connects to the supervisor's attach socket, waiting for the
 // spec and the socket to appear while the container is being started.
-func (r *Runtime) dialAttach(ctx context.Context, dir string) (Spec, *net.UnixConn, error) {
+func (r *Runtime) dialAttach(ctx context.Context, dir string) (Spec, *os.File, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -29,6 +30,8 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := spec.validate(); err != nil {
 		return err
 	}
+	stopPriming := primeCgroupMigrations()
+	defer stopPriming()
 	if st, err := ReadState(spec.Dir); err == nil && live(st) {
 		return fmt.Errorf("container %s is already running: %w", spec.name(), errdefs.ErrConflict)
 	}
@@ -39,9 +42,25 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	if err := os.MkdirAll(r.RunDir, 0o700); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec, RunDir: r.RunDir, Exe: r.Exe}); err != nil {
+	// The spec must be on disk by the time Start returns (it outlives
+	// reboots); the wait for the disk overlaps the supervisor's start.
+	specPath := filepath.Join(spec.Dir, specFile)
+	data, err := json.MarshalIndent(savedSpec{Spec: spec, RunDir: r.RunDir, Exe: r.Exe}, "", "  ")
+	if err != nil {
 		return err
 	}
+	if err := state.WriteFileVolatile(specPath, data, 0o600); err != nil {
+		return err
+	}
+	synced := make(chan struct{})
+	go func() {
+		// A failure here (a failing disk) only costs the crash safety of
+		// a file that is written and readable: not worth failing a start
+		// that has happened.
+		_ = state.Sync(specPath)
+		close(synced)
+	}()
+	defer func() { <-synced }()
 	if err := os.Remove(filepath.Join(spec.Dir, supervisor.StopFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

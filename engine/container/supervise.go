@@ -31,6 +31,9 @@ const (
 // supervisor's ack and returns, leaving the init to the supervisor (a
 // subreaper). On failure everything it did is undone and the error reported.
 func Create(ctx context.Context, dir string, hooks Hooks) error {
+	// Started first, so the grace period it waits for overlaps our start-up.
+	stopPriming := primeCgroupMigrations()
+	defer stopPriming()
 	rep := os.NewFile(supervisor.CreateReportFD, "report")
 	if rep == nil {
 		return errors.New("create: no report fd")
@@ -110,8 +113,12 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	}
 	// Leftovers of a previous run that did not finish cleanly.
 	destroyLeftover(cr.root, s.ID)
-	if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
-		return supervisor.CreateReport{}, err
+	// Nothing is mounted below a rootfs dir that does not exist (a first
+	// start): the look at every mount on the host is not needed then.
+	if _, err := os.Lstat(rootfsDir(cr.dir)); err == nil {
+		if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
+			return supervisor.CreateReport{}, err
+		}
 	}
 	// A run whose teardown was left to a removal that never came (an
 	// interrupted `down`) still holds its network.
@@ -131,14 +138,18 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 			cr.teardown(ctx, c, prepared)
 		}
 	}()
+	// The rootfs is mounted while Prepare sets up the network: neither
+	// needs the other. On failure teardown unmounts whatever got mounted.
+	mounted := make(chan error, 1)
+	go func(lower []string) { mounted <- mountRootfs(cr.dir, lower) }(s.Lower)
 	if cr.hooks.Prepare != nil {
 		if err := cr.hooks.Prepare(ctx, s); err != nil {
+			<-mounted
 			return supervisor.CreateReport{}, err
 		}
 	}
 	prepared = true
-
-	if err := mountRootfs(cr.dir, s.Lower); err != nil {
+	if err := <-mounted; err != nil {
 		return supervisor.CreateReport{}, err
 	}
 	rootfs := mergedDir(cr.dir)

@@ -14,6 +14,40 @@ import (
 // WriteFile replaces path atomically: temp file, fsync, rename, so a crash
 // leaves either the old or the new content, never a torn file.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, true)
+}
+
+// WriteFileVolatile replaces path atomically like WriteFile but does not
+// wait for the disk (two fsyncs, a millisecond or more): for records that a
+// crash makes stale anyway, such as a live process's state. After a crash
+// the file may hold the old content or be empty.
+func WriteFileVolatile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, false)
+}
+
+// Sync waits until path, written with WriteFileVolatile, and its name are
+// on disk: WriteFileVolatile and Sync together are WriteFile, with the wait
+// done when the caller chooses.
+func Sync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
+
+func replaceFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -29,15 +63,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	// Sync the directory too, so the rename itself survives a crash.
 	if d, err := os.Open(dir); err == nil {

@@ -76,3 +76,24 @@ func TestLockExcludes(t *testing.T) {
 		t.Fatalf("counter %s, want 20", b)
 	}
 }
+
+func TestWriteFileVolatileThenSync(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := WriteFileVolatile(path, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sync(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "one" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temp files left: %v", ents)
+	}
+	if err := Sync(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Sync of a missing file succeeded")
+	}
+}

@@ -3,11 +3,10 @@ package supervisor
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,7 +44,7 @@ func ReadFrame(r io.Reader) (byte, []byte, error) {
 	}
 	n := binary.BigEndian.Uint32(hdr[1:])
 	if n > maxFrame {
-		return 0, nil, fmt.Errorf("attach frame of %d bytes is too large", n)
+		return 0, nil, errors.New("attach frame of " + strconv.FormatUint(uint64(n), 10) + " bytes is too large")
 	}
 	p := make([]byte, n)
 	if _, err := io.ReadFull(r, p); err != nil {
@@ -67,17 +66,31 @@ func AttachSocket(runDir, id string) string {
 	return filepath.Join(runDir, "attach", id+".sock")
 }
 
-// Dial connects to an attach socket. Socket paths are limited to 108 bytes,
-// so it goes through the directory's /proc/self/fd entry (as conmon does).
-func Dial(path string) (*net.UnixConn, error) {
-	var conn *net.UnixConn
+// Dial connects to an attach socket. The connection is a non-blocking
+// socket, so reads, writes and deadlines go through Go's poller. Socket
+// paths are limited to 108 bytes, so it goes through the directory's
+// /proc/self/fd entry (as conmon does).
+func Dial(path string) (*os.File, error) {
+	var conn *os.File
 	err := viaDirFD(path, func(short string) error {
-		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: short, Net: "unix"})
-		conn = c
-		return err
+		// Blocking while it connects: a full backlog makes it wait.
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		if err := unix.Connect(fd, &unix.SockaddrUnix{Name: short}); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		conn = os.NewFile(uintptr(fd), "attach")
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("attach: %w", err)
+		return nil, errors.New("attach: " + err.Error())
 	}
 	return conn, nil
 }
@@ -88,16 +101,18 @@ func viaDirFD(path string, fn func(short string) error) error {
 		return err
 	}
 	defer d.Close()
-	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), filepath.Base(path)))
+	return fn("/proc/self/fd/" + strconv.Itoa(int(d.Fd())) + "/" + filepath.Base(path))
 }
 
 // attachServer serves the attach socket: what clients send goes to the
 // container's stdin (or terminal), its output goes to every client.
+// Sockets are non-blocking os.Files in Go's poller: the net package would
+// make every supervisor larger.
 type attachServer struct {
-	ln *net.UnixListener
+	ln *os.File
 
 	mu      sync.Mutex
-	clients map[*net.UnixConn]bool
+	clients map[*os.File]bool
 	stdin   io.WriteCloser // nil when the container takes no input
 	tty     *os.File       // the terminal's master, for resizes
 }
@@ -107,24 +122,52 @@ func listenAttach(path string) (*attachServer, error) {
 		return nil, err
 	}
 	_ = os.Remove(path)
-	var ln *net.UnixListener
-	err := viaDirFD(path, func(short string) error {
-		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: short, Net: "unix"})
-		ln = l
-		return err
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, errors.New("attach socket: " + err.Error())
+	}
+	err = viaDirFD(path, func(short string) error {
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: short}); err != nil {
+			return err
+		}
+		return unix.Listen(fd, 16)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("attach socket: %w", err)
+		unix.Close(fd)
+		return nil, errors.New("attach socket: " + err.Error())
 	}
-	ln.SetUnlinkOnClose(false) // the /proc/self/fd name is gone by then
-	s := &attachServer{ln: ln, clients: map[*net.UnixConn]bool{}}
+	s := &attachServer{ln: os.NewFile(uintptr(fd), "attach"), clients: map[*os.File]bool{}}
 	go s.serve()
 	return s, nil
 }
 
+// accept waits for the next client.
+func (s *attachServer) accept() (*os.File, error) {
+	rc, err := s.ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var aerr error
+	err = rc.Read(func(fd uintptr) bool {
+		nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		return aerr != unix.EAGAIN
+	})
+	if err != nil {
+		return nil, err
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return os.NewFile(uintptr(nfd), "attach client"), nil
+}
+
 func (s *attachServer) serve() {
 	for {
-		c, err := s.ln.AcceptUnix()
+		c, err := s.accept()
+		if err == unix.ECONNABORTED || err == unix.EINTR {
+			continue
+		}
 		if err != nil {
 			return
 		}
@@ -136,7 +179,7 @@ func (s *attachServer) serve() {
 }
 
 // read handles one client's frames until it goes away.
-func (s *attachServer) read(c *net.UnixConn) {
+func (s *attachServer) read(c *os.File) {
 	defer s.drop(c)
 	for {
 		kind, p, err := ReadFrame(c)
@@ -164,7 +207,7 @@ func (s *attachServer) read(c *net.UnixConn) {
 	}
 }
 
-func (s *attachServer) drop(c *net.UnixConn) {
+func (s *attachServer) drop(c *os.File) {
 	s.mu.Lock()
 	delete(s.clients, c)
 	s.mu.Unlock()

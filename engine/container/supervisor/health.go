@@ -1,9 +1,6 @@
 package supervisor
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Docker keeps the last 5 probes and 4 KiB of each one's output.
 const (
@@ -94,7 +91,7 @@ func (h *healthState) snapshot() *Health {
 
 // timedOut is the result Docker records for a probe that ran too long.
 func timedOut(start, end time.Time, timeout time.Duration) HealthResult {
-	return HealthResult{Start: start, End: end, ExitCode: -1, Output: fmt.Sprintf("Health check exceeded timeout (%v)", timeout)}
+	return HealthResult{Start: start, End: end, ExitCode: -1, Output: "Health check exceeded timeout (" + timeout.String() + ")"}
 }
 
 // healthLoop probes until stop is closed, reporting each new health.

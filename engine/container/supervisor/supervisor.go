@@ -7,16 +7,15 @@
 // DIR/state.json, applies the restart policy and finally has the full binary
 // tear the container down (`<exe> __cleanup DIR`).
 //
-// It must stay lean: it imports neither libcontainer nor the compose model
-// (an import test checks it), and everything heavy happens in short-lived
-// children of the full binary.
+// It must stay lean: it imports neither libcontainer nor the compose model,
+// and links no net, fmt or encoding/json code (tests check both: those
+// three would add about 0.7 MiB to every supervisor's RSS); everything
+// heavy happens in short-lived children of the full binary.
 package supervisor
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,7 +57,7 @@ func Main(args []string) int {
 		os.Unsetenv(name)
 	}
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: compose-supervisor CONTAINER_DIR")
+		_, _ = os.Stderr.WriteString("usage: compose-supervisor CONTAINER_DIR\n")
 		return 2
 	}
 	report := readyReporter()
@@ -97,12 +96,12 @@ type supervisor struct {
 }
 
 func newSupervisor(dir string) (*supervisor, error) {
-	var cfg config
-	if err := state.ReadJSON(filepath.Join(dir, SpecFile), &cfg); err != nil {
-		return nil, fmt.Errorf("container spec: %w", err)
+	cfg, err := readConfig(filepath.Join(dir, SpecFile))
+	if err != nil {
+		return nil, errors.New("container spec: " + err.Error())
 	}
 	if cfg.Exe == "" || cfg.ID == "" {
-		return nil, fmt.Errorf("container spec in %q: no binary or id", dir)
+		return nil, errors.New("container spec in " + strconv.Quote(dir) + ": no binary or id")
 	}
 	sv := &supervisor{dir: dir, cfg: cfg, clk: realClock{}, reaper: newReaper()}
 	if cfg.Log.Driver != LogNone {
@@ -119,18 +118,27 @@ func newSupervisor(dir string) (*supervisor, error) {
 // the restart policy says; it returns once the container is gone for good.
 func (sv *supervisor) run(report func(Ready)) {
 	sock := AttachSocket(sv.cfg.RunDir, sv.cfg.ID)
-	if a, err := listenAttach(sock); err == nil {
-		sv.attach = a
-		defer a.close(sock)
-	}
+	defer func() {
+		if sv.attach != nil {
+			sv.attach.close(sock)
+		}
+	}()
 	if sv.log != nil {
 		defer sv.log.Close()
 	}
-	sv.record(State{Status: StatusCreated})
+	// Done while __create starts (it is a big binary): attach must be served
+	// and the state recorded by the time the container runs.
+	setUp := func() {
+		if a, err := listenAttach(sock); err == nil {
+			sv.attach = a
+		}
+		sv.record(State{Status: StatusCreated})
+	}
 	rs := &restarter{policy: sv.cfg.Restart}
 	first := true
 	for {
-		r, fail := sv.start()
+		r, fail := sv.start(setUp)
+		setUp = nil
 		if fail != nil {
 			st := State{Status: StatusExited, ExitCode: fail.ExitCode, Error: fail.Error, FinishedAt: sv.clk.Now().UTC(), RestartCount: rs.count}
 			if first {
@@ -166,7 +174,10 @@ func (sv *supervisor) run(report func(Ready)) {
 }
 
 // record writes the state; a supervisor is named in it while it looks
-// after the container.
+// after the container. Only the records that outlive the supervisor wait
+// for the disk: the others are stale after a crash whatever they say (the
+// supervisor named in them is gone), and the running one is on the path of
+// every start.
 func (sv *supervisor) record(st State) {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
@@ -176,7 +187,12 @@ func (sv *supervisor) record(st State) {
 		st.SupervisorStart = ProcStart(st.SupervisorPid)
 	}
 	sv.state = st
-	_ = state.WriteJSON(filepath.Join(sv.dir, StateFile), st)
+	path := filepath.Join(sv.dir, StateFile)
+	if st.SupervisorPid != 0 {
+		_ = state.WriteFileVolatile(path, encodeState(st), 0o600)
+		return
+	}
+	_ = state.WriteFile(path, encodeState(st), 0o600)
 }
 
 // setHealth records a new health while the container runs.
@@ -234,8 +250,9 @@ type running struct {
 }
 
 // start has __create create and start the container with our pipes as its
-// stdio, then adopts its init.
-func (sv *supervisor) start() (*running, *Ready) {
+// stdio, then adopts its init. meanwhile, if not nil, runs while __create
+// starts up.
+func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 	fail := func(err error) (*running, *Ready) {
 		return nil, &Ready{Error: "container " + sv.name() + ": " + err.Error(), ExitCode: 128}
 	}
@@ -309,11 +326,16 @@ func (sv *supervisor) start() (*running, *Ready) {
 		f.Close()
 	}
 	childEnds = nil
+	if meanwhile != nil {
+		meanwhile()
+	}
 
-	var rep CreateReport
-	if err := json.NewDecoder(repOurs).Decode(&rep); err != nil {
+	rep, err := readCreateReport(repOurs)
+	if err != nil {
 		ws := <-created
-		rep.Error = fmt.Sprintf("container %s: create exited (%d) before reporting", sv.name(), exitCode(ws))
+		created = nil
+		rep = CreateReport{}
+		rep.Error = "container " + sv.name() + ": create exited (" + strconv.Itoa(exitCode(ws)) + ") before reporting"
 	}
 	r := &running{pid: rep.Pid, oomFile: rep.OOMFile}
 	if rep.Error == "" {
@@ -321,12 +343,16 @@ func (sv *supervisor) start() (*running, *Ready) {
 		r.exited = sv.reaper.watch(rep.Pid)
 	}
 	_, _ = repOurs.Write([]byte{1}) // ack: __create may exit now
-	<-created
 	repOurs.Close()
 	if rep.Error != "" {
+		if created != nil {
+			<-created // it undid what it did
+		}
 		closeOurs()
 		return nil, &rep.Ready
 	}
+	// Its exit (it has nothing left to do) is reaped whenever it comes:
+	// the init it leaves us is watched already.
 	r.started = sv.clk.Now()
 
 	var tty *os.File
@@ -337,7 +363,7 @@ func (sv *supervisor) start() (*running, *Ready) {
 			killPid(r.pid, unix.SIGKILL)
 			<-r.exited
 			sv.cleanup()
-			return fail(fmt.Errorf("terminal: %w", err))
+			return fail(errors.New("terminal: " + err.Error()))
 		}
 		outR = tty
 		if sv.cfg.Options.OpenStdin {
@@ -533,7 +559,7 @@ func socketPair(name string) (*os.File, *os.File, error) {
 	// parking a thread (the child's end is made blocking when passed on).
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s socket: %w", name, err)
+		return nil, nil, errors.New(name + " socket: " + err.Error())
 	}
 	return os.NewFile(uintptr(fds[0]), name), os.NewFile(uintptr(fds[1]), name), nil
 }
@@ -576,7 +602,7 @@ func readyReporter() func(Ready) {
 	var once sync.Once
 	return func(m Ready) {
 		once.Do(func() {
-			_ = json.NewEncoder(f).Encode(m)
+			_, _ = f.Write(append(encodeReady(m), '\n'))
 			f.Close()
 		})
 	}

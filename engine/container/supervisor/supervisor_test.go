@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +250,41 @@ func TestLeanImports(t *testing.T) {
 		if strings.Contains(string(out)+"\n", banned) {
 			t.Errorf("the supervisor imports %s", strings.TrimSpace(banned))
 		}
+	}
+}
+
+// TestLeanBinary: what makes a supervisor's memory is the code it links,
+// which imports do not show (a package can be imported for one small
+// function). net, fmt and encoding/json's reflection would add half a
+// megabyte to every supervisor.
+func TestLeanBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the supervisor")
+	}
+	bin := filepath.Join(t.TempDir(), "compose-supervisor")
+	build := exec.Command("go", "build", "-o", bin, "github.com/composer-dev/compose/cmd/compose-supervisor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("go build: %v: %s", err, out)
+	}
+	out, err := exec.Command("go", "tool", "nm", bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool nm: %v: %s", err, out)
+	}
+	banned := []string{"net.", "fmt.", "encoding/json.(*decodeState)", "encoding/json.(*encodeState)"}
+	found := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		for _, b := range banned {
+			if strings.HasPrefix(f[len(f)-1], b) {
+				found[b] = true
+			}
+		}
+	}
+	for b := range found {
+		t.Errorf("the supervisor binary links %s code", strings.TrimSuffix(b, "."))
 	}
 }
