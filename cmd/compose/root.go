@@ -68,6 +68,7 @@ func newRootCmd() *cobra.Command {
 	)
 	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g)) // networks and ports
 	cmd.AddCommand(newVolumeCmd(g))                 // volumes
+	cmd.AddCommand(newScaleCmd(g))                  // convergence
 	return cmd
 }
 

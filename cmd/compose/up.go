@@ -18,6 +18,7 @@ type upOptions struct {
 	noLogPrefix bool
 	timestamps  bool
 	pull        string
+	converge    convergeFlags
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -34,7 +35,11 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := engine.UpOptions{
+			conv, err := o.converge.options()
+			if err != nil {
+				return err
+			}
+			opts := engine.UpOptions{Converge: conv,
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
 			}
@@ -58,5 +63,6 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
+	o.converge.add(f)
 	return cmd
 }
