@@ -21,6 +21,9 @@ type DownOptions struct {
 // networks it created. p may be nil when only the project name is known; then
 // containers are stopped without ordering.
 func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts DownOptions) error {
+	if e.dryRun {
+		return e.dryRunDown(name, p, opts)
+	}
 	lock, err := e.lockProject(name)
 	if err != nil {
 		return err

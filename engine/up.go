@@ -145,6 +145,9 @@ func priority(svc types.ServiceConfig, key string) int {
 // Up creates and starts the project's networks and containers, in dependency
 // order, then (unless Detach) streams their logs until they exit or Ctrl-C.
 func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
+	if e.dryRun {
+		return e.dryRunUp(ctx, p, opts)
+	}
 	pl, err := e.upPlan(p, opts.Services, opts.Converge)
 	if err != nil {
 		return err
