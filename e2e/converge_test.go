@@ -242,8 +242,8 @@ func TestDependsOnConditions(t *testing.T) {
 		t.Errorf("the migration's logs are not shown:\n%s", r.stderr)
 	}
 	for _, e := range c.ps() {
-		if e.Service == "app" {
-			t.Errorf("app was created although migrate failed")
+		if e.Service == "app" && e.State != "created" { // Docker leaves it created
+			t.Errorf("app is %s although migrate failed", e.State)
 		}
 	}
 	c.must("down", "-t", "0")
@@ -274,8 +274,8 @@ services:
 		if e.Service == "db" {
 			db = e.Name
 		}
-		if e.Service == "app" {
-			t.Errorf("app was created although db is unhealthy")
+		if e.Service == "app" && e.State != "created" {
+			t.Errorf("app is %s although db is unhealthy", e.State)
 		}
 	}
 	if r.code != 1 || !strings.Contains(r.stderr, "dependency failed to start: container "+db+" is unhealthy") {

@@ -134,8 +134,10 @@ func restartsFor(svc types.ServiceConfig, recreated func(string) bool) bool {
 }
 
 // converge makes the plan's networks, volumes and containers match the
-// project, service by service in dependency order; independent services
-// converge in parallel.
+// project. What happens to each container is decided first; new containers
+// are created ahead, in parallel, and wait at their start gates; then the
+// services are walked in dependency order (independent ones in parallel),
+// each waiting for its dependencies' conditions before its containers start.
 func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	p := pl.project
 	if err := e.ensureProjectNetworks(ctx, pl); err != nil {
@@ -144,6 +146,29 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	if err := e.ensureProjectVolumes(p); err != nil {
 		return err
 	}
+	steps := map[string][]step{}
+	hashes := map[string]string{}
+	for _, name := range pl.graph.Services() {
+		svc := p.Services[name]
+		hash, err := project.ConfigHash(svc)
+		if err != nil {
+			return err
+		}
+		existing, err := e.serviceContainers(p.Name, name)
+		if err != nil {
+			return err
+		}
+		hashes[name] = hash
+		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, (*Record).running)
+	}
+	ahead := &aheadSet{all: map[string]map[int]*prepared{}}
+	if !pl.opts.NoStart {
+		var err error
+		if ahead, err = e.createAhead(ctx, pl, steps); err != nil {
+			return err
+		}
+	}
+	defer ahead.cancelRest()
 	var mu sync.Mutex
 	recreated := map[string]bool{}
 	wasRecreated := func(s string) bool {
@@ -152,16 +177,22 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		return recreated[s]
 	}
 	return pl.graph.Walk(ctx, graph.Up, 0, func(ctx context.Context, name string) error {
-		svc, err := p.GetService(name)
-		if err != nil {
-			return err
-		}
+		svc := p.Services[name]
 		if !pl.opts.NoStart {
 			if err := e.waitDependencies(ctx, pl, svc); err != nil {
 				return err
 			}
 		}
-		changed, err := e.convergeService(ctx, pl, svc, restartsFor(svc, wasRecreated))
+		ss := steps[name]
+		if restartsFor(svc, wasRecreated) {
+			ss = slices.Clone(ss)
+			for i := range ss {
+				if ss[i].op == opKeep {
+					ss[i].op = opRestart
+				}
+			}
+		}
+		changed, err := e.convergeService(ctx, pl, svc, hashes[name], ss, ahead)
 		mu.Lock()
 		recreated[name] = changed
 		mu.Unlock()
@@ -169,23 +200,15 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	})
 }
 
-// convergeService makes the service's containers match its config:
-// unchanged ones keep running, changed ones are recreated, extra replicas
-// removed. It reports whether any container was recreated.
-func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.ServiceConfig, restart bool) (bool, error) {
-	hash, err := project.ConfigHash(svc)
-	if err != nil {
-		return false, err
-	}
+// convergeService carries out a service's steps: unchanged containers keep
+// running, changed ones are recreated, extra replicas removed, new ones
+// started (those created ahead are released from their gates). It reports
+// whether any container was recreated.
+func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.ServiceConfig, hash string, steps []step, ahead *aheadSet) (bool, error) {
 	img := pl.images[svc.Name]
-	existing, err := e.serviceContainers(pl.project.Name, svc.Name)
-	if err != nil {
-		return false, err
-	}
-	policy := pl.opts.policyFor(svc.Name, pl.named)
-	steps := containerPlan(existing, svc.GetScale(), hash, img.ID, policy, restart, (*Record).running)
 	recreated := false
 	timeout := stopTimeout(svc, nil)
+	var err error
 	for _, s := range steps {
 		var r *Record
 		switch s.op {
@@ -219,6 +242,14 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 			}
 			recreated = true
 		case opCreate:
+			if p := ahead.take(svc.Name, s.number); p != nil {
+				e.progress("Container", p.rec.Name, "Starting")
+				if err := p.release(); err != nil {
+					return recreated, fmt.Errorf("container %s: %w", p.rec.Name, err)
+				}
+				e.progress("Container", p.rec.Name, "Started")
+				continue
+			}
 			if r, err = e.create(ctx, pl, svc, s.number, hash, img); err != nil {
 				return recreated, err
 			}

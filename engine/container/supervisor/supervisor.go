@@ -62,6 +62,7 @@ func Main(args []string) int {
 		return 2
 	}
 	report := readyReporter()
+	gate := inheritedGate()
 	// The container's init is adopted by us when __create exits.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		report(Ready{Error: "supervisor: " + err.Error()})
@@ -72,6 +73,7 @@ func Main(args []string) int {
 		report(Ready{Error: err.Error()})
 		return 1
 	}
+	sv.gate = gate
 	sv.run(report)
 	return 0
 }
@@ -94,6 +96,7 @@ type supervisor struct {
 
 	mu    sync.Mutex
 	state State
+	gate  *os.File // the start gate handed to the first __create, if any
 }
 
 func newSupervisor(dir string) (*supervisor, error) {
@@ -294,6 +297,13 @@ func (sv *supervisor) start() (*running, *Ready) {
 			closeOurs()
 			return fail(err)
 		}
+	}
+	if sv.gate != nil { // the first run starts when the starter says so
+		files = append(files, sv.gate)
+		childEnds = append(childEnds, sv.gate)
+		sv.gate = nil
+		os.Setenv(GateFDEnv, strconv.Itoa(CreateGateFD))
+		defer os.Unsetenv(GateFDEnv)
 	}
 	_, created, err := sv.reaper.start([]string{sv.cfg.Exe, CreateArg, sv.dir}, files)
 	if err != nil {
@@ -558,6 +568,17 @@ func recvFD(sock *os.File) (*os.File, error) {
 
 // readyReporter returns a function that sends the one report to the
 // starter, or does nothing when there is none.
+// inheritedGate takes the start gate the starter passed, if any.
+func inheritedGate() *os.File {
+	n, err := strconv.Atoi(os.Getenv(GateFDEnv))
+	os.Unsetenv(GateFDEnv)
+	if err != nil || n < 3 {
+		return nil
+	}
+	unix.CloseOnExec(n)
+	return os.NewFile(uintptr(n), "gate")
+}
+
 func readyReporter() func(Ready) {
 	n, err := strconv.Atoi(os.Getenv(ReadyFDEnv))
 	os.Unsetenv(ReadyFDEnv)
