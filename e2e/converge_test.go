@@ -369,3 +369,36 @@ services:
 		t.Errorf("containers were created: %v", ents)
 	}
 }
+
+// TestRecreateKeepsAnonymousVolumes unless -V, and an optional dependency
+// disabled by a profile is skipped with a warning.
+func TestRecreateKeepsAnonymousVolumes(t *testing.T) {
+	c := newProject(t, `
+services:
+  app:
+    image: busybox
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    volumes: [/data]
+    depends_on:
+      cache:
+        condition: service_healthy
+        required: false
+  cache:
+    image: busybox
+    profiles: [extra]
+`)
+	r := c.must("up", "-d")
+	if !strings.Contains(r.stderr, `optional dependency "cache" of service "app" is not available`) {
+		t.Errorf("no warning about the disabled optional dependency:\n%s", r.stderr)
+	}
+	c.must("exec", "-T", "app", "sh", "-c", "echo kept > /data/file")
+	c.must("up", "-d", "--force-recreate")
+	if out := c.must("exec", "-T", "app", "cat", "/data/file").stdout; strings.TrimSpace(out) != "kept" {
+		t.Errorf("recreate lost the anonymous volume: %q", out)
+	}
+	c.must("up", "-d", "--force-recreate", "-V")
+	if r := c.run("exec", "-T", "app", "cat", "/data/file"); r.code == 0 {
+		t.Errorf("-V kept the old anonymous volume: %s", r)
+	}
+}
