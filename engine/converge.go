@@ -161,12 +161,11 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		hashes[name] = hash
 		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, (*Record).running)
 	}
-	ahead := &aheadSet{all: map[string]map[int]*prepared{}}
-	if !pl.opts.NoStart {
-		var err error
-		if ahead, err = e.createAhead(ctx, pl, steps); err != nil {
-			return err
-		}
+	ahead := newAheadSet(nil)
+	if pl.opts.NoStart {
+		ahead.launch(nil)
+	} else {
+		ahead = e.createAhead(ctx, pl, steps)
 	}
 	defer ahead.cancelRest()
 	var mu sync.Mutex
@@ -242,9 +241,15 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 			}
 			recreated = true
 		case opCreate:
-			if p := ahead.take(svc.Name, s.number); p != nil {
+			p, err := ahead.take(ctx, svc.Name, s.number)
+			if err != nil {
+				return recreated, err
+			}
+			if p != nil {
 				e.progress("Container", p.rec.Name, "Starting")
-				if err := p.release(); err != nil {
+				err := p.release()
+				ahead.started()
+				if err != nil {
 					return recreated, fmt.Errorf("container %s: %w", p.rec.Name, err)
 				}
 				e.progress("Container", p.rec.Name, "Started")

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
 )
 
@@ -55,45 +57,125 @@ func (p *prepared) cancel() {
 	<-p.done
 }
 
-// aheadSet holds the containers created ahead, by service and number.
+// aheadLimit bounds the containers waiting at their gates at once: each
+// holds a __create and an init process, so a large project must not
+// prepare all its containers together. A few ahead keep the CPUs busy.
+func aheadLimit() int { return 2*runtime.NumCPU() + 2 }
+
+type slotKey struct {
+	service string
+	number  int
+}
+
+// aheadSlot is one container being created ahead.
+type aheadSlot struct {
+	done chan struct{} // closed when p or err is set, or the launch was abandoned
+	p    *prepared
+	err  error
+}
+
+// aheadSet creates new containers ahead, in dependency order, at most
+// aheadLimit at a time; the walk takes them over as their turn comes. The
+// order being topological, what the walk waits for never waits for a slot
+// behind it.
 type aheadSet struct {
-	mu  sync.Mutex
-	all map[string]map[int]*prepared
+	order   []slotKey
+	list    []*aheadSlot // the slots of order, for the launcher
+	mu      sync.Mutex
+	slots   map[slotKey]*aheadSlot
+	sem     chan struct{}
+	stop    chan struct{}
+	stopped sync.Once
+	done    chan struct{} // closed when the launcher returns
 }
 
-func (a *aheadSet) add(service string, number int, p *prepared) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.all[service] == nil {
-		a.all[service] = map[int]*prepared{}
+func newAheadSet(order []slotKey) *aheadSet {
+	a := &aheadSet{order: order, slots: map[slotKey]*aheadSlot{}, sem: make(chan struct{}, aheadLimit()), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, k := range order {
+		sl := &aheadSlot{done: make(chan struct{})}
+		a.slots[k] = sl
+		a.list = append(a.list, sl)
 	}
-	a.all[service][number] = p
+	return a
 }
 
-// take hands over the prepared container of a slot, if any.
-func (a *aheadSet) take(service string, number int) *prepared {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p := a.all[service][number]
-	delete(a.all[service], number)
-	return p
-}
-
-// cancelRest cancels what was never released (a failed up).
-func (a *aheadSet) cancelRest() {
-	a.mu.Lock()
-	var rest []*prepared
-	for _, m := range a.all {
-		for _, p := range m {
-			rest = append(rest, p)
+// launch creates the slots in order, in the background.
+func (a *aheadSet) launch(create func(slotKey) (*prepared, error)) {
+	go func() {
+		defer close(a.done)
+		for i, k := range a.order {
+			abandon := func() {
+				for _, sl := range a.list[i:] { // never launched
+					close(sl.done)
+				}
+			}
+			select {
+			case <-a.stop:
+				abandon()
+				return
+			default:
+			}
+			select {
+			case a.sem <- struct{}{}:
+			case <-a.stop:
+				abandon()
+				return
+			}
+			sl := a.list[i]
+			go func() {
+				sl.p, sl.err = create(k)
+				if sl.err != nil {
+					<-a.sem
+				}
+				close(sl.done)
+			}()
 		}
+	}()
+}
+
+// take hands over the container created ahead for a slot, waiting for its
+// creation; nil when the slot was not planned ahead.
+func (a *aheadSet) take(ctx context.Context, service string, number int) (*prepared, error) {
+	k := slotKey{service, number}
+	a.mu.Lock()
+	sl, ok := a.slots[k]
+	a.mu.Unlock()
+	if !ok {
+		return nil, nil
 	}
-	a.all = map[string]map[int]*prepared{}
+	select {
+	case <-sl.done:
+	case <-ctx.Done():
+		return nil, ctx.Err() // left in place for cancelRest
+	}
+	a.mu.Lock()
+	delete(a.slots, k)
+	a.mu.Unlock()
+	return sl.p, sl.err
+}
+
+// started frees the place of a container taken over and released.
+func (a *aheadSet) started() { <-a.sem }
+
+// cancelRest stops the launcher and cancels what was never released (a
+// failed up).
+func (a *aheadSet) cancelRest() {
+	a.stopped.Do(func() { close(a.stop) })
+	<-a.done
+	a.mu.Lock()
+	rest := a.slots
+	a.slots = map[slotKey]*aheadSlot{}
 	a.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, p := range rest {
+	for _, sl := range rest {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.cancel() }()
+		go func() {
+			defer wg.Done()
+			<-sl.done
+			if sl.p != nil {
+				sl.p.cancel()
+			}
+		}()
 	}
 	wg.Wait()
 }
@@ -110,57 +192,33 @@ func createsAhead(svc types.ServiceConfig) bool {
 	return len(svc.VolumesFrom) == 0
 }
 
-// createAhead creates, in parallel, the new containers of every service
-// that allows it and leaves them at their start gates.
-func (e *Engine) createAhead(ctx context.Context, pl *plan, steps map[string][]step) (*aheadSet, error) {
-	ahead := &aheadSet{all: map[string]map[int]*prepared{}}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for name, ss := range steps {
-		svc := pl.project.Services[name]
-		if !createsAhead(svc) {
-			continue
+// createAhead starts creating the new containers of the services that
+// allow it, in dependency order, each left at its start gate.
+func (e *Engine) createAhead(ctx context.Context, pl *plan, steps map[string][]step) *aheadSet {
+	var order []slotKey
+	_ = pl.graph.Walk(ctx, graph.Up, 1, func(_ context.Context, name string) error {
+		if !createsAhead(pl.project.Services[name]) {
+			return nil
 		}
-		for _, s := range ss {
-			if s.op != opCreate {
-				continue
+		for _, s := range steps[name] {
+			if s.op == opCreate {
+				order = append(order, slotKey{name, s.number})
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := e.createOneAhead(ctx, pl, svc, s.number, ahead)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}()
 		}
-	}
-	wg.Wait()
-	if firstErr != nil {
-		ahead.cancelRest()
-		return nil, firstErr
-	}
-	return ahead, nil
-}
-
-func (e *Engine) createOneAhead(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, ahead *aheadSet) error {
-	hash, err := project.ConfigHash(svc)
-	if err != nil {
-		return err
-	}
-	r, err := e.create(ctx, pl, svc, number, hash, pl.images[svc.Name])
-	if err != nil {
-		return err
-	}
-	p, err := e.prepare(ctx, r)
-	if err != nil {
-		return err
-	}
-	ahead.add(svc.Name, number, p)
-	return nil
+		return nil
+	})
+	a := newAheadSet(order)
+	a.launch(func(k slotKey) (*prepared, error) {
+		svc := pl.project.Services[k.service]
+		hash, err := project.ConfigHash(svc)
+		if err != nil {
+			return nil, err
+		}
+		r, err := e.create(ctx, pl, svc, k.number, hash, pl.images[svc.Name])
+		if err != nil {
+			return nil, err
+		}
+		return e.prepare(ctx, r)
+	})
+	return a
 }
