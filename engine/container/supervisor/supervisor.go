@@ -566,8 +566,6 @@ func recvFD(sock *os.File) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "tty"), nil
 }
 
-// readyReporter returns a function that sends the one report to the
-// starter, or does nothing when there is none.
 // inheritedGate takes the start gate the starter passed, if any.
 func inheritedGate() *os.File {
 	n, err := strconv.Atoi(os.Getenv(GateFDEnv))
@@ -579,6 +577,8 @@ func inheritedGate() *os.File {
 	return os.NewFile(uintptr(n), "gate")
 }
 
+// readyReporter returns a function that sends the one report to the
+// starter, or does nothing when there is none.
 func readyReporter() func(Ready) {
 	n, err := strconv.Atoi(os.Getenv(ReadyFDEnv))
 	os.Unsetenv(ReadyFDEnv)
