@@ -239,6 +239,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 			if r, err = e.createWith(ctx, pl, svc, s.number, hash, img, ov); err != nil {
 				return recreated, err
 			}
+			e.progress("Container", r.Name, "Recreated")
 			recreated = true
 		case opCreate:
 			p, err := ahead.take(ctx, svc.Name, s.number)
