@@ -1,62 +1,14 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/internal/testutil"
 )
-
-// chainProject writes a project of n services, each depending on the one
-// before; every container stops at once on SIGTERM, as a well-behaved service does.
-func chainProject(tb testing.TB, n int) string {
-	tb.Helper()
-	var b strings.Builder
-	b.WriteString("services:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "  s%d:\n    image: busybox\n    command: [sh, -c, 'trap \"exit 0\" TERM; sleep 600 & wait']\n", i)
-		if i > 0 {
-			fmt.Fprintf(&b, "    depends_on: [s%d]\n", i-1)
-		}
-	}
-	dir := filepath.Join(tb.TempDir(), "chain")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(b.String()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return dir
-}
-
-// BenchmarkDown: `down` of a running 10-service chain (dependents stop
-// first, so the stops are sequential). `up` is not measured.
-func BenchmarkDown(b *testing.B) {
-	testutil.RequiresRoot(b)
-	dir := chainProject(b, 10)
-	root := b.TempDir()
-	b.Cleanup(func() { os.RemoveAll(engine.RunDir(root)) })
-	run := func(args ...string) {
-		cmd := composeCmd(root, dir, args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("compose %v: %v\n%s", args, err, out)
-		}
-	}
-	run("image", "load", "-i", busyboxImage)
-	var total time.Duration
-	for i := 0; i < b.N; i++ {
-		run("--progress", "quiet", "up", "-d")
-		start := time.Now()
-		run("--progress", "quiet", "down")
-		total += time.Since(start)
-	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/down")
-}
 
 // BenchmarkStatus100: a project with 100 running containers (one service,
 // scale 100); reports the wall time of `ps`, `ps -a --format json`, `logs`

@@ -34,6 +34,9 @@ type DownOptions struct {
 // networks it created. p may be nil when only the project name is known; then
 // every container of the project goes, without ordering.
 func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts DownOptions) error {
+	if e.dryRun {
+		return e.dryRunDown(name, p, opts)
+	}
 	if opts.Images != "" && opts.Images != "local" && opts.Images != "all" {
 		return fmt.Errorf("--rmi %q: use local or all: %w", opts.Images, errdefs.ErrInvalidArgument)
 	}

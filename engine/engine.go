@@ -34,6 +34,8 @@ type Options struct {
 	// Progress is the display mode (--progress); NoColor turns colours off.
 	Progress progress.Mode
 	NoColor  bool
+	// DryRun (--dry-run): commands report what they would do and change nothing.
+	DryRun bool
 }
 
 // Engine is the embedded container engine for one state root.
@@ -50,6 +52,7 @@ type Engine struct {
 	noColor      bool
 	pmu          sync.Mutex
 	pw           progress.Writer // the display of the running operation, if any
+	dryRun       bool
 }
 
 // New opens the engine's state under opts.Root. It needs root privileges.
@@ -71,19 +74,24 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor}
+	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor, dryRun: opts.DryRun}
 	if e.progressMode == "" {
 		e.progressMode = progress.ModeAuto
 	}
 	if e.err == nil {
 		e.err = os.Stderr
 	}
-	for _, d := range []string{root, e.containersDir(), e.runDir} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
-			return nil, err
+	if e.dryRun {
+		e.images, err = openImagesDryRun(filepath.Join(root, "images"))
+	} else {
+		for _, d := range []string{root, e.containersDir(), e.runDir} {
+			if err := os.MkdirAll(d, 0o711); err != nil {
+				return nil, err
+			}
 		}
+		e.images, err = image.Open(filepath.Join(root, "images"))
 	}
-	if e.images, err = image.Open(filepath.Join(root, "images")); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	e.runtime = &container.Runtime{RunDir: e.runDir, Exe: exe}
@@ -108,5 +116,8 @@ func (e *Engine) containerDir(id string) string { return filepath.Join(e.contain
 
 // lockProject serialises mutations of one project across compose invocations.
 func (e *Engine) lockProject(name string) (*state.Lock, error) {
+	if e.dryRun { // no lock file: a dry run leaves no trace
+		return &state.Lock{}, nil
+	}
 	return state.Acquire(filepath.Join(e.root, "locks", name+".lock"))
 }

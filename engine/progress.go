@@ -37,6 +37,9 @@ func (e *Engine) event(ev progress.Event) {
 	if ev.ID == "" {
 		return
 	}
+	if e.dryRun {
+		ev.ID = dryRunPrefix + ev.ID
+	}
 	e.pmu.Lock()
 	defer e.pmu.Unlock()
 	if e.pw != nil {

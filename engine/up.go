@@ -37,6 +37,7 @@ type UpOptions struct {
 	// containers gracefully, the second kills them.
 	Interrupts <-chan os.Signal
 	UpAttach   // --wait, --abort-on-container-exit, --attach...: upattach.go
+	Converge   ConvergeOptions // how existing containers are brought in line (converge.go)
 }
 
 // ErrInterrupted is returned by an attached `up` that was stopped by Ctrl-C
@@ -50,6 +51,8 @@ type plan struct {
 	graph    *graph.Graph
 	images   map[string]*image.Image // by service
 	networks []string                // network keys used by the selected services
+	opts     ConvergeOptions
+	named    map[string]bool // services named on the command line (none: all)
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -72,7 +75,10 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		}
 	}
 	setBuildImages(p)
-	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}}
+	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}}
+	for _, s := range services {
+		pl.named[s] = true
+	}
 	usedNets := map[string]bool{}
 	for _, name := range g.Services() {
 		svc, err := p.GetService(name)
@@ -141,8 +147,11 @@ func priority(svc types.ServiceConfig, key string) int {
 // Up creates and starts the project's networks and containers, in dependency
 // order, then (unless Detach) streams their logs until they exit or Ctrl-C.
 func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
+	if e.dryRun {
+		return e.dryRunUp(ctx, p, opts)
+	}
 	opts.since = time.Now() // attached output starts here (upattach.go)
-	pl, err := e.plan(p, opts.Services)
+	pl, err := e.upPlan(p, opts.Services, opts.Converge)
 	if err != nil {
 		return err
 	}
@@ -168,116 +177,26 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if w := container.StorageWarning(e.containersDir()); w != "" {
 		fmt.Fprintln(e.err, "WARNING:", w)
 	}
+	for _, w := range optionalDependencyWarnings(pl.project, pl.graph.Services()) {
+		fmt.Fprintf(e.err, "WARN[0000] %s\n", w)
+	}
+	orphans, err := e.handleOrphans(p, opts.Converge.RemoveOrphans)
+	if err != nil {
+		lock.Unlock()
+		return err
+	}
 	e.beginProgress("Running")
-	err = e.converge(ctx, pl)
+	err = e.removeOrphans(ctx, orphans)
+	if err == nil {
+		err = e.converge(ctx, pl)
+	}
 	e.endProgress()
 	lock.Unlock()
 	if err != nil {
+		e.printDependencyLogs(err)
 		return err
 	}
 	return e.afterStart(ctx, p, pl, opts)
-}
-
-func (e *Engine) converge(ctx context.Context, pl *plan) error {
-	p := pl.project
-	for _, key := range pl.networks {
-		nw := p.Networks[key]
-		if bool(nw.External) {
-			if _, err := e.nets.Get(nw.Name); err != nil {
-				return fmt.Errorf("network %s declared as external, but could not be found: %w", nw.Name, errdefs.ErrNotFound)
-			}
-			continue
-		}
-		_, err := e.nets.Get(nw.Name)
-		created := err != nil
-		if created {
-			e.progress("Network", nw.Name, "Creating")
-		}
-		labels := map[string]string{labelProject: p.Name, labelNetwork: key, labelVersion: Version}
-		for k, v := range nw.Labels {
-			labels[k] = v
-		}
-		opts, err := networkOptions(key, nw)
-		if err != nil {
-			return err
-		}
-		opts.Labels = labels
-		// Ensure also repairs a network whose bridge or rules vanished (reboot).
-		if _, err := e.nets.EnsureWith(ctx, nw.Name, opts); err != nil {
-			return fmt.Errorf("network %s: %w", nw.Name, err)
-		}
-		if !created {
-			continue
-		}
-		e.progress("Network", nw.Name, "Created")
-	}
-	if len(pl.networks) > 0 {
-		if err := e.nets.EnsureDNS(ctx); err != nil {
-			return fmt.Errorf("dns server: %w", err)
-		}
-	}
-	if err := e.ensureProjectVolumes(p); err != nil {
-		return err
-	}
-	return pl.graph.Walk(ctx, graph.Up, 4, func(ctx context.Context, name string) error {
-		svc, err := p.GetService(name)
-		if err != nil {
-			return err
-		}
-		return e.convergeService(ctx, pl, svc)
-	})
-}
-
-// convergeService makes the service's containers match its config: unchanged
-// ones keep running, changed ones are recreated, extra replicas removed.
-func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.ServiceConfig) error {
-	hash, err := project.ConfigHash(svc)
-	if err != nil {
-		return err
-	}
-	img := pl.images[svc.Name]
-	existing, err := e.serviceContainers(pl.project.Name, svc.Name)
-	if err != nil {
-		return err
-	}
-	byNumber := map[int]*Record{}
-	for _, r := range existing {
-		byNumber[r.Number] = r
-	}
-	scale := svc.GetScale()
-	for n := 1; n <= scale; n++ {
-		r := byNumber[n]
-		delete(byNumber, n)
-		if r != nil && r.Labels[labelConfigHash] == hash && r.ImageID == img.ID {
-			if r.running() {
-				e.progress("Container", r.Name, "Running")
-				continue
-			}
-			if err := e.startRecord(ctx, r); err != nil {
-				return err
-			}
-			continue
-		}
-		if r != nil {
-			e.progress("Container", r.Name, "Recreate")
-			if err := e.removeRecord(ctx, r, stopTimeout(svc, nil)); err != nil {
-				return err
-			}
-		}
-		r, err := e.createWith(ctx, pl, svc, n, hash, img, createOverrides{previous: r})
-		if err != nil {
-			return err
-		}
-		if err := e.startRecord(ctx, r); err != nil {
-			return err
-		}
-	}
-	for _, r := range byNumber { // scaled down
-		if err := e.removeRecord(ctx, r, stopTimeout(svc, nil)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (e *Engine) serviceContainers(projectName, service string) ([]*Record, error) {

@@ -59,6 +59,21 @@ func TestConfigHash(t *testing.T) {
 			s.DependsOn = types.DependsOnConfig{"db": {Condition: "service_started"}}
 		}},
 		{name: "profiles ignored", mutate: func(s *types.ServiceConfig) { s.Profiles = []string{"x"} }},
+		{name: "command", mutate: func(s *types.ServiceConfig) { s.Command = types.ShellCommand{"a", "c"} }, changes: true},
+		{name: "labels", mutate: func(s *types.ServiceConfig) { s.Labels = types.Labels{"x": "y"} }, changes: true},
+		{name: "volumes", mutate: func(s *types.ServiceConfig) {
+			s.Volumes = []types.ServiceVolumeConfig{{Type: "volume", Target: "/data"}}
+		}, changes: true},
+		{name: "healthcheck", mutate: func(s *types.ServiceConfig) {
+			s.HealthCheck = &types.HealthCheckConfig{Test: types.HealthCheckTest{"CMD", "true"}}
+		}, changes: true},
+		{name: "networks", mutate: func(s *types.ServiceConfig) {
+			s.Networks = map[string]*types.ServiceNetworkConfig{"back": nil}
+		}, changes: true},
+		{name: "depends_on restart flag ignored", mutate: func(s *types.ServiceConfig) {
+			s.DependsOn = types.DependsOnConfig{"db": {Condition: "service_healthy", Restart: true, Required: true}}
+		}},
+		{name: "replicas without deploy ignored", mutate: func(s *types.ServiceConfig) { n := 4; s.Scale = &n; s.Deploy.Replicas = nil }},
 		{name: "deploy resources", mutate: func(s *types.ServiceConfig) {
 			s.Deploy.Resources.Limits = &types.Resource{MemoryBytes: 1 << 20}
 		}, changes: true},

@@ -24,6 +24,7 @@ type globalOptions struct {
 	root       string
 	progress   string
 	ansi       string
+	dryRun     bool
 }
 
 func newRootCmd() *cobra.Command {
@@ -56,6 +57,8 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.root, "root", defaultRoot, "State directory of the embedded engine (env COMPOSE_ROOT)")
 	f.StringVar(&g.progress, "progress", os.Getenv("COMPOSE_PROGRESS"), "Set type of progress output (auto, tty, plain, json, quiet)")
 	f.StringVar(&g.ansi, "ansi", envOr("COMPOSE_ANSI", "auto"), `Control when to print ANSI control characters ("never"|"always"|"auto")`)
+	f.BoolVar(&g.dryRun, "dry-run", false, "Execute command in dry run mode")
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkDryRun(g, c) }
 	cmd.AddCommand(
 		newUpCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
 		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
@@ -70,6 +73,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(newVolumeCmd(g))                 // volumes
 	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))    // status
 	cmd.AddCommand(newBuildCmd(g))                  // images from Dockerfiles
+	cmd.AddCommand(newScaleCmd(g))                  // convergence
 	return cmd
 }
 
@@ -125,7 +129,7 @@ func (g *globalOptions) engine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Progress: mode, NoColor: g.noColor()})
+	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Progress: mode, NoColor: g.noColor(), DryRun: g.dryRun})
 }
 
 // noColor: --ansi never or the NO_COLOR convention.

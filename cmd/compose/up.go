@@ -22,6 +22,7 @@ type upOptions struct {
 	attach      engine.UpAttach
 	waitTimeout int
 	menu        bool
+	converge    convergeFlags
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -38,7 +39,11 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := engine.UpOptions{
+			conv, err := o.converge.options()
+			if err != nil {
+				return err
+			}
+			opts := engine.UpOptions{Converge: conv,
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
 			}
@@ -77,5 +82,6 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.attach.NoAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
 	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
 	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
+	o.converge.add(f)
 	return withBuild(cmd)
 }

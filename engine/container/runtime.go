@@ -27,6 +27,18 @@ const pollInterval = 20 * time.Millisecond
 // one-line error (a *StartError). After a failed start nothing is left
 // running or mounted.
 func (r *Runtime) Start(ctx context.Context, spec Spec) error {
+	return r.start(ctx, spec, nil)
+}
+
+// StartGated is Start with a start gate, the read end of a pipe: the
+// container is created at once, and its process starts when a byte is
+// written to the pipe (closing it instead cancels the start). It returns as
+// Start does, so it blocks until the gate opens.
+func (r *Runtime) StartGated(ctx context.Context, spec Spec, gate *os.File) error {
+	return r.start(ctx, spec, gate)
+}
+
+func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 	if err := spec.validate(); err != nil {
 		return err
 	}
@@ -81,6 +93,10 @@ func (r *Runtime) Start(ctx context.Context, spec Spec) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	cmd.ExtraFiles = []*os.File{wr} // fd 3
 	cmd.Env = append(append(os.Environ(), supervisor.TuningEnv()...), supervisor.ReadyFDEnv+"=3")
+	if gate != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, gate) // fd 4
+		cmd.Env = append(cmd.Env, supervisor.GateFDEnv+"=4")
+	}
 	cmd.Dir = "/"
 	// Its own session: no terminal signals, and it outlives the caller.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -197,7 +197,13 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 		proc.Stdout = os.NewFile(supervisor.CreateStdoutFD, "stdout")
 		proc.Stderr = os.NewFile(supervisor.CreateStderrFD, "stderr")
 	}
-	if err := c.Run(proc); err != nil {
+	if err := c.Start(proc); err != nil {
+		return supervisor.CreateReport{}, errors.New(initCause(err))
+	}
+	if err := waitGate(); err != nil {
+		return supervisor.CreateReport{}, err
+	}
+	if err := c.Exec(); err != nil {
 		return supervisor.CreateReport{}, errors.New(initCause(err))
 	}
 	pid, err := proc.Pid()
@@ -206,6 +212,23 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	}
 	waitExec(pid)
 	return supervisor.CreateReport{Pid: pid, OOMFile: oomFile(c)}, nil
+}
+
+// waitGate holds a gated start until the starter releases it: the
+// container is created (namespaces, mounts, network) but its process has
+// not run yet, which lets `up` prepare dependents while their
+// dependencies start.
+func waitGate() error {
+	if os.Getenv(supervisor.GateFDEnv) == "" {
+		return nil
+	}
+	gate := os.NewFile(supervisor.CreateGateFD, "gate")
+	defer gate.Close()
+	var b [1]byte
+	if n, _ := gate.Read(b[:]); n != 1 {
+		return errors.New("start cancelled")
+	}
+	return nil
 }
 
 // waitExec waits (briefly) until the container's init has exec'd the

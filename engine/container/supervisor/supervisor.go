@@ -61,6 +61,7 @@ func Main(args []string) int {
 		return 2
 	}
 	report := readyReporter()
+	gate := inheritedGate()
 	// The container's init is adopted by us when __create exits.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		report(Ready{Error: "supervisor: " + err.Error()})
@@ -71,6 +72,7 @@ func Main(args []string) int {
 		report(Ready{Error: err.Error()})
 		return 1
 	}
+	sv.gate = gate
 	sv.run(report)
 	return 0
 }
@@ -93,6 +95,7 @@ type supervisor struct {
 
 	mu    sync.Mutex
 	state State
+	gate  *os.File // the start gate handed to the first __create, if any
 }
 
 func newSupervisor(dir string) (*supervisor, error) {
@@ -316,6 +319,13 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 			closeOurs()
 			return fail(err)
 		}
+	}
+	if sv.gate != nil { // the first run starts when the starter says so
+		files = append(files, sv.gate)
+		childEnds = append(childEnds, sv.gate)
+		sv.gate = nil
+		os.Setenv(GateFDEnv, strconv.Itoa(CreateGateFD))
+		defer os.Unsetenv(GateFDEnv)
 	}
 	_, created, err := sv.reaper.start([]string{sv.cfg.Exe, CreateArg, sv.dir}, files)
 	if err != nil {
@@ -587,6 +597,17 @@ func recvFD(sock *os.File) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fds[0]), "tty"), nil
+}
+
+// inheritedGate takes the start gate the starter passed, if any.
+func inheritedGate() *os.File {
+	n, err := strconv.Atoi(os.Getenv(GateFDEnv))
+	os.Unsetenv(GateFDEnv)
+	if err != nil || n < 3 {
+		return nil
+	}
+	unix.CloseOnExec(n)
+	return os.NewFile(uintptr(n), "gate")
 }
 
 // readyReporter returns a function that sends the one report to the

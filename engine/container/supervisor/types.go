@@ -129,7 +129,16 @@ const (
 	CreateStdoutFD  = 5 // the container's stdout pipe, or with a tty the console socket
 	CreateStderrFD  = 6 // the container's stderr pipe (unused with a tty)
 	createFDsNeeded = 7
+	// CreateGateFD, when GateFDEnv is set, is the start gate: the
+	// container is created, and its process starts once a byte arrives
+	// there; end of file cancels the start.
+	CreateGateFD = 7
 )
+
+// GateFDEnv names the supervisor's inherited start gate fd (a pipe's read
+// end); only its first run is gated. In __create's environment it says the
+// gate is at CreateGateFD.
+const GateFDEnv = "_COMPOSE_GATE_FD"
 
 // CreateReport is what __create tells the supervisor.
 type CreateReport struct {
