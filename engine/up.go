@@ -36,7 +36,7 @@ type UpOptions struct {
 	// Interrupts delivers Ctrl-C while attached: the first stops the
 	// containers gracefully, the second kills them.
 	Interrupts <-chan os.Signal
-	UpAttach   // --wait, --abort-on-container-exit, --attach...: upattach.go
+	UpAttach                   // --wait, --abort-on-container-exit, --attach...: upattach.go
 	Converge   ConvergeOptions // how existing containers are brought in line (converge.go)
 }
 
