@@ -178,7 +178,8 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 		recorded.Add(1)
 		go func() {
 			defer recorded.Done()
-			if _, err := e.runtime.Wait(outer, r.dir); err != nil {
+			// A container created but never started has no state to wait on.
+			if _, err := e.runtime.Wait(outer, r.dir); err != nil && !errdefs.IsNotFound(err) {
 				fail(fmt.Errorf("container %s: %w", r.Name, err))
 				return
 			}

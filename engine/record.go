@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -141,6 +142,11 @@ func loadRecord(dir string) (*Record, error) {
 func (e *Engine) containers(project string) ([]*Record, error) {
 	if project == "" {
 		return e.allContainers()
+	}
+	if _, err := os.Stat(e.projectsDir()); err != nil && e.dryRun {
+		// A dry run writes nothing, not even the index: read everything.
+		all, err := e.allContainers()
+		return slices.DeleteFunc(all, func(r *Record) bool { return r.Project != project }), err
 	}
 	if err := e.buildIndex(); err != nil {
 		return nil, err
