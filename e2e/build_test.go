@@ -504,6 +504,31 @@ func TestBuildPullsBase(t *testing.T) {
 		t.Errorf("--pull did not use the newer base: %q", out)
 	}
 	c.must(append(proj, "down", "-t", "0")...)
+
+	// build --push sends the built image to where its image: name says.
+	pushed := reg.Ref("pushed/app:1")
+	_, proj = buildProject(t, "build-push", map[string]string{
+		"compose.yaml": "services:\n  app:\n    image: " + pushed + "\n    build: .\n",
+		"Dockerfile":   "FROM " + ref + "\nRUN echo pushed > /marker\n",
+	})
+	manifest := func() int {
+		req, _ := http.NewRequest(http.MethodHead, "http://"+reg.Addr+"/v2/pushed/app/manifests/1", nil)
+		req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	c.must(append(proj, "build")...)
+	if code := manifest(); code != http.StatusNotFound {
+		t.Fatalf("build without --push: registry answers %d for the image", code)
+	}
+	c.must(append(proj, "build", "--push")...)
+	if code := manifest(); code != http.StatusOK {
+		t.Errorf("build --push: registry answers %d for the image", code)
+	}
 }
 
 // TestBuildKilledIsSwept: a build killed (SIGKILL) in the middle of a RUN

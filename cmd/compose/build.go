@@ -10,6 +10,7 @@ import (
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
 	o := engine.BuildOptions{}
+	var push bool
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] [SERVICE...]",
 		Short: "Build or rebuild services",
@@ -33,7 +34,10 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.Build(cmd.Context(), p, o)
+			if err := e.Build(cmd.Context(), p, o); err != nil || !push {
+				return err
+			}
+			return e.Push(cmd.Context(), p, engine.PushOptions{Services: args})
 		},
 	}
 	f := cmd.Flags()
@@ -43,6 +47,7 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.Args, "build-arg", nil, "Set build-time variables for services")
 	f.BoolVar(&o.WithDeps, "with-dependencies", false, "Also build dependencies (transitively)")
 	f.BoolVar(&o.Print, "print", false, "Print equivalent bake file")
+	f.BoolVar(&push, "push", false, "Push service images")
 	return cmd
 }
 

@@ -260,9 +260,16 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 }
 
 // Wait waits until the container is no longer running or starting and
-// returns its state; it wakes on changes of the state file (inotify).
+// its supervisor, which records the exit and then tears down, is gone; it
+// wakes on changes of the state file (inotify), then on the supervisor's
+// pidfd, so a Remove that follows never races the teardown.
 func (r *Runtime) Wait(ctx context.Context, dir string) (State, error) {
-	return WaitFor(ctx, dir, func(st State) bool { return !live(st) })
+	st, err := WaitFor(ctx, dir, func(st State) bool { return !live(st) })
+	if err != nil || st.SupervisorPid <= 0 {
+		return st, err
+	}
+	_, err = waitExit(ctx, st.SupervisorPid, st.SupervisorStart, -1)
+	return st, err
 }
 
 // Remove deletes an exited (or never started) container: leftover
@@ -304,7 +311,9 @@ func (r *Runtime) signal(id string, sig syscall.Signal) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+	// The init may exit between libcontainer's check and the kill (a stop
+	// signal sent just before): that is the outcome asked for.
+	if err := c.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil
