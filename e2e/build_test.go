@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -597,5 +598,117 @@ func TestBuildExample(t *testing.T) {
 	})
 	if body != "<p>hello from a built image</p>\n" {
 		t.Errorf("page = %q", body)
+	}
+}
+
+// instructionsDockerfile exercises what the other build tests do not:
+// parser directives, scratch, FROM --platform, SHELL, COPY --exclude and
+// --link, heredocs (RUN and COPY), the escape character, VOLUME, EXPOSE,
+// STOPSIGNAL, HEALTHCHECK, ENTRYPOINT and a target stage.
+const instructionsDockerfile = "# syntax=docker/dockerfile:1\n# check=skip=all\n# escape=`\n" + `FROM scratch AS empty
+COPY sub/keep.txt /k
+
+FROM --platform=$BUILDPLATFORM busybox AS base
+SHELL ["/bin/sh", "-c"]
+COPY --exclude=*.log --link sub/ /sub/
+COPY --from=empty /k /from-scratch
+RUN <<EOT
+echo heredoc-one > /h1
+echo heredoc-two >> /h1
+EOT
+COPY <<EOT /h2
+inline file
+EOT
+RUN echo a ` + "`" + `
+    b > /escaped
+VOLUME /data
+EXPOSE 8080/tcp
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD test -f /h1
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /h1 /h2 /escaped /from-scratch; ls /sub"]
+
+FROM base AS unused
+RUN exit 9
+`
+
+// TestBuildInstructions: each instruction's effect is visible in the built
+// image's metadata or when it runs; a stage the target does not need is
+// not built; dockerfile_inline builds.
+func TestBuildInstructions(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	_, proj := buildProject(t, "build-instr", map[string]string{
+		"compose.yaml": `services:
+  app:
+    build:
+      context: .
+      target: base
+  svc:
+    image: build-instr-app
+    pull_policy: never
+    command: ["trap 'exit 0' TERM; sleep 600 & wait"]
+    profiles: [run]
+  inline:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox
+        RUN echo inline > /i
+        CMD cat /i
+`,
+		"Dockerfile":   instructionsDockerfile,
+		"sub/keep.txt": "keep\n",
+		"sub/drop.log": "drop\n",
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	out := c.must(append(proj, "--progress", "plain", "build")...).stderr
+	if !strings.Contains(out, "# syntax=docker/dockerfile:1 ignored") {
+		t.Errorf("no note that # syntax= is ignored:\n%s", out)
+	}
+	if strings.Contains(out, "exit 9") {
+		t.Errorf("a stage the target does not need was built:\n%s", out)
+	}
+	want := "heredoc-one\nheredoc-two\ninline file\na b\nkeep\nkeep.txt\n"
+	if got := c.must(append(proj, "run", "--rm", "-T", "app")...).stdout; got != want {
+		t.Errorf("run output %q, want %q (heredocs, escape, scratch stage, --exclude)", got, want)
+	}
+	if got := c.must(append(proj, "run", "--rm", "-T", "inline")...).stdout; got != "inline\n" {
+		t.Errorf("dockerfile_inline image printed %q", got)
+	}
+	var insp []struct {
+		Config struct {
+			ExposedPorts map[string]struct{}
+			Volumes      map[string]struct{}
+			StopSignal   string
+			Entrypoint   []string
+			Shell        []string
+			Healthcheck  struct{ Test []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(c.must("image", "inspect", "build-instr-app").stdout), &insp); err != nil || len(insp) != 1 {
+		t.Fatalf("image inspect: %v", err)
+	}
+	cfg := insp[0].Config
+	if _, ok := cfg.ExposedPorts["8080/tcp"]; !ok {
+		t.Errorf("EXPOSE: %v", cfg.ExposedPorts)
+	}
+	if _, ok := cfg.Volumes["/data"]; !ok {
+		t.Errorf("VOLUME: %v", cfg.Volumes)
+	}
+	if cfg.StopSignal != "SIGUSR1" {
+		t.Errorf("STOPSIGNAL: %q", cfg.StopSignal)
+	}
+	if strings.Join(cfg.Entrypoint, " ") != "/bin/sh -c" || strings.Join(cfg.Shell, " ") != "/bin/sh -c" {
+		t.Errorf("ENTRYPOINT %v, SHELL %v", cfg.Entrypoint, cfg.Shell)
+	}
+	if strings.Join(cfg.Healthcheck.Test, " ") != "CMD-SHELL test -f /h1" {
+		t.Errorf("HEALTHCHECK: %v", cfg.Healthcheck.Test)
+	}
+	// The image's HEALTHCHECK runs: the service becomes healthy.
+	c.must(append(proj, "up", "-d", "--wait", "--wait-timeout", "30", "svc")...)
+	if ps := c.must(append(proj, "ps", "--format", "{{.Health}}", "svc")...).stdout; strings.TrimSpace(ps) != "healthy" {
+		t.Errorf("health after up --wait: %q", ps)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
@@ -89,6 +90,11 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 	d, err := parseDockerfile(dfName, content)
 	if err != nil {
 		return nil, err
+	}
+	if syntax, _, _, ok := parser.DetectSyntax(content); ok {
+		// A frontend image cannot run here: the Dockerfile is built by
+		// this builder's own implementation of the syntax.
+		fmt.Fprintf(opts.Out, "#0 note: %s: # syntax=%s ignored: built with the embedded Dockerfile builder\n", dfName, syntax)
 	}
 	bctx, err := newContext(opts.Context, dfPath)
 	if err != nil {

@@ -126,6 +126,8 @@ type source struct {
 	info fs.FileInfo
 	// remote: fetched by ADD from a URL (into a temporary file).
 	remote bool
+	// exclude: COPY/ADD --exclude, matched against paths inside the source.
+	exclude *patternmatcher.PatternMatcher
 }
 
 // match resolves a COPY/ADD source (a path or glob relative to the context)
@@ -217,6 +219,14 @@ func (c *buildContext) walk(src source, fn func(rel string, hostPath string, fi 
 		r, _ := filepath.Rel(src.abs, p)
 		r = filepath.ToSlash(r)
 		ctxRel := path.Join(src.rel, r)
+		if r != "." && src.exclude != nil {
+			if m, _ := src.exclude.MatchesOrParentMatches(r); m {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
 		if r != "." && c.ignored(ctxRel) {
 			if d.IsDir() && !c.mayReinclude(ctxRel) {
 				return filepath.SkipDir

@@ -27,6 +27,7 @@ type copySpec struct {
 	chmod    string
 	checksum string
 	parents  bool
+	excludes []string // --exclude patterns, relative to each source
 	sd       instructions.SourcesAndDest
 }
 
@@ -36,6 +37,9 @@ func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpe
 	fail := func(err error) error { return fmt.Errorf("%s: %s: %w", r.d.name, cp.text, err) }
 	if cp.parents {
 		return nil, fail(fmt.Errorf("--parents is not supported yet: %w", errdefs.ErrInvalidArgument))
+	}
+	if named := r.opts.NamedContexts[cp.from]; len(cp.excludes) > 0 && cp.from != "" && (named == "" || strings.HasPrefix(named, dockerImagePrefix)) {
+		return nil, fail(fmt.Errorf("--exclude with --from of a stage or image is not supported yet: %w", errdefs.ErrInvalidArgument))
 	}
 	if cp.checksum != "" && (len(cp.sd.SourcePaths) != 1 || cp.from != "") {
 		return nil, fail(fmt.Errorf("--checksum needs exactly one source: %w", errdefs.ErrInvalidArgument))

@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/moby/patternmatcher"
 
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -39,6 +42,21 @@ func (r *run) sources(ctx context.Context, bctx *buildContext, cp copySpec, fetc
 		m, err := bctx.match(p)
 		if err != nil {
 			return nil, "", err
+		}
+		if len(cp.excludes) > 0 {
+			ex, err := patternmatcher.New(cp.excludes)
+			if err != nil {
+				return nil, "", fmt.Errorf("--exclude: %v: %w", err, errdefs.ErrInvalidArgument)
+			}
+			// A source the patterns name goes whole; a directory's
+			// entries are matched as it is walked.
+			m = slices.DeleteFunc(m, func(s source) bool {
+				hit, _ := ex.MatchesOrParentMatches(path.Base(s.rel))
+				return hit && s.rel != "."
+			})
+			for i := range m {
+				m[i].exclude = ex
+			}
 		}
 		all = append(all, m...)
 	}

@@ -215,9 +215,9 @@ func (r *run) command(ctx context.Context, stage int, parent *state, c instructi
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %v: %w", r.d.name, text(c), err, errdefs.ErrInvalidArgument)
 		}
-		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), from: from, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents}, label)
+		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), from: from, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, parents: c.Parents, excludes: c.ExcludePatterns}, label)
 	case *instructions.AddCommand:
-		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum}, label)
+		return r.copyStep(ctx, stage, parent, copySpec{text: text(c), add: true, unpack: c.Unpack, chown: c.Chown, chmod: c.Chmod, sd: c.SourcesAndDest, checksum: c.Checksum, excludes: c.ExcludePatterns}, label)
 	case *instructions.WorkdirCommand:
 		n := r.b.nextStep()
 		fmt.Fprintf(r.opts.Out, "#%d %s %s\n#%d DONE\n", n, label, text(c), n)
