@@ -85,15 +85,11 @@ func setBuildImages(p *types.Project) {
 // Build builds the images of the project's services that have a `build:`
 // section (the named ones, and with WithDeps what they depend on).
 func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions) error {
-	names := opts.Services
-	if len(names) > 0 && opts.WithDeps {
-		pl, err := e.plan(p, names)
-		if err != nil {
-			return err
-		}
-		names = pl.graph.Services()
-	} else if len(names) == 0 {
-		names = p.ServiceNames()
+	names, err := e.selectServices(p, opts.Services, opts.WithDeps)
+	if err != nil {
+		return err
+	}
+	if len(opts.Services) == 0 {
 		sort.Strings(names)
 	}
 	args, err := buildArgFlags(opts.Args)

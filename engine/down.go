@@ -221,19 +221,10 @@ func (e *Engine) removeBatch(ctx context.Context, batch []*Record, fail func(err
 	wg.Wait()
 }
 
-// haltRecord stops a live container and returns once its init is gone.
+// haltRecord stops a live container and returns once its init is gone
+// (down removes it next: the supervisor's teardown is not waited for).
 func (e *Engine) haltRecord(ctx context.Context, r *Record, timeout time.Duration) error {
-	st := e.stateOf(r)
-	if st.Status != "running" && st.Status != "paused" && st.Status != "restarting" {
-		return nil
-	}
-	e.progress("Container", r.Name, "Stopping")
-	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
-	if err := e.runtime.Halt(ctx, r.dir, timeout); err != nil {
-		return fmt.Errorf("container %s: %w", r.Name, err)
-	}
-	e.progress("Container", r.Name, "Stopped")
-	return nil
+	return e.stopWith(ctx, r, timeout, e.runtime.Halt)
 }
 
 // downImages removes the images of the project's services: with "local"

@@ -28,15 +28,9 @@ type PullOptions struct {
 
 // Pull pulls the images of the project's services, each image once, several at a time.
 func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) error {
-	names := opts.Services
-	if len(names) > 0 && opts.IncludeDeps {
-		pl, err := e.plan(p, names)
-		if err != nil {
-			return err
-		}
-		names = pl.graph.Services()
-	} else if len(names) == 0 {
-		names = p.ServiceNames()
+	names, err := e.selectServices(p, opts.Services, opts.IncludeDeps)
+	if err != nil {
+		return err
 	}
 	var svcs []types.ServiceConfig
 	for _, n := range names {
@@ -50,7 +44,7 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) e
 		svcs = append(svcs, svc)
 	}
 	e.beginProgress("Pulling")
-	_, err := e.pullServices(ctx, svcs, opts.IgnoreFailures)
+	_, err = e.pullServices(ctx, svcs, opts.IgnoreFailures)
 	e.endProgress()
 	return err
 }
@@ -244,4 +238,20 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 		}
 	}
 	return nil
+}
+
+// selectServices is the services a command acts on: those named (with
+// their dependencies when withDeps), or all of the project's.
+func (e *Engine) selectServices(p *types.Project, names []string, withDeps bool) ([]string, error) {
+	if len(names) == 0 {
+		return p.ServiceNames(), nil
+	}
+	if !withDeps {
+		return names, nil
+	}
+	pl, err := e.plan(p, names)
+	if err != nil {
+		return nil, err
+	}
+	return pl.graph.Services(), nil
 }

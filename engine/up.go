@@ -378,12 +378,18 @@ func (e *Engine) startRecord(ctx context.Context, r *Record) error {
 
 // stopRecord stops a running container within timeout (then SIGKILL).
 func (e *Engine) stopRecord(ctx context.Context, r *Record, timeout time.Duration) error {
-	if !r.live() { // a restarting container is stopped too, or it comes back
+	return e.stopWith(ctx, r, timeout, e.runtime.Stop)
+}
+
+// stopWith stops a live container with the runtime's stop (or halt), with
+// progress; a restarting container is stopped too, or it comes back.
+func (e *Engine) stopWith(ctx context.Context, r *Record, timeout time.Duration, stop func(context.Context, string, time.Duration) error) error {
+	if !r.live() {
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")
 	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
-	if err := e.runtime.Stop(ctx, r.dir, timeout); err != nil {
+	if err := stop(ctx, r.dir, timeout); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	e.progress("Container", r.Name, "Stopped")
