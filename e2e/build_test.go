@@ -712,3 +712,31 @@ func TestBuildInstructions(t *testing.T) {
 		t.Errorf("health after up --wait: %q", ps)
 	}
 }
+
+// TestBuildSharedImage: a service naming the image another service builds
+// uses the built image instead of pulling it; the predefined proxy build
+// args reach RUN without an ARG line, and are not kept in the image.
+func TestBuildSharedImage(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	_, proj := buildProject(t, "build-shared", map[string]string{
+		"compose.yaml": `services:
+  worker:
+    image: build-shared-img:1
+    command: ["sh", "-c", "cat /proxy; echo env=$$HTTP_PROXY"]
+  web:
+    image: build-shared-img:1
+    build:
+      context: .
+      args:
+        HTTP_PROXY: http://proxy.test:3128
+`,
+		"Dockerfile": "FROM busybox\nRUN echo \"$HTTP_PROXY\" > /proxy\n",
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	out := c.must(append(proj, "--ansi", "never", "up", "--attach", "worker")...).stdout
+	if !strings.Contains(out, "worker-1  | http://proxy.test:3128\n") || !strings.Contains(out, "worker-1  | env=\n") {
+		t.Errorf("worker did not run the image web built, with the proxy arg used at build time only:\n%s", out)
+	}
+}

@@ -163,6 +163,14 @@ func (e *Engine) registryOptions() image.RegistryOptions {
 func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error {
 	var toPull, toBuild []types.ServiceConfig
 	bp := buildPolicyOf(ctx)
+	// An image another service builds is not pulled: it is taken once built
+	// (as Compose does for services sharing an image name).
+	built := map[string]bool{}
+	for _, name := range pl.graph.Services() {
+		if svc, err := pl.project.GetService(name); err == nil && svc.Build != nil && bp != BuildNever && svc.Image != "" {
+			built[svc.Image] = true
+		}
+	}
 	for _, name := range pl.graph.Services() {
 		svc, err := pl.project.GetService(name)
 		if err != nil {
@@ -194,7 +202,7 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 		case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent, "daily", "weekly", types.PullPolicyRefresh:
 			if img == nil && svc.Build != nil && bp != BuildNever {
 				toBuild = append(toBuild, svc) // as Compose does: build what is missing
-			} else if img == nil {
+			} else if img == nil && !built[svc.Image] {
 				toPull = append(toPull, svc)
 			}
 		default:
@@ -232,6 +240,13 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error
 		}
 	}
 	for _, name := range pl.graph.Services() {
+		if svc, _ := pl.project.GetService(name); pl.images[name] == nil && svc.Build == nil && built[svc.Image] {
+			img, err := e.images.Get(svc.Image) // built for another service just now
+			if err != nil {
+				return fmt.Errorf("service %q: %w", name, err)
+			}
+			pl.images[name] = img
+		}
 		if pl.images[name] == nil { // a service with build: whose pull failed, with --no-build
 			svc, _ := pl.project.GetService(name)
 			return fmt.Errorf("service %q: image %q not found (--no-build): %w", name, svc.Image, errdefs.ErrNotFound)

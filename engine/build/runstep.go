@@ -57,6 +57,15 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 	}
 	argv, _ := json.Marshal(args)
 	key := stepKey(parent.key, "RUN", string(argv), strings.Join(dedup, "\n"), strings.Join(inputs, "\n"))
+	// Docker's predefined proxy args reach RUN without an ARG line, and
+	// stay out of the cache key and the image.
+	for _, k := range proxyArgs {
+		if v, ok := r.opts.Args[k]; ok {
+			if _, set := dedup.Get(k); !set {
+				dedup = dedup.set(k, v)
+			}
+		}
+	}
 	text := "RUN " + strings.Join(c.CmdLine, " ")
 	if !c.PrependShell {
 		text = "RUN " + string(argv)
@@ -189,3 +198,6 @@ func heredocScript(c instructions.ShellDependantCmdLine) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// proxyArgs are the build args Docker predefines.
+var proxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
