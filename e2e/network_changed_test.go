@@ -15,7 +15,7 @@ const changedStack = `
 services:
   a:
     image: busybox
-    command: ["sleep", "1000"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
     networks: [n]
 networks:
   n:
@@ -27,8 +27,10 @@ networks:
 `
 
 // TestNetworkChanged: up with a network whose options differ from the
-// existing one fails like Docker Compose (recreate it first) and leaves it
-// alone; another project naming the same network gets Docker's warning.
+// existing one recreates the network and the containers attached to it,
+// as Docker Compose does; while another project's container still uses it,
+// up fails in one line and leaves it alone; another project naming the
+// same network gets Docker's warning.
 func TestNetworkChanged(t *testing.T) {
 	testutil.RequiresRoot(t)
 	b := make([]byte, 3)
@@ -43,25 +45,23 @@ func TestNetworkChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for option, yaml := range map[string]string{
-		"labels":             fmt.Sprintf(changedStack, name, "back", subnet),
-		"ipam.config.subnet": fmt.Sprintf(changedStack, name, "front", other),
-	} {
-		write(yaml)
-		r := c.run("up", "-d")
-		want := fmt.Sprintf("network %s needs to be recreated - option %q has changed", name, option)
-		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-			t.Errorf("up with a changed %s: want one line with %q, got %s", option, want, r)
+	for _, tc := range []struct{ tier, subnet string }{{"back", subnet}, {"back", other}} {
+		before := c.idOf("a")
+		write(fmt.Sprintf(changedStack, name, tc.tier, tc.subnet))
+		r := c.must("--progress", "plain", "up", "-d")
+		if !strings.Contains(r.stderr, "Network "+name+"  Recreate") {
+			t.Errorf("up with tier %s, subnet %s: no Recreate progress:\n%s", tc.tier, tc.subnet, r.stderr)
+		}
+		nets := c.networks()
+		if len(nets) != 1 || nets[0].Subnet != tc.subnet || nets[0].Labels["tier"] != tc.tier {
+			t.Fatalf("the network was not recreated with the new options: %+v", nets)
+		}
+		if after := c.idOf("a"); after == before || after == "" {
+			t.Errorf("the attached container was not recreated (%s -> %s)", before, after)
 		}
 	}
-	nets := c.networks()
-	if len(nets) != 1 || nets[0].Subnet != subnet || nets[0].Labels["tier"] != "front" {
-		t.Fatalf("the network changed: %+v", nets)
-	}
-	write(fmt.Sprintf(changedStack, name, "front", subnet))
-	c.must("up", "-d")
 
-	d := projectCLI(t, "chgo", fmt.Sprintf(changedStack, name, "front", subnet))
+	d := projectCLI(t, "chgo", fmt.Sprintf(changedStack, name, "back", other))
 	d.root = c.root
 	d.env[0] = c.env[0]
 	r := d.must("up", "-d")
@@ -69,13 +69,20 @@ func TestNetworkChanged(t *testing.T) {
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("another project's up: want warning %q, got %s", want, r)
 	}
-	d.must("down", "-t", "0")
-	c.must("down", "-t", "0")
-	write(fmt.Sprintf(changedStack, name, "back", other))
-	c.must("up", "-d") // recreated after down
-	if nets := c.networks(); len(nets) != 1 || nets[0].Subnet != other {
-		t.Fatalf("after down and up: %+v", nets)
+	write(fmt.Sprintf(changedStack, name, "front", other))
+	r = c.run("up", "-d")
+	if want := fmt.Sprintf("network %s needs to be recreated (its options changed)", name); r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("up with a changed network another project uses: want an error with %q, got %s", want, r)
 	}
+	if nets := c.networks(); len(nets) != 1 || nets[0].Labels["tier"] != "back" {
+		t.Fatalf("the network another project uses changed: %+v", nets)
+	}
+	d.must("down", "-t", "0")
+	c.must("up", "-d")
+	if nets := c.networks(); len(nets) != 1 || nets[0].Labels["tier"] != "front" {
+		t.Fatalf("after the other project left: %+v", nets)
+	}
+	c.must("down", "-t", "0")
 }
 
 func (c *cli) project() string {

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -327,9 +329,40 @@ func (e *Engine) checkNetworks(pl *plan) error {
 			return err
 		}
 		opts.Labels = nw.Labels
-		if what := n.Changed(opts); what != "" {
-			return fmt.Errorf("network %s needs to be recreated - option %q has changed (remove it with `compose down` first): %w", nw.Name, what, errdefs.ErrConflict)
+		if n.Changed(opts) != "" {
+			pl.diverged = append(pl.diverged, nw.Name)
 		}
+	}
+	return nil
+}
+
+// recreateNetworks removes the project's networks whose options changed,
+// with the project's containers attached to them, as Docker Compose does;
+// converge then creates both anew. A network another project's container
+// still uses cannot go: that is an error naming it.
+func (e *Engine) recreateNetworks(ctx context.Context, pl *plan) error {
+	if len(pl.diverged) == 0 {
+		return nil
+	}
+	recs, err := e.containers(pl.project.Name)
+	if err != nil {
+		return err
+	}
+	gone := map[string]bool{}
+	for _, name := range pl.diverged {
+		e.progress("Network", name, "Recreate")
+		for _, r := range recs {
+			if !gone[r.ID] && slices.ContainsFunc(r.Networks, func(a Attachment) bool { return a.Network == name }) {
+				gone[r.ID] = true
+				if err := e.removeRecord(ctx, r, recordTimeout(r, nil)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := e.nets.Remove(ctx, name); err != nil {
+			return fmt.Errorf("network %s needs to be recreated (its options changed): %w", name, err)
+		}
+		e.progress("Network", name, "Removed")
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ type plan struct {
 	networks []string                // network keys used by the selected services
 	opts     ConvergeOptions
 	named    map[string]bool // services named on the command line (none: all)
+	diverged []string        // networks whose options changed: recreated (networks.go)
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -187,6 +188,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	}
 	e.beginProgress("Running")
 	err = e.removeOrphans(ctx, orphans)
+	if err == nil {
+		err = e.recreateNetworks(ctx, pl)
+	}
 	if err == nil {
 		err = e.converge(ctx, pl)
 	}
