@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -609,6 +610,8 @@ const instructionsDockerfile = "# syntax=docker/dockerfile:1\n# check=skip=all\n
 COPY sub/keep.txt /k
 
 FROM --platform=$BUILDPLATFORM busybox AS base
+ARG TARGETPLATFORM
+RUN echo "$TARGETPLATFORM" > /tp
 SHELL ["/bin/sh", "-c"]
 COPY --exclude=*.log --link sub/ /sub/
 COPY --from=empty /k /from-scratch
@@ -626,7 +629,7 @@ EXPOSE 8080/tcp
 STOPSIGNAL SIGUSR1
 HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD test -f /h1
 ENTRYPOINT ["/bin/sh", "-c"]
-CMD ["cat /h1 /h2 /escaped /from-scratch; ls /sub"]
+CMD ["cat /h1 /h2 /escaped /from-scratch /tp; ls /sub"]
 
 FROM base AS unused
 RUN exit 9
@@ -645,6 +648,7 @@ func TestBuildInstructions(t *testing.T) {
     build:
       context: .
       target: base
+      tags: [build-instr-extra:v1]
   svc:
     image: build-instr-app
     pull_policy: never
@@ -670,10 +674,11 @@ func TestBuildInstructions(t *testing.T) {
 	if strings.Contains(out, "exit 9") {
 		t.Errorf("a stage the target does not need was built:\n%s", out)
 	}
-	want := "heredoc-one\nheredoc-two\ninline file\na b\nkeep\nkeep.txt\n"
+	want := "heredoc-one\nheredoc-two\ninline file\na b\nkeep\nlinux/" + runtime.GOARCH + "\nkeep.txt\n"
 	if got := c.must(append(proj, "run", "--rm", "-T", "app")...).stdout; got != want {
 		t.Errorf("run output %q, want %q (heredocs, escape, scratch stage, --exclude)", got, want)
 	}
+	c.must("image", "inspect", "build-instr-extra:v1") // build.tags
 	if got := c.must(append(proj, "run", "--rm", "-T", "inline")...).stdout; got != "inline\n" {
 		t.Errorf("dockerfile_inline image printed %q", got)
 	}
