@@ -210,7 +210,7 @@ const bindStack = `
 services:
   app:
     image: voltest
-    command: ["sh", "-c", "ls -d /made && (echo x > /conf/y 2>/dev/null || echo ro-refused) && cat /one/file.txt && stat -c 'secret %u %a' /run/secrets/token && cat /run/secrets/token && echo && cat /etc/app.conf && echo && grep ' /scratch ' /proc/mounts && sleep 1000"]
+    command: ["sh", "-c", "ls -d /made && ( (echo x > /conf/y) 2>/dev/null || echo ro-refused) && cat /one/file.txt && stat -c 'secret %u %a' /run/secrets/token && cat /run/secrets/token && echo && cat /etc/app.conf && echo && grep ' /scratch ' /proc/mounts && sleep 1000"]
     volumes:
       - ./missing/dir:/made
       - type: bind
