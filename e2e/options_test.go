@@ -37,7 +37,7 @@ services:
       net.core.somaxconn: 77
   fs:
     image: busybox
-    command: ["sh", "-c", "echo x > /file 2>/dev/null || echo read-only root; echo y > /scratch/f && grep ' /scratch ' /proc/mounts; sleep 1000"]
+    command: ["sh", "-c", "(echo x > /file) 2>/dev/null || echo read-only root; echo y > /scratch/f && grep ' /scratch ' /proc/mounts; sleep 1000"]
     read_only: true
     tmpfs: ["/scratch:size=1m"]
   init:
