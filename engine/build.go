@@ -100,7 +100,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 	for _, n := range names {
 		svc, err := p.GetService(n)
 		if err != nil {
-			return fmt.Errorf("no such service: %s: %w", n, errdefs.ErrNotFound)
+			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", n))
 		}
 		if svc.Build != nil {
 			svcs = append(svcs, svc)

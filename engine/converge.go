@@ -361,7 +361,7 @@ func applyScale(p *types.Project, scale map[string]int) error {
 		svc, ok := p.Services[name]
 		if !ok {
 			if _, disabled := p.DisabledServices[name]; !disabled {
-				return fmt.Errorf("no such service: %s: %w", name, errdefs.ErrNotFound)
+				return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", name))
 			}
 			continue
 		}

@@ -36,7 +36,7 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) e
 	for _, n := range names {
 		svc, err := p.GetService(n)
 		if err != nil {
-			return fmt.Errorf("no such service: %s: %w", n, errdefs.ErrNotFound)
+			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", n))
 		}
 		if svc.Image == "" || svc.PullPolicy == types.PullPolicyBuild {
 			continue

@@ -164,7 +164,7 @@ func (g *Graph) Subset(services []string, withDeps bool) (*Graph, error) {
 	}
 	for _, s := range services {
 		if _, ok := g.deps[s]; !ok {
-			return nil, fmt.Errorf("no such service: %s: %w", s, errdefs.ErrNotFound)
+			return nil, errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", s))
 		}
 		add(s)
 	}
