@@ -114,27 +114,14 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 const vethTimeout = time.Second
 
 // withoutOrphans returns the records down removes: orphans (containers of
-// services the compose files do not declare) only with removeOrphans;
-// otherwise it leaves them out and warns about them as Docker Compose does.
+// services the compose files do not declare) only with removeOrphans. Like
+// Docker Compose, down does not warn about the ones it leaves.
 func (e *Engine) withoutOrphans(p *types.Project, recs []*Record, removeOrphans bool) []*Record {
+	if removeOrphans {
+		return recs
+	}
 	declared := project.DeclaredServices(p)
-	var orphans []string
-	out := recs[:0:0]
-	for _, r := range recs {
-		if slices.Contains(declared, r.Service) {
-			out = append(out, r)
-			continue
-		}
-		if removeOrphans {
-			out = append(out, r)
-		} else {
-			orphans = append(orphans, r.Name)
-		}
-	}
-	if len(orphans) > 0 {
-		fmt.Fprintf(e.err, "WARN[0000] Found orphan containers (%v) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.\n", orphans)
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(recs), func(r *Record) bool { return !slices.Contains(declared, r.Service) })
 }
 
 // takeDown stops recs, dependents before their dependencies, and removes
