@@ -109,6 +109,9 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 	if opts.Print {
 		return printBuildPlan(p, svcs, args, opts)
 	}
+	if e.dryRun {
+		return e.dryRunBuild(p, svcs, args, opts.Quiet)
+	}
 	out := opts.Out
 	if out == nil {
 		out = e.err

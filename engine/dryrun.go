@@ -9,17 +9,27 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/build"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/graph"
+	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
 )
 
 // dryRunPrefix starts every progress line in --dry-run mode, as in Docker Compose.
 const dryRunPrefix = "DRY-RUN MODE -  "
 
+// DryRunPrefix is dryRunPrefix, for the reports the commands print themselves.
+const DryRunPrefix = dryRunPrefix
+
 // openImagesDryRun opens the image store without creating anything: a
 // root that does not exist yet is read as an empty store.
-func openImagesDryRun(dir string) (*image.Store, error) {
+func openImagesDryRun(dir string) (s *image.Store, err error) {
+	defer func() {
+		if s != nil {
+			s.DryRun = true
+		}
+	}()
 	if _, err := os.Stat(dir); err == nil {
 		return image.Open(dir)
 	}
@@ -190,6 +200,41 @@ func (e *Engine) dryRunDown(name string, p *types.Project, opts DownOptions) err
 			e.progress("Volume", strconv.Quote(n), "Removing")
 			e.progress("Volume", strconv.Quote(n), "Removed")
 		}
+	}
+	return nil
+}
+
+// would makes a change to the host, or in --dry-run mode only pretends it
+// did: the one place the commands that report as they go decide to act.
+func (e *Engine) would(change func() error) error {
+	if e.dryRun {
+		return nil
+	}
+	return change()
+}
+
+// dryRunBuild prints the steps a build of svcs would run and builds nothing.
+func (e *Engine) dryRunBuild(p *types.Project, svcs []types.ServiceConfig, args map[string]string, quiet bool) error {
+	for _, svc := range buildOrder(svcs) {
+		bo, err := buildOptions(p, svc, args)
+		if err != nil {
+			return err
+		}
+		steps, err := build.Steps(bo)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if quiet || e.progressMode == progress.ModeQuiet {
+			continue
+		}
+		fmt.Fprintf(e.err, "%sbuild service %s\n", dryRunPrefix, svc.Name)
+		for _, s := range steps {
+			fmt.Fprintf(e.err, "%s%s\n", dryRunPrefix, s)
+		}
+		for _, t := range bo.Tags {
+			fmt.Fprintf(e.err, "%s==> ==> naming to %s\n", dryRunPrefix, t)
+		}
+		fmt.Fprintf(e.err, "%sService %s  Built\n", dryRunPrefix, svc.Name)
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	if len(recs) == 0 {
 		return fmt.Errorf("project %s has no container to start: %w", projectName, errdefs.ErrNotFound)
 	}
-	if err := e.ensureNetworks(ctx, recs); err != nil {
+	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
 	}
 	for _, s := range serviceOrder(p, recs) {
@@ -184,7 +184,7 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 func (e *Engine) resumePaused(ctx context.Context, recs []*Record) {
 	for _, r := range recs {
 		if e.runtime.Paused(r.dir) {
-			_ = e.runtime.Resume(ctx, r.dir)
+			_ = e.would(func() error { return e.runtime.Resume(ctx, r.dir) })
 		}
 	}
 }
@@ -222,7 +222,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 	if err != nil {
 		return err
 	}
-	if err := e.ensureNetworks(ctx, recs); err != nil {
+	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
 	}
 	e.resumePaused(ctx, recs)
@@ -232,10 +232,13 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 				continue
 			}
 			e.progress("Container", r.Name, "Restarting")
-			if err := e.runtime.Stop(ctx, r.dir, recordTimeout(r, opts.Timeout)); err != nil {
-				return fmt.Errorf("container %s: %w", r.Name, err)
-			}
-			if err := e.runtime.Start(ctx, r.Spec); err != nil {
+			err := e.would(func() error {
+				if err := e.runtime.Stop(ctx, r.dir, recordTimeout(r, opts.Timeout)); err != nil {
+					return err
+				}
+				return e.runtime.Start(ctx, r.Spec)
+			})
+			if err != nil {
 				return fmt.Errorf("container %s: %w", r.Name, err)
 			}
 			e.progress("Container", r.Name, "Started")
@@ -265,7 +268,7 @@ func (e *Engine) Kill(ctx context.Context, projectName string, services []string
 			continue
 		}
 		e.progress("Container", r.Name, "Killing")
-		if err := e.runtime.Kill(ctx, r.dir, s); err != nil {
+		if err := e.would(func() error { return e.runtime.Kill(ctx, r.dir, s) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
 		}
@@ -313,7 +316,7 @@ func (e *Engine) eachRunning(projectName string, services []string, doing, done 
 			continue
 		}
 		e.progress("Container", r.Name, doing)
-		if err := fn(r); err != nil {
+		if err := e.would(func() error { return fn(r) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
 		}
@@ -353,7 +356,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	var stopped []*Record
 	var names []string
 	for _, r := range recs {
-		if !r.running() {
+		if !r.running() || opts.Stop && e.dryRun { // a dry -s stopped nothing
 			stopped = append(stopped, r)
 			names = append(names, r.Name)
 		}
@@ -378,13 +381,13 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	var errs []error
 	for _, r := range stopped {
 		e.progress("Container", r.Name, "Removing")
-		if err := e.remove(ctx, r); err != nil {
+		if err := e.would(func() error { return e.remove(ctx, r) }); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		e.progress("Container", r.Name, "Removed")
 		if opts.Volumes {
-			errs = append(errs, e.removeAnonymousVolumes(r))
+			errs = append(errs, e.would(func() error { return e.removeAnonymousVolumes(r) }))
 		}
 	}
 	return errors.Join(errs...)

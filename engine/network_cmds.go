@@ -243,8 +243,11 @@ func (e *Engine) NetworkRemove(ctx context.Context, names []string, out io.Write
 	var last error
 	for _, name := range names {
 		n, err := e.findNetwork(name)
+		if err == nil && len(n.Endpoints) > 0 { // Remove says so too; checked here for a dry run
+			err = fmt.Errorf("network %q has %d active endpoints: %w", n.Name, len(n.Endpoints), errdefs.ErrConflict)
+		}
 		if err == nil {
-			err = e.nets.Remove(ctx, n.Name)
+			err = e.would(func() error { return e.nets.Remove(ctx, n.Name) })
 		}
 		if err != nil {
 			errs, last = append(errs, err.Error()), err
@@ -280,7 +283,7 @@ func (e *Engine) NetworkPrune(ctx context.Context, force bool, in io.Reader, out
 		if len(n.Endpoints) > 0 {
 			continue
 		}
-		if err := e.nets.Remove(ctx, n.Name); err != nil {
+		if err := e.would(func() error { return e.nets.Remove(ctx, n.Name) }); err != nil {
 			if errdefs.IsNotFound(err) || errors.Is(err, errdefs.ErrConflict) {
 				continue // used or removed meanwhile
 			}

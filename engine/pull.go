@@ -98,12 +98,16 @@ func (e *Engine) pullServices(ctx context.Context, svcs []types.ServiceConfig, i
 func (e *Engine) pullOne(ctx context.Context, ref string, owners []types.ServiceConfig) (*image.Image, error) {
 	id := owners[0].Name
 	e.event(progress.Event{ID: id, Text: "Pulling", Status: progress.Working})
-	img, err := e.images.Pull(ctx, ref, image.PullOptions{
-		RegistryOptions: e.registryOptions(),
-		Platform:        owners[0].Platform,
-		Progress: func(ev image.Event) {
-			e.event(layerEvent(id, ev))
-		},
+	var img *image.Image
+	err := e.would(func() (err error) {
+		img, err = e.images.Pull(ctx, ref, image.PullOptions{
+			RegistryOptions: e.registryOptions(),
+			Platform:        owners[0].Platform,
+			Progress: func(ev image.Event) {
+				e.event(layerEvent(id, ev))
+			},
+		})
+		return err
 	})
 	if err != nil {
 		status := progress.Error

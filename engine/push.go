@@ -53,9 +53,12 @@ func (e *Engine) PushImage(ctx context.Context, ref string, out io.Writer) error
 
 func (e *Engine) pushImage(ctx context.Context, id, ref string) error {
 	e.event(progress.Event{ID: id, Text: "Pushing", Status: progress.Working})
-	_, err := e.images.Push(ctx, ref, image.PushOptions{
-		RegistryOptions: e.registryOptions(),
-		Progress:        func(ev image.Event) { e.event(layerEvent(id, ev)) },
+	err := e.would(func() error {
+		_, err := e.images.Push(ctx, ref, image.PushOptions{
+			RegistryOptions: e.registryOptions(),
+			Progress:        func(ev image.Event) { e.event(layerEvent(id, ev)) },
+		})
+		return err
 	})
 	if err != nil {
 		e.event(progress.Event{ID: id, Text: "Error", Status: progress.Error, Details: errdefs.Message(err)})

@@ -373,7 +373,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 
 func (e *Engine) startRecord(ctx context.Context, r *Record) error {
 	e.progress("Container", r.Name, "Starting")
-	if err := e.runtime.Start(ctx, r.Spec); err != nil {
+	if err := e.would(func() error { return e.runtime.Start(ctx, r.Spec) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	e.progress("Container", r.Name, "Started")
@@ -393,7 +393,7 @@ func (e *Engine) stopWith(ctx context.Context, r *Record, timeout time.Duration,
 	}
 	e.progress("Container", r.Name, "Stopping")
 	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
-	if err := stop(ctx, r.dir, timeout); err != nil {
+	if err := e.would(func() error { return stop(ctx, r.dir, timeout) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	e.progress("Container", r.Name, "Stopped")

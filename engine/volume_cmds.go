@@ -86,7 +86,7 @@ func (e *Engine) VolumePrune(all bool) ([]string, error) {
 		if len(users) > 0 {
 			continue
 		}
-		if err := e.volumeStore().Remove(v.Name); err != nil {
+		if err := e.would(func() error { return e.volumeStore().Remove(v.Name) }); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -547,7 +547,10 @@ func (e *Engine) removeVolume(name string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("volume %q is in use by %s: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
 	}
-	return e.volumeStore().Remove(name)
+	if _, err := e.volumeStore().Get(name); err != nil {
+		return err // checked here too, for a dry run
+	}
+	return e.would(func() error { return e.volumeStore().Remove(name) })
 }
 
 // projectVolumes lists what `down -v` removes: the project's named volumes

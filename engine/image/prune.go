@@ -43,6 +43,13 @@ func (s *Store) Prune(ctx context.Context, all bool, inUse func(imageID string) 
 // image without its layers. A concurrent Add re-checks its layers under
 // the same lock before recording its image.
 func (s *Store) removeImages(ctx context.Context, fn func(*index) ([]string, error)) (int64, error) {
+	if s.DryRun {
+		idx, err := s.readIndex()
+		if err == nil {
+			_, err = fn(idx)
+		}
+		return 0, err
+	}
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return 0, err

@@ -35,6 +35,9 @@ import (
 // file appears by atomic rename.
 type Store struct {
 	dir string
+	// DryRun (--dry-run): removals report what they would remove and
+	// change nothing, not even the lock file.
+	DryRun bool
 }
 
 // Image is an image in the store.
