@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,7 +135,103 @@ volumes:
 			t.Errorf("dry runs touched %s", after[i].Name)
 		}
 	}
-	if r := c.run("--dry-run", "kill"); r.code != 1 || !strings.Contains(r.stderr, "--dry-run") {
-		t.Errorf("--dry-run kill: %s", r)
+	if r := c.run("--dry-run", "image", "tag", "busybox", "dry:1"); r.code != 1 || !strings.Contains(r.stderr, "--dry-run") {
+		t.Errorf("--dry-run image tag: %s", r)
+	}
+}
+
+// TestDryRunCommands: every mutating command that supports --dry-run, run
+// against a running project, reports in Docker Compose's words and changes
+// nothing: no container state, network, volume, image, state file or lock.
+func TestDryRunCommands(t *testing.T) {
+	c := newProject(t, `
+services:
+  web:
+    image: busybox
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    volumes: [data:/data, /anon]
+  db:
+    image: busybox
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+volumes:
+  data:
+`)
+	// Pull, push and build use another file: an unreachable registry, so
+	// any network traffic would fail the command.
+	if err := os.MkdirAll(filepath.Join(c.dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "app", "Dockerfile"), []byte("FROM busybox\nRUN echo built > /f\nCMD [\"cat\", \"/f\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "build.yaml"), []byte(`
+services:
+  app:
+    image: 127.0.0.1:9/dry/app:1
+    build: ./app
+  remote:
+    image: 127.0.0.1:9/dry/remote:1
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must("up", "-d")
+	c.must("stop", "db")
+	c.must("volume", "create", "dryvol")
+	c.must("network", "create", "drynet")
+	t.Cleanup(func() { c.run("network", "rm", "drynet") })
+	running := c.ps()
+	before := c.hostListing()
+	web, db := c.project()+"-web-1", c.project()+"-db-1"
+
+	dry := func(want []string, args ...string) {
+		t.Helper()
+		r := c.must(append([]string{"--dry-run", "--progress", "plain"}, args...)...)
+		for _, w := range want {
+			if !strings.Contains(r.stdout+r.stderr, "DRY-RUN MODE -  "+w) {
+				t.Errorf("--dry-run %s lacks %q:\n%s", strings.Join(args, " "), "DRY-RUN MODE -  "+w, r)
+			}
+		}
+	}
+	ctr := func(name, status string) string { return fmt.Sprintf("Container %s  %s", name, status) }
+	dry([]string{ctr(db, "Starting"), ctr(db, "Started")}, "start")
+	dry([]string{ctr(web, "Stopping"), ctr(web, "Stopped")}, "stop")
+	dry([]string{ctr(web, "Restarting"), ctr(db, "Restarting"), ctr(db, "Started")}, "restart")
+	dry([]string{ctr(web, "Killing"), ctr(web, "Killed")}, "kill")
+	dry([]string{ctr(web, "Pausing"), ctr(web, "Paused")}, "pause")
+	dry([]string{ctr(web, "Unpausing"), ctr(web, "Unpaused")}, "unpause")
+	dry([]string{ctr(db, "Removed")}, "rm", "-f")
+	dry([]string{ctr(web, "Stopped"), ctr(web, "Removed"), ctr(db, "Removed")}, "rm", "-f", "-s", "-v")
+	dry([]string{"remote Pulling", "remote Pulled"}, "-f", "build.yaml", "pull", "remote")
+	dry([]string{"app Pushing", "app Pushed"}, "-f", "build.yaml", "push")
+	dry([]string{"build service app", "[stage-0 1/3] FROM busybox", "[stage-0 2/3] RUN echo built > /f", "naming to 127.0.0.1:9/dry/app:1", "Service app  Built"}, "-f", "build.yaml", "build")
+	dry([]string{"dryvol"}, "volume", "rm", "dryvol")
+	dry([]string{"Deleted Volumes:", "dryvol"}, "volume", "prune", "-a")
+	dry([]string{"drynet"}, "network", "rm", "drynet")
+	dry([]string{"Deleted Networks:", "drynet"}, "network", "prune", "-f")
+	dry([]string{"Untagged: busybox:latest"}, "image", "rm", "-f", "busybox")
+	dry([]string{"Total reclaimed space:"}, "image", "prune", "-a")
+
+	// A dry run still fails where the real command would.
+	if r := c.run("--dry-run", "volume", "rm", c.project()+"_data"); r.code == 0 || !strings.Contains(r.stderr, "in use") {
+		t.Errorf("--dry-run volume rm of a volume in use: %s", r)
+	}
+	if r := c.run("--dry-run", "network", "rm", "nosuchnet"); r.code == 0 {
+		t.Errorf("--dry-run network rm of a missing network: %s", r)
+	}
+
+	c.assertUnchanged(before, "the dry runs")
+	after := c.ps()
+	if len(after) != len(running) {
+		t.Fatalf("dry runs changed the containers: %+v", after)
+	}
+	for i := range after {
+		if after[i] != running[i] {
+			t.Errorf("dry runs changed %+v to %+v", running[i], after[i])
+		}
+	}
+	if r := c.must("image", "ls"); strings.Contains(r.stdout, "dry/app") {
+		t.Errorf("--dry-run build made an image:\n%s", r.stdout)
 	}
 }

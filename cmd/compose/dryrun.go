@@ -19,7 +19,7 @@ import (
 var dryRunCommands = map[string]bool{
 	"up": false, "down": false, "scale": false, "start": false, "stop": false,
 	"restart": false, "kill": false, "pause": false, "unpause": false,
-	"rm": true, "pull": false, "push": false, "build": false,
+	"rm": false, "pull": false, "push": false, "build": false,
 	"volume rm": true, "volume prune": true, "network rm": true, "network prune": true,
 	"image rm": true, "image prune": true,
 	"ps": false, "logs": false, "config": false, "images": false, "version": false,
