@@ -227,14 +227,14 @@ func (e *Engine) dryRunBuild(p *types.Project, svcs []types.ServiceConfig, args 
 		if quiet || e.progressMode == progress.ModeQuiet {
 			continue
 		}
-		fmt.Fprintf(e.err, "%sbuild service %s\n", dryRunPrefix, svc.Name)
+		fmt.Fprintf(e.err, " %sbuild service %s\n", dryRunPrefix, svc.Name)
 		for _, s := range steps {
-			fmt.Fprintf(e.err, "%s%s\n", dryRunPrefix, s)
+			fmt.Fprintf(e.err, " %s%s\n", dryRunPrefix, s)
 		}
 		for _, t := range bo.Tags {
-			fmt.Fprintf(e.err, "%s==> ==> naming to %s\n", dryRunPrefix, t)
+			fmt.Fprintf(e.err, " %s==> ==> naming to %s\n", dryRunPrefix, t)
 		}
-		fmt.Fprintf(e.err, "%sService %s  Built\n", dryRunPrefix, svc.Name)
+		fmt.Fprintf(e.err, " %sService %s  Built\n", dryRunPrefix, svc.Name)
 	}
 	return nil
 }
