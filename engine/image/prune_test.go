@@ -340,3 +340,30 @@ func TestRemoveDigestRefs(t *testing.T) {
 		t.Fatalf("Remove = %v, %v, %v", untagged, deleted, err)
 	}
 }
+
+// TestPruneDryRun: a dry-run store names what prune and rm would delete and
+// deletes nothing.
+func TestPruneDryRun(t *testing.T) {
+	t.Parallel()
+	f := newPruneFixture(t)
+	f.s.DryRun = true
+	deleted, _, err := f.s.Prune(t.Context(), false, f.inUse)
+	if err != nil || !slices.Equal(deleted, []string{f.old}) {
+		t.Fatalf("dry prune = %v, %v; want [%s]", deleted, err, f.old)
+	}
+	untagged, _, err := f.s.RemoveWithOptions(t.Context(), "busybox", RemoveOptions{})
+	if err != nil || len(untagged) == 0 {
+		t.Fatalf("dry rm busybox = %v, %v", untagged, err)
+	}
+	if !exists(f.oldLayer) {
+		t.Errorf("dry prune removed a layer")
+	}
+	for _, id := range []string{f.bb, f.old} {
+		if _, err := f.s.Get(id); err != nil {
+			t.Errorf("dry run removed %s: %v", id, err)
+		}
+	}
+	if _, err := f.s.Get("busybox"); err != nil {
+		t.Errorf("dry rm untagged busybox: %v", err)
+	}
+}
