@@ -23,7 +23,7 @@ var dryRunCommands = map[string]bool{
 	"volume rm": true, "volume prune": true, "network rm": true, "network prune": true,
 	"image rm": true, "image prune": true,
 	"ps": false, "logs": false, "config": false, "images": false, "version": false,
-	"top": false, "port": false, "stats": false,
+	"top": false, "port": false, "stats": false, "ls": false, "events": false,
 	"image ls": false, "image inspect": false, "network ls": false, "network inspect": false,
 	"volume ls": false, "volume inspect": false,
 }
