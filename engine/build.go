@@ -43,20 +43,6 @@ const (
 	BuildNever BuildPolicy = "never"
 )
 
-type buildPolicyKey struct{}
-
-// WithBuildPolicy sets the build policy of the `up` or `run` that ctx is
-// given to. It travels in the context so the commands' flag wiring stays a
-// single call beside their other options.
-func WithBuildPolicy(ctx context.Context, p BuildPolicy) context.Context {
-	return context.WithValue(ctx, buildPolicyKey{}, p)
-}
-
-func buildPolicyOf(ctx context.Context) BuildPolicy {
-	p, _ := ctx.Value(buildPolicyKey{}).(BuildPolicy)
-	return p
-}
-
 // DefaultImageName is the image of a service built without `image:`, as
 // Docker Compose names it.
 func DefaultImageName(projectName, service string) string {

@@ -25,7 +25,6 @@ type ConvergeOptions struct {
 	NoStart            bool // create, do not start
 	RenewAnonVolumes   bool // -V: recreated containers get fresh anonymous volumes
 	RemoveOrphans      bool // remove containers of services no longer in the files
-	Build, NoBuild     bool // accepted; building images comes later
 	// Scale overrides scale/deploy.replicas: --scale SERVICE=N.
 	Scale map[string]int
 }
@@ -34,8 +33,8 @@ func (o ConvergeOptions) validate() error {
 	if o.ForceRecreate && o.NoRecreate {
 		return fmt.Errorf("--force-recreate and --no-recreate are incompatible: %w", errdefs.ErrInvalidArgument)
 	}
-	if o.Build && o.NoBuild {
-		return fmt.Errorf("--build and --no-build are incompatible: %w", errdefs.ErrInvalidArgument)
+	if o.AlwaysRecreateDeps && o.NoRecreate {
+		return fmt.Errorf("--always-recreate-deps and --no-recreate are incompatible: %w", errdefs.ErrInvalidArgument)
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ type DownOptions struct {
 	Timeout *time.Duration // -t: grace period before SIGKILL
 	Volumes bool           // -v: also remove named volumes (not external) and anonymous volumes
 	// RemoveOrphans also removes containers of services the compose file no
-	// longer declares; without it they are left alone, with a warning.
+	// longer declares; without it they are left alone.
 	RemoveOrphans bool
 	Images        string // --rmi: "" (none), "local" (images compose names itself) or "all"
 }

@@ -173,6 +173,9 @@ func (e *Engine) dryRunDown(name string, p *types.Project, opts DownOptions) err
 	if err != nil {
 		return err
 	}
+	if p != nil { // the orphans Down keeps unless --remove-orphans
+		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
+	}
 	order := serviceOrder(p, recs)
 	for i := len(order) - 1; i >= 0; i-- { // dependents first
 		for _, r := range recs {

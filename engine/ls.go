@@ -34,16 +34,17 @@ type ProjectSummary struct {
 func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
 	// Docker's name filter: a project matches a value equal to its name or
 	// a regular expression found in it; several values: any of them.
-	var names []string
+	var names []*regexp.Regexp
 	for _, f := range opts.Filters {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k != "name" {
 			return fmt.Errorf("--filter %q: unsupported filter (supported: name=VALUE): %w", f, errdefs.ErrInvalidArgument)
 		}
-		if _, err := regexp.Compile(v); err != nil {
+		re, err := regexp.Compile(v)
+		if err != nil {
 			return fmt.Errorf("--filter %q: %w", f, errdefs.Mark(errdefs.ErrInvalidArgument, err))
 		}
-		names = append(names, v)
+		names = append(names, re)
 	}
 	if opts.Format != "" && opts.Format != "table" && opts.Format != "json" {
 		return fmt.Errorf("--format %q: use table or json: %w", opts.Format, errdefs.ErrInvalidArgument)
@@ -54,9 +55,8 @@ func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
 	}
 	if len(names) > 0 {
 		projects = slices.DeleteFunc(projects, func(p ProjectSummary) bool {
-			return !slices.ContainsFunc(names, func(v string) bool {
-				ok, _ := regexp.MatchString(v, p.Name)
-				return v == p.Name || ok
+			return !slices.ContainsFunc(names, func(re *regexp.Regexp) bool {
+				return re.String() == p.Name || re.MatchString(p.Name)
 			})
 		})
 	}

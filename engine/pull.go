@@ -164,9 +164,8 @@ func (e *Engine) registryOptions() image.RegistryOptions {
 // resolveImages finds every service's image, pulling those the pull policy
 // asks for (--pull overrides each service's pull_policy), before anything
 // is created.
-func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string) error {
+func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp BuildPolicy) error {
 	var toPull, toBuild []types.ServiceConfig
-	bp := buildPolicyOf(ctx)
 	// An image another service builds is not pulled: it is taken once built
 	// (as Compose does for services sharing an image name).
 	built := map[string]bool{}

@@ -38,7 +38,8 @@ type RunOptions struct {
 	ServicePorts bool
 	Tty          bool
 	Interactive  bool
-	Pull         string // --pull: "policy" (the service's pull_policy), "always", "missing", "never"
+	Pull         string      // --pull: "policy" (the service's pull_policy), "always", "missing", "never"
+	Build        BuildPolicy // --build
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -56,7 +57,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if err != nil {
 		return 0, err
 	}
-	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
+	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return 0, err
 	}
 	svc, err := pl.project.GetService(opts.Service)

@@ -29,6 +29,7 @@ type UpOptions struct {
 	Detach      bool
 	Timeout     *time.Duration // stop grace period when interrupted
 	Pull        string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
+	Build       BuildPolicy    // --build / --no-build
 	NoColor     bool
 	NoLogPrefix bool
 	Timestamps  bool
@@ -165,7 +166,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := e.checkNetworks(pl); err != nil {
 		return err
 	}
-	if err := e.resolveImages(ctx, pl, opts.Pull); err != nil {
+	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return err
 	}
 	if err := e.checkStorage(pl); err != nil {

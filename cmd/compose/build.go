@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
 )
@@ -51,28 +55,24 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-// withBuild gives `up` and `run` their --build and --no-build flags (unless
-// the command defines them already) and passes the choice to the engine in
-// the command's context.
-func withBuild(cmd *cobra.Command) *cobra.Command {
-	f := cmd.Flags()
-	if f.Lookup("build") == nil {
-		f.Bool("build", false, "Build images before starting containers")
+// buildFlags are the --build and --no-build flags of `up` and `run`.
+type buildFlags struct{ build, noBuild bool }
+
+func (b *buildFlags) add(f *pflag.FlagSet, noBuild bool) {
+	f.BoolVar(&b.build, "build", false, "Build images before starting containers")
+	if noBuild {
+		f.BoolVar(&b.noBuild, "no-build", false, "Don't build an image, even if it's policy")
 	}
-	if f.Lookup("no-build") == nil && cmd.Name() == "up" {
-		f.Bool("no-build", false, "Don't build an image, even if it's policy")
+}
+
+func (b buildFlags) policy() (engine.BuildPolicy, error) {
+	switch {
+	case b.build && b.noBuild:
+		return "", fmt.Errorf("--build and --no-build are incompatible: %w", errdefs.ErrInvalidArgument)
+	case b.build:
+		return engine.BuildAlways, nil
+	case b.noBuild:
+		return engine.BuildNever, nil
 	}
-	runE := cmd.RunE
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		policy := engine.BuildMissing
-		if b, _ := cmd.Flags().GetBool("build"); b {
-			policy = engine.BuildAlways
-		}
-		if nb, err := cmd.Flags().GetBool("no-build"); err == nil && nb {
-			policy = engine.BuildNever
-		}
-		cmd.SetContext(engine.WithBuildPolicy(cmd.Context(), policy))
-		return runE(cmd, args)
-	}
-	return cmd
+	return engine.BuildMissing, nil
 }

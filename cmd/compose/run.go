@@ -12,6 +12,7 @@ import (
 )
 
 type runOptions struct {
+	build        buildFlags
 	detach       bool
 	rm           bool
 	name         string
@@ -57,6 +58,9 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 				Pull:  o.pull,
 				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 			}
+			if opts.Build, err = o.build.policy(); err != nil {
+				return err
+			}
 			if len(args) > 1 {
 				opts.Command = args[1:]
 			}
@@ -97,7 +101,8 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
 	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress information")
 	f.StringVar(&o.pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
-	return withBuild(cmd)
+	o.build.add(f, false)
+	return cmd
 }
 
 // startFailure turns a process that could not start (command not found,

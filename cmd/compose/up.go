@@ -23,6 +23,7 @@ type upOptions struct {
 	waitTimeout int
 	menu        bool
 	converge    convergeFlags
+	build       buildFlags
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -46,6 +47,9 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			opts := engine.UpOptions{Converge: conv,
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
+			}
+			if opts.Build, err = o.build.policy(); err != nil {
+				return err
 			}
 			opts.UpAttach = o.attach
 			opts.WaitTimeout = time.Duration(o.waitTimeout) * time.Second
@@ -83,5 +87,6 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
 	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
 	o.converge.add(f)
-	return withBuild(cmd)
+	o.build.add(f, true)
+	return cmd
 }

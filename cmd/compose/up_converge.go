@@ -24,8 +24,6 @@ func (c *convergeFlags) add(f *pflag.FlagSet) {
 	f.BoolVar(&c.opts.AlwaysRecreateDeps, "always-recreate-deps", false, "Recreate dependent containers. Incompatible with --no-recreate.")
 	f.BoolVar(&c.opts.NoDeps, "no-deps", false, "Don't start linked services")
 	f.BoolVar(&c.opts.NoStart, "no-start", false, "Don't start the services after creating them")
-	f.BoolVar(&c.opts.Build, "build", false, "Build images before starting containers")
-	f.BoolVar(&c.opts.NoBuild, "no-build", false, "Don't build an image, even if it's policy")
 	f.BoolVarP(&c.opts.RenewAnonVolumes, "renew-anon-volumes", "V", false, "Recreate anonymous volumes instead of retrieving data from the previous containers")
 	f.BoolVar(&c.opts.RemoveOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
 	f.StringArrayVar(&c.scale, "scale", nil, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.")
@@ -34,9 +32,6 @@ func (c *convergeFlags) add(f *pflag.FlagSet) {
 // options returns the engine's options, --scale parsed.
 func (c *convergeFlags) options() (engine.ConvergeOptions, error) {
 	o := c.opts
-	if o.AlwaysRecreateDeps && o.NoRecreate {
-		return o, fmt.Errorf("--always-recreate-deps and --no-recreate are incompatible: %w", errdefs.ErrInvalidArgument)
-	}
 	scale, err := parseScale(c.scale, "--scale")
 	o.Scale = scale
 	return o, err
