@@ -36,6 +36,13 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	if opts.Watch { // as in Compose, "Watch enabled" comes before "Attaching to"
+		stopWatch, err := e.startWatch(ctx, pl.project, opts, printer)
+		if err != nil {
+			return err
+		}
+		defer stopWatch()
+	}
 	var names []string
 	for _, r := range recs {
 		if attached[r.Service] {

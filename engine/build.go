@@ -133,15 +133,16 @@ func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.Servi
 		if err != nil {
 			return err
 		}
+		quiet := e.progressMode == progress.ModeQuiet || pl.quietBuild
 		bo.Out = e.err
-		if e.progressMode == progress.ModeQuiet {
+		if quiet {
 			bo.Out = io.Discard
 		}
 		res, err := b.Build(ctx, bo)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		if e.progressMode != progress.ModeQuiet {
+		if !quiet {
 			fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
 		}
 		img, err := e.images.Get(res.ID)

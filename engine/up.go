@@ -30,6 +30,7 @@ type UpOptions struct {
 	Timeout     *time.Duration // stop grace period when interrupted
 	Pull        string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
 	Build       BuildPolicy    // --build / --no-build
+	QuietBuild  bool           // --quiet-build: no build output
 	NoColor     bool
 	NoLogPrefix bool
 	Timestamps  bool
@@ -54,7 +55,9 @@ type plan struct {
 	networks []string                // network keys used by the selected services
 	opts     ConvergeOptions
 	named    map[string]bool // services named on the command line (none: all)
-	diverged []string        // networks whose options changed: recreated (networks.go)
+	// quietBuild leaves out the output of the builds up and run make.
+	quietBuild bool
+	diverged   []string // networks whose options changed: recreated (networks.go)
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -160,12 +163,19 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := checkUpAttach(pl, opts); err != nil {
 		return err
 	}
+	if opts.Watch {
+		opts.rules, err = watchRules(pl.project, opts.Services, "none of the selected services is configured for watch, see https://docs.docker.com/compose/how-tos/file-watch/", e.err)
+		if err != nil {
+			return err
+		}
+	}
 	if err := e.checkPorts(pl); err != nil {
 		return err
 	}
 	if err := e.checkNetworks(pl); err != nil {
 		return err
 	}
+	pl.quietBuild = opts.QuietBuild
 	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return err
 	}

@@ -28,6 +28,11 @@ type UpAttach struct {
 	NoAttach           []string // --no-attach
 	AttachDependencies bool     // --attach-dependencies
 
+	// Watch (--watch) applies the services' develop.watch rules while
+	// attached; the watch's lines are marked among the logs.
+	Watch bool
+	rules []serviceRule // the rules --watch applies (checked before anything is created)
+
 	// since is when `up` began: like Compose, an attached `up` shows what
 	// the containers print from then on, not the logs of earlier runs.
 	since time.Time
@@ -50,8 +55,10 @@ func checkUpAttach(pl *plan, opts UpOptions) error {
 		return invalid("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
 	case a.Wait && (stop || a.AttachDependencies || len(a.Attach) > 0):
 		return invalid("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
-	case opts.Detach && (stop || a.AbortOnFailure || a.AttachDependencies || len(a.Attach) > 0):
-		return invalid("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach or --attach-dependencies")
+	case (opts.Detach || a.Wait) && (stop || a.AbortOnFailure || a.AttachDependencies || len(a.Attach) > 0 || a.Watch):
+		return invalid("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch")
+	case a.Watch && opts.Build == BuildNever:
+		return invalid("--no-build and --watch are incompatible")
 	case len(a.Attach) > 0 && a.AttachDependencies:
 		return invalid("cannot combine --attach and --attach-dependencies")
 	case a.WaitTimeout < 0:

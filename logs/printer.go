@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // timestampFormat is how `logs -t` shows times: RFC 3339 with a fixed
@@ -102,6 +103,40 @@ func (p *Printer) Event(name, text string) {
 	defer p.mu.Unlock()
 	c := p.register(name)
 	io.WriteString(p.out, paint(c, text+"\n")) //nolint:errcheck // nowhere to report
+}
+
+// watchName is the name Docker Compose gives the watch's lines: it counts
+// in the width of the prefix column like a container's name.
+const watchName = "#watch"
+
+// Watch writes a line of `up --watch`'s own: a ⦿ in the prefix column, in
+// bright green, as Docker Compose marks them.
+func (p *Printer) Watch(text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.names[watchName]; !ok {
+		p.names[watchName] = "" // no colour of the palette taken
+		p.width = max(p.width, len(watchName)+1)
+	}
+	prefix := ""
+	if p.opts.Prefix {
+		prefix = strings.Repeat(" ", p.width) + " ⦿ "
+		if p.opts.Color {
+			prefix = paint("92", prefix)
+		}
+	}
+	ts := ""
+	if p.opts.Timestamps {
+		ts = time.Now().UTC().Format(timestampFormat) + " "
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		b.WriteString(prefix)
+		b.WriteString(ts)
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	io.WriteString(p.out, b.String()) //nolint:errcheck // nowhere to report
 }
 
 // paint wraps s in an ANSI colour, as Compose does (reset after s).

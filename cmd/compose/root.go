@@ -74,6 +74,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))    // status
 	cmd.AddCommand(newBuildCmd(g))                  // images from Dockerfiles
 	cmd.AddCommand(newScaleCmd(g))                  // convergence
+	cmd.AddCommand(newWatchCmd(g))                  // develop.watch
 	return cmd
 }
 

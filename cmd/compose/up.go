@@ -14,6 +14,7 @@ import (
 
 type upOptions struct {
 	detach      bool
+	quietBuild  bool
 	timeout     int
 	noColor     bool
 	noLogPrefix bool
@@ -47,6 +48,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			opts := engine.UpOptions{Converge: conv,
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
+				QuietBuild: o.quietBuild,
 			}
 			if opts.Build, err = o.build.policy(); err != nil {
 				return err
@@ -85,6 +87,8 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.attach.Attach, "attach", nil, "Restrict attaching to the specified services. Incompatible with --attach-dependencies.")
 	f.StringArrayVar(&o.attach.NoAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
 	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
+	f.BoolVar(&o.quietBuild, "quiet-build", false, "Suppress the build output")
+	f.BoolVarP(&o.attach.Watch, "watch", "w", false, "Watch source code and rebuild/refresh containers when files are updated.")
 	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
 	o.converge.add(f)
 	o.build.add(f, true)

@@ -264,9 +264,7 @@ func (c copier) copy(from, to string) error {
 			return err
 		}
 	case fi.Mode().IsRegular():
-		if err := c.copyFile(from, to, fi); err != nil {
-			return err
-		}
+		return c.copyFile(from, to, fi)
 	default:
 		return nil // devices, fifos and sockets are not copied
 	}
@@ -314,24 +312,50 @@ func (c copier) replace(name string) error {
 	return c.dst.Remove(name)
 }
 
+// copyFile writes a temporary file beside to, with its owner, mode and
+// times, and renames it over to: a reader in the container sees the old
+// content or the new, never a missing or half-written file.
 func (c copier) copyFile(from, to string, fi fs.FileInfo) error {
 	in, err := c.src.OpenFile(from, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if err := c.replace(to); err != nil {
-		return err
+	if dfi, err := c.dst.Lstat(to); err == nil && dfi.IsDir() {
+		return fmt.Errorf("cannot overwrite directory %s with a file: %w", to, errdefs.ErrInvalidArgument)
 	}
-	out, err := c.dst.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
+	tmp := filepath.Join(filepath.Dir(to), fmt.Sprintf(".%s.compose-%d", filepath.Base(to), os.Getpid()))
+	_ = c.dst.Remove(tmp) // left by a copy that was killed
+	out, err := c.dst.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	err = func() error {
+		if _, err := io.Copy(out, in); err != nil {
+			return err
+		}
+		if c.owner != nil {
+			if err := out.Chown(c.owner(fi)); err != nil {
+				return err
+			}
+		}
+		// After the chown, which clears set-id bits.
+		if err := out.Chmod(fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
+			return err
+		}
+		return out.Close()
+	}()
+	if err != nil {
 		out.Close()
+		_ = c.dst.Remove(tmp)
 		return err
 	}
-	return out.Close()
+	_ = c.dst.Chtimes(tmp, fi.ModTime(), fi.ModTime())
+	if err := c.dst.Rename(tmp, to); err != nil {
+		_ = c.dst.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func fileOwner(fi fs.FileInfo) (int, int) {
