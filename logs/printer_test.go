@@ -139,3 +139,33 @@ func TestPrinterConcurrent(t *testing.T) {
 		t.Errorf("%d lines", len(got))
 	}
 }
+
+// TestPrinterWatch: `up --watch` lines as Docker Compose prints them: the
+// prefix column (widened for "#watch") blank, then " ⦿ ", in bright green.
+func TestPrinterWatch(t *testing.T) {
+	for _, tc := range []struct {
+		opts PrinterOptions
+		want string
+	}{
+		{PrinterOptions{Prefix: true}, "        ⦿ Watch enabled\napp-1   | hi\n        ⦿ Syncing\n"},
+		{PrinterOptions{Prefix: true, Color: true}, "\x1b[92m        ⦿ \x1b[0mWatch enabled\n\x1b[36mapp-1   | \x1b[0mhi\n\x1b[92m        ⦿ \x1b[0mSyncing\n"},
+		{PrinterOptions{}, "Watch enabled\nhi\nSyncing\n"},
+	} {
+		var b bytes.Buffer
+		p := NewPrinter(&b, tc.opts)
+		p.Watch("Watch enabled")
+		p.Print("app-1", Entry{Line: "hi"})
+		p.Watch("Syncing")
+		if b.String() != tc.want {
+			t.Errorf("%+v:\n got %q\nwant %q", tc.opts, b.String(), tc.want)
+		}
+	}
+	// A name longer than "#watch" widens the column for both.
+	var b bytes.Buffer
+	p := NewPrinter(&b, PrinterOptions{Prefix: true})
+	p.Register("backend-1")
+	p.Watch("x")
+	if want := "           ⦿ x\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
