@@ -274,8 +274,8 @@ func TestAbortOnContainerExit(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-d", "--abort-on-container-exit"}, "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach or --attach-dependencies"},
-		{[]string{"-d", "--exit-code-from", "ok"}, "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach or --attach-dependencies"},
+		{[]string{"-d", "--abort-on-container-exit"}, "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{[]string{"-d", "--exit-code-from", "ok"}, "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
 		{[]string{"--exit-code-from", "nosuch"}, "no such service: nosuch"},
 		{[]string{"--abort-on-container-exit", "--abort-on-container-failure"}, "--abort-on-container-failure cannot be combined with --abort-on-container-exit"},
 		{[]string{"--attach", "ok", "--attach-dependencies"}, "cannot combine --attach and --attach-dependencies"},
