@@ -14,7 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
@@ -257,10 +257,10 @@ func (e *Engine) resolveNetworkMode(projectName, mode string) (string, *Record, 
 // joinNetworkMode is connect for a container without networks of its own:
 // host shares the host's namespace and files, container:<id> the other
 // container's; none (or "") falls through to a private namespace.
-func joinNetworkMode(nets *networks.Manager, rec *Record, spec *container.Spec) (bool, error) {
+func joinNetworkMode(nets *networks.Manager, rec *Record, spec *runspec.Spec) (bool, error) {
 	switch {
 	case rec.NetworkMode == "host":
-		spec.NetNS = container.HostNetNS
+		spec.NetNS = runspec.HostNetNS
 		return true, copyEtc("/etc/hosts", filepath.Join(rec.dir, "hosts"))
 	case strings.HasPrefix(rec.NetworkMode, "container:"):
 		id := strings.TrimPrefix(rec.NetworkMode, "container:")

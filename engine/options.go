@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/progress"
 )
@@ -30,9 +31,9 @@ type optionsEnv struct {
 // containerOptions maps a service's options onto the runtime's. Options the
 // engine cannot honour are an error naming the option; options it honours
 // only in part come back as one-line warnings for the user.
-func containerOptions(svc types.ServiceConfig, cfg v1.Config, env optionsEnv) (container.Options, []string, error) {
+func containerOptions(svc types.ServiceConfig, cfg v1.Config, env optionsEnv) (runspec.Options, []string, error) {
 	m := &optionsMapper{svc: svc, env: env}
-	o := container.Options{
+	o := runspec.Options{
 		Tty:          svc.Tty,
 		OpenStdin:    svc.StdinOpen,
 		Domainname:   svc.DomainName,
@@ -46,7 +47,7 @@ func containerOptions(svc types.ServiceConfig, cfg v1.Config, env optionsEnv) (c
 		CapDrop:      svc.CapDrop,
 		CgroupParent: svc.CgroupParent,
 	}
-	for _, step := range []func(*container.Options) error{
+	for _, step := range []func(*runspec.Options) error{
 		m.checkUnsupported, m.platform, m.groups, m.tmpfs, m.caps, m.devices,
 		m.sysctls, m.ulimits, m.resources, m.oomScoreAdj, m.securityOpts, m.namespaces,
 	} {
@@ -74,7 +75,7 @@ func invalid(format string, args ...any) error {
 
 // checkUnsupported refuses the options this engine cannot honour at all and
 // warns about those it ignores.
-func (m *optionsMapper) checkUnsupported(*container.Options) error {
+func (m *optionsMapper) checkUnsupported(*runspec.Options) error {
 	s := m.svc
 	if s.Runtime != "" && s.Runtime != "runc" {
 		return invalid("runtime %q is not supported: containers run with the embedded runc (libcontainer) only", s.Runtime)
@@ -110,7 +111,7 @@ func (m *optionsMapper) checkUnsupported(*container.Options) error {
 }
 
 // platform refuses a platform other than this host's: images run natively.
-func (m *optionsMapper) platform(*container.Options) error {
+func (m *optionsMapper) platform(*runspec.Options) error {
 	p := m.svc.Platform
 	if p == "" {
 		return nil
@@ -141,7 +142,7 @@ func normArch(a string) string {
 	return a
 }
 
-func (m *optionsMapper) groups(o *container.Options) error {
+func (m *optionsMapper) groups(o *runspec.Options) error {
 	for _, g := range o.GroupAdd {
 		if strings.TrimSpace(g) == "" || strings.ContainsAny(g, ":\n") {
 			return invalid("group_add %q: want a group name or gid", g)
@@ -151,13 +152,13 @@ func (m *optionsMapper) groups(o *container.Options) error {
 }
 
 // tmpfs reads `tmpfs: [/path[:options]]`, with sizes in Docker's units.
-func (m *optionsMapper) tmpfs(o *container.Options) error {
+func (m *optionsMapper) tmpfs(o *runspec.Options) error {
 	for _, entry := range m.svc.Tmpfs {
 		dest, opts, _ := strings.Cut(entry, ":")
 		if !filepath.IsAbs(dest) {
 			return invalid("tmpfs %q: the path must be absolute", entry)
 		}
-		t := container.Tmpfs{Destination: filepath.Clean(dest)}
+		t := runspec.Tmpfs{Destination: filepath.Clean(dest)}
 		if opts != "" {
 			for _, opt := range strings.Split(opts, ",") {
 				norm, err := tmpfsOption(opt)
@@ -212,7 +213,7 @@ func tmpfsOption(opt string) (string, error) {
 	return key + "=" + val, nil
 }
 
-func (m *optionsMapper) caps(o *container.Options) error {
+func (m *optionsMapper) caps(o *runspec.Options) error {
 	for _, list := range [][]string{o.CapAdd, o.CapDrop} {
 		for _, c := range list {
 			if _, err := container.NormalizeCap(c); err != nil {
@@ -226,7 +227,7 @@ func (m *optionsMapper) caps(o *container.Options) error {
 	return nil
 }
 
-func (m *optionsMapper) devices(o *container.Options) error {
+func (m *optionsMapper) devices(o *runspec.Options) error {
 	for _, d := range m.svc.Devices {
 		if _, err := os.Stat(d.Source); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -234,7 +235,7 @@ func (m *optionsMapper) devices(o *container.Options) error {
 			}
 			return fmt.Errorf("devices: %w", err)
 		}
-		o.Devices = append(o.Devices, container.Device{Source: d.Source, Target: d.Target, Permissions: d.Permissions})
+		o.Devices = append(o.Devices, runspec.Device{Source: d.Source, Target: d.Target, Permissions: d.Permissions})
 	}
 	for _, r := range m.svc.DeviceCgroupRules {
 		if _, err := container.ParseDeviceCgroupRule(r); err != nil {
@@ -253,7 +254,7 @@ var ipcSysctls = map[string]bool{
 
 // sysctls accepts only namespaced sysctls, like Docker: the others would
 // change the host.
-func (m *optionsMapper) sysctls(o *container.Options) error {
+func (m *optionsMapper) sysctls(o *runspec.Options) error {
 	if len(m.svc.Sysctls) == 0 {
 		return nil
 	}
@@ -283,7 +284,7 @@ func (m *optionsMapper) sysctls(o *container.Options) error {
 
 // ulimits maps `ulimits:` and says so when a hard limit goes above what this
 // host gives its processes (root may raise it; Docker's daemon does too).
-func (m *optionsMapper) ulimits(o *container.Options) error {
+func (m *optionsMapper) ulimits(o *runspec.Options) error {
 	names := make([]string, 0, len(m.svc.Ulimits))
 	for n := range m.svc.Ulimits {
 		names = append(names, n)
@@ -294,7 +295,7 @@ func (m *optionsMapper) ulimits(o *container.Options) error {
 		if c == nil {
 			continue
 		}
-		u := container.Ulimit{Name: name, Soft: int64(c.Soft), Hard: int64(c.Hard)}
+		u := runspec.Ulimit{Name: name, Soft: int64(c.Soft), Hard: int64(c.Hard)}
 		if c.Single != 0 {
 			u.Soft, u.Hard = int64(c.Single), int64(c.Single)
 		}
@@ -316,7 +317,7 @@ func rlim(v int64) uint64 {
 	return uint64(v)
 }
 
-func (m *optionsMapper) oomScoreAdj(o *container.Options) error {
+func (m *optionsMapper) oomScoreAdj(o *runspec.Options) error {
 	v := m.svc.OomScoreAdj
 	if v < -1000 || v > 1000 {
 		return invalid("oom_score_adj %d: must be between -1000 and 1000", v)

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 )
 
 // minMemory is Docker's smallest memory limit.
@@ -17,9 +18,9 @@ const minMemory = 6 << 20
 // resources maps the cgroup limits (service keys, or deploy.resources when
 // those are unset; compose-go already refuses distinct values for both) with
 // Docker's checks and defaults.
-func (m *optionsMapper) resources(o *container.Options) error {
+func (m *optionsMapper) resources(o *runspec.Options) error {
 	s := m.svc
-	r := container.Resources{
+	r := runspec.Resources{
 		Memory:            int64(s.MemLimit),
 		MemorySwap:        int64(s.MemSwapLimit),
 		MemoryReservation: int64(s.MemReservation),
@@ -65,7 +66,7 @@ func (m *optionsMapper) resources(o *container.Options) error {
 	return nil
 }
 
-func (m *optionsMapper) memory(r *container.Resources) error {
+func (m *optionsMapper) memory(r *runspec.Resources) error {
 	s := m.svc
 	if r.Memory < 0 || r.MemoryReservation < 0 || r.MemorySwap < -1 {
 		return invalid("memory limits must be positive (memswap_limit may be -1 for unlimited swap)")
@@ -118,7 +119,7 @@ func (m *optionsMapper) memory(r *container.Resources) error {
 	return nil
 }
 
-func (m *optionsMapper) cpu(r *container.Resources) error {
+func (m *optionsMapper) cpu(r *runspec.Resources) error {
 	if r.NanoCPUs < 0 || m.svc.CPUShares < 0 || r.CPUQuota < 0 || m.svc.CPUPeriod < 0 {
 		return invalid("cpu limits must be positive")
 	}

@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
 // securityOpts maps `security_opt` entries (KEY=VALUE, or Docker's older
 // KEY:VALUE): no-new-privileges, seccomp, apparmor, label, systempaths.
-func (m *optionsMapper) securityOpts(o *container.Options) error {
+func (m *optionsMapper) securityOpts(o *runspec.Options) error {
 	for _, opt := range m.svc.SecurityOpt {
 		key, val, ok := strings.Cut(opt, "=")
 		if !ok {
@@ -52,7 +53,7 @@ func (m *optionsMapper) securityOpts(o *container.Options) error {
 
 // seccomp reads seccomp=unconfined|builtin|<profile.json>; a profile path is
 // relative to the project directory, as in Docker Compose.
-func (m *optionsMapper) seccomp(o *container.Options, val string) error {
+func (m *optionsMapper) seccomp(o *runspec.Options, val string) error {
 	switch val {
 	case "":
 		return invalid("security_opt seccomp: want seccomp=unconfined or seccomp=<profile.json>")
@@ -87,7 +88,7 @@ func (m *optionsMapper) seccomp(o *container.Options, val string) error {
 // namespaces maps pid, ipc, uts and cgroup. service:x and container:x name
 // another container whose namespace this one joins; it must be running
 // when this one starts (depends_on order makes sure of that for services).
-func (m *optionsMapper) namespaces(o *container.Options) error {
+func (m *optionsMapper) namespaces(o *runspec.Options) error {
 	s := m.svc
 	switch {
 	case s.Pid == "" || s.Pid == "host":

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -34,64 +35,64 @@ func TestContainerOptions(t *testing.T) {
 		name string
 		svc  types.ContainerSpec
 		dep  *types.DeployConfig
-		want func(*container.Options) bool
+		want func(*runspec.Options) bool
 	}{
-		{"plain", types.ContainerSpec{}, nil, func(o *container.Options) bool { return reflect.DeepEqual(*o, container.Options{}) }},
+		{"plain", types.ContainerSpec{}, nil, func(o *runspec.Options) bool { return reflect.DeepEqual(*o, runspec.Options{}) }},
 		{"identity", types.ContainerSpec{DomainName: "example.com", GroupAdd: []string{"audio", "1000"}, Init: boolPtr(true)}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.Domainname == "example.com" && len(o.GroupAdd) == 2 && o.Init
 			}},
 		{"filesystem", types.ContainerSpec{ReadOnly: true, ShmSize: mib(128), Tmpfs: types.StringList{"/run", "/cache:size=64m,mode=1777,exec"}}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.ReadOnly && o.ShmSize == 128<<20 && len(o.Tmpfs) == 2 && o.Tmpfs[0].Destination == "/run" &&
 					reflect.DeepEqual(o.Tmpfs[1].Options, []string{"size=67108864", "mode=1777", "exec"})
 			}},
 		{"security", types.ContainerSpec{CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"ALL"},
 			SecurityOpt: []string{"no-new-privileges:true", "seccomp=p.json", "apparmor=unconfined", "systempaths=unconfined"}}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.NoNewPrivileges && o.Seccomp == profile && o.UnmaskPaths && len(o.CapAdd) == 1
 			}},
 		{"seccomp unconfined", types.ContainerSpec{SecurityOpt: []string{"seccomp:unconfined"}}, nil,
-			func(o *container.Options) bool { return o.Seccomp == container.SeccompUnconfined }},
+			func(o *runspec.Options) bool { return o.Seccomp == container.SeccompUnconfined }},
 		{"sysctls and ulimits", types.ContainerSpec{Sysctls: types.Mapping{"net.core.somaxconn": "1024", "kernel.shmmax": "1"},
 			Ulimits: map[string]*types.UlimitsConfig{"nofile": {Soft: 1024, Hard: 2048}, "nproc": {Single: 100}}}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.Sysctls["net.core.somaxconn"] == "1024" && len(o.Ulimits) == 2 &&
-					o.Ulimits[0] == container.Ulimit{Name: "nofile", Soft: 1024, Hard: 2048} &&
-					o.Ulimits[1] == container.Ulimit{Name: "nproc", Soft: 100, Hard: 100}
+					o.Ulimits[0] == runspec.Ulimit{Name: "nofile", Soft: 1024, Hard: 2048} &&
+					o.Ulimits[1] == runspec.Ulimit{Name: "nproc", Soft: 100, Hard: 100}
 			}},
 		{"devices", types.ContainerSpec{Devices: []types.DeviceMapping{{Source: "/dev/null", Target: "/dev/x", Permissions: "rw"}},
 			DeviceCgroupRules: []string{"c 1:3 mr"}}, nil,
-			func(o *container.Options) bool {
-				return o.Devices[0] == container.Device{Source: "/dev/null", Target: "/dev/x", Permissions: "rw"} && len(o.DeviceCgroupRules) == 1
+			func(o *runspec.Options) bool {
+				return o.Devices[0] == runspec.Device{Source: "/dev/null", Target: "/dev/x", Permissions: "rw"} && len(o.DeviceCgroupRules) == 1
 			}},
 		{"resources", types.ContainerSpec{MemLimit: mib(64), MemReservation: mib(32), CPUS: 0.5, CPUShares: 512, PidsLimit: 100, OomScoreAdj: -500}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				r := o.Resources
 				return r.Memory == 64<<20 && r.MemorySwap == swap && r.MemoryReservation == 32<<20 && r.NanoCPUs == 5e8 &&
 					r.CPUShares == 512 && r.PidsLimit == 100 && *o.OOMScoreAdj == -500
 			}},
 		{"unlimited swap", types.ContainerSpec{MemLimit: mib(64), MemSwapLimit: -1}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.Resources.MemorySwap == -1 || !container.SwapLimitSupported()
 			}},
 		{"deploy limits", types.ContainerSpec{}, &types.DeployConfig{Resources: types.Resources{
 			Limits:       &types.Resource{NanoCPUs: 0.25, MemoryBytes: types.UnitBytes(32 << 20), Pids: 50},
 			Reservations: &types.Resource{MemoryBytes: types.UnitBytes(16 << 20)}}},
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				r := o.Resources
 				return r.Memory == 32<<20 && r.NanoCPUs == 25e7 && r.PidsLimit == 50 && r.MemoryReservation == 16<<20
 			}},
 		{"quota and period", types.ContainerSpec{CPUQuota: 50000, CPUPeriod: 100000, CPUSet: "0"}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.Resources.CPUQuota == 50000 && o.Resources.CPUPeriod == 100000 && o.Resources.CpusetCpus == "0"
 			}},
 		{"namespaces", types.ContainerSpec{Pid: "host", Ipc: "shareable", Uts: "host", Cgroup: "private", CgroupParent: "tenant"}, nil,
-			func(o *container.Options) bool {
+			func(o *runspec.Options) bool {
 				return o.PIDMode == "host" && o.IPCMode == "shareable" && o.UTSMode == "host" && o.CgroupnsMode == "private" && o.CgroupParent == "tenant"
 			}},
 		{"host platform and runc", types.ContainerSpec{Platform: runtime.GOOS + "/" + runtime.GOARCH, Runtime: "runc"}, nil,
-			func(o *container.Options) bool { return true }},
+			func(o *runspec.Options) bool { return true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

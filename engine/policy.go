@@ -11,19 +11,20 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
 // supervisorPolicy maps restart, healthcheck and logging options onto what
 // the supervisor enforces.
-func supervisorPolicy(svc types.ServiceConfig, cfg v1.Config) (container.RestartPolicy, *container.Healthcheck, container.LogOptions, error) {
+func supervisorPolicy(svc types.ServiceConfig, cfg v1.Config) (runspec.RestartPolicy, *runspec.Healthcheck, runspec.LogOptions, error) {
 	restart, err := restartPolicy(svc)
 	if err != nil {
-		return restart, nil, container.LogOptions{}, err
+		return restart, nil, runspec.LogOptions{}, err
 	}
 	health, err := healthcheck(svc, cfg)
 	if err != nil {
-		return restart, nil, container.LogOptions{}, err
+		return restart, nil, runspec.LogOptions{}, err
 	}
 	logOpts, err := logOptions(svc)
 	return restart, health, logOpts, err
@@ -35,8 +36,8 @@ func policyError(svc types.ServiceConfig, format string, args ...any) error {
 
 // restartPolicy reads `restart:`, overridden by deploy.restart_policy as
 // Docker Compose does.
-func restartPolicy(svc types.ServiceConfig) (container.RestartPolicy, error) {
-	var p container.RestartPolicy
+func restartPolicy(svc types.ServiceConfig) (runspec.RestartPolicy, error) {
+	var p runspec.RestartPolicy
 	if svc.Restart != "" {
 		name, max, hasMax := strings.Cut(svc.Restart, ":")
 		switch name {
@@ -55,7 +56,7 @@ func restartPolicy(svc types.ServiceConfig) (container.RestartPolicy, error) {
 	}
 	if svc.Deploy != nil && svc.Deploy.RestartPolicy != nil {
 		rp := svc.Deploy.RestartPolicy
-		p = container.RestartPolicy{}
+		p = runspec.RestartPolicy{}
 		switch rp.Condition {
 		case "none", "no":
 			p.Name = container.RestartNo
@@ -87,12 +88,12 @@ func restartPolicy(svc types.ServiceConfig) (container.RestartPolicy, error) {
 
 // healthcheck merges the service's healthcheck over the image's HEALTHCHECK
 // the way Docker does: unset fields inherit the image's.
-func healthcheck(svc types.ServiceConfig, cfg v1.Config) (*container.Healthcheck, error) {
+func healthcheck(svc types.ServiceConfig, cfg v1.Config) (*runspec.Healthcheck, error) {
 	var test []string
-	var h container.Healthcheck
+	var h runspec.Healthcheck
 	if img := cfg.Healthcheck; img != nil {
 		test = img.Test
-		h = container.Healthcheck{Interval: img.Interval, Timeout: img.Timeout, StartPeriod: img.StartPeriod, Retries: img.Retries}
+		h = runspec.Healthcheck{Interval: img.Interval, Timeout: img.Timeout, StartPeriod: img.StartPeriod, Retries: img.Retries}
 	}
 	if hc := svc.HealthCheck; hc != nil {
 		if hc.Disable {
@@ -153,8 +154,8 @@ const (
 )
 
 // logOptions maps `logging:` onto the supervisor's json-file writer.
-func logOptions(svc types.ServiceConfig) (container.LogOptions, error) {
-	var o container.LogOptions
+func logOptions(svc types.ServiceConfig) (runspec.LogOptions, error) {
+	var o runspec.LogOptions
 	lc := svc.Logging
 	if lc == nil {
 		return o, nil
@@ -168,7 +169,7 @@ func logOptions(svc types.ServiceConfig) (container.LogOptions, error) {
 		if len(lc.Options) > 0 {
 			return o, policyError(svc, "logging driver none takes no options")
 		}
-		return container.LogOptions{Driver: container.LogNone}, nil
+		return runspec.LogOptions{Driver: container.LogNone}, nil
 	default:
 		return o, policyError(svc, "logging driver %q is not supported: use json-file, local or none", lc.Driver)
 	}

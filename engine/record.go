@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
@@ -66,7 +67,7 @@ type Record struct {
 	NetworkMode string                 `json:"network_mode,omitempty"` // "", host, none or container:<id>
 	Links       map[string]string      `json:"links,omitempty"`        // links: alias -> service or container name
 	DNS         []string               `json:"dns,omitempty"`          // the service's dns: upstreams of the embedded DNS for it
-	Spec        container.Spec         `json:"spec"`
+	Spec        runspec.Spec           `json:"spec"`
 	Volumes     []VolumeRef            `json:"volumes,omitempty"` // storage mounts that outlive it (volumes.go)
 
 	dir string

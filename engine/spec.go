@@ -10,7 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -106,10 +106,10 @@ func writeResolvConf(dir, nameserver string) error {
 }
 
 // buildSpec turns a service and its image into the runtime's container spec.
-func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []string) (container.Spec, error) {
+func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []string) (runspec.Spec, error) {
 	args, err := commandLine(svc, cfg)
 	if err != nil {
-		return container.Spec{}, err
+		return runspec.Spec{}, err
 	}
 	hostname := svc.Hostname
 	if hostname == "" {
@@ -127,7 +127,7 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 	if stopSignal == "" {
 		stopSignal = cfg.StopSignal
 	}
-	spec := container.Spec{
+	spec := runspec.Spec{
 		ID:         rec.ID,
 		Name:       rec.Name,
 		Dir:        rec.dir,
@@ -148,7 +148,7 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 		return spec, err
 	}
 	for _, name := range etcFiles {
-		spec.Mounts = append(spec.Mounts, container.Mount{Source: filepath.Join(rec.dir, name), Destination: "/etc/" + name})
+		spec.Mounts = append(spec.Mounts, runspec.Mount{Source: filepath.Join(rec.dir, name), Destination: "/etc/" + name})
 	}
 	if err := writeHostname(rec.dir, hostname); err != nil {
 		return spec, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -44,10 +45,10 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 	root := filepath.Dir(filepath.Dir(dir)) // <root>/containers/<id>
 	nets := &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: RunDir(root), Exe: exe}
 	return container.Hooks{
-		Prepare: func(ctx context.Context, spec *container.Spec) error {
+		Prepare: func(ctx context.Context, spec *runspec.Spec) error {
 			return connect(ctx, nets, rec, spec)
 		},
-		Cleanup: func(ctx context.Context, spec *container.Spec) {
+		Cleanup: func(ctx context.Context, spec *runspec.Spec) {
 			disconnect(ctx, nets, rec)
 		},
 	}, nil
@@ -55,7 +56,7 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 
 // connect gives the container its network namespace and one interface per
 // network, then writes its /etc/hosts with the first address.
-func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *container.Spec) error {
+func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *runspec.Spec) error {
 	if joined, err := joinNetworkMode(nets, rec, spec); joined || err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
@@ -247,7 +248,7 @@ type createOverrides struct {
 	name   string            // container name
 	oneoff bool              // a `run` container: oneoff label, no progress lines
 	labels map[string]string // added last
-	mounts []container.Mount // added after the service's
+	mounts []runspec.Mount   // added after the service's
 	// previous is the container this one replaces: its anonymous volumes
 	// are taken over, as Docker does on recreate.
 	previous *Record
@@ -358,7 +359,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
 	e.warn(name, rec.warnings...)
 	if err == nil {
-		var storage []container.Mount
+		var storage []runspec.Mount
 		storage, err = e.storageMounts(pl, svc, rec, img, ov.previous)
 		spec.Mounts = append(spec.Mounts, storage...)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	securejoin "github.com/cyphar/filepath-securejoin"
 
-	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/volumes"
 )
@@ -244,7 +244,7 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 // storageMounts prepares the volumes, binds, tmpfs, volumes_from, secrets and
 // configs of a new container and returns its mounts, parents first. prev is
 // the container it replaces, whose anonymous volumes it takes over.
-func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]container.Mount, error) {
+func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]runspec.Mount, error) {
 	p := pl.project
 	store := e.volumeStore()
 	prevAnon := map[string]string{}
@@ -255,9 +255,9 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 			}
 		}
 	}
-	var mounts []container.Mount
+	var mounts []runspec.Mount
 	taken := map[string]bool{}
-	add := func(m container.Mount, ref *VolumeRef) {
+	add := func(m runspec.Mount, ref *VolumeRef) {
 		taken[m.Destination] = true
 		mounts = append(mounts, m)
 		if ref != nil {
@@ -289,7 +289,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 				return fmt.Errorf("volume %q: %w", name, err)
 			}
 		}
-		add(container.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
+		add(runspec.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
 			&VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
 		return nil
 	}
@@ -327,13 +327,13 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 					return nil, fmt.Errorf("bind source %s: %w", v.Source, err)
 				}
 			}
-			m := container.Mount{Source: v.Source, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+			m := runspec.Mount{Source: v.Source, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
 			if v.Bind != nil {
 				m.Propagation = v.Bind.Propagation
 			}
 			add(m, &VolumeRef{Type: "bind", Source: v.Source, Destination: m.Destination, ReadOnly: v.ReadOnly})
 		case types.VolumeTypeTmpfs:
-			m := container.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+			m := runspec.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
 			if v.Tmpfs != nil {
 				if v.Tmpfs.Size > 0 {
 					m.Options = append(m.Options, "size="+strconv.FormatInt(int64(v.Tmpfs.Size), 10))
@@ -414,7 +414,7 @@ func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progr
 }
 
 // volumesFrom adds the volumes and binds of other containers, read-only when asked.
-func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func(container.Mount, *VolumeRef), taken map[string]bool) error {
+func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func(runspec.Mount, *VolumeRef), taken map[string]bool) error {
 	for _, from := range svc.VolumesFrom {
 		kind, name, ro := parseVolumesFrom(from)
 		var src *Record
@@ -450,7 +450,7 @@ func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func
 					return err
 				}
 			}
-			add(container.Mount{Source: source, Destination: ref.Destination, ReadOnly: ref.ReadOnly}, &ref)
+			add(runspec.Mount{Source: source, Destination: ref.Destination, ReadOnly: ref.ReadOnly}, &ref)
 		}
 	}
 	return nil
@@ -458,7 +458,7 @@ func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func
 
 // fileObjects writes the service's secrets and configs into the container's
 // dir, with their owner and mode, and binds them read-only.
-func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Record, add func(container.Mount, *VolumeRef)) error {
+func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Record, add func(runspec.Mount, *VolumeRef)) error {
 	type ref struct {
 		kind string
 		cfg  types.FileReferenceConfig
@@ -500,7 +500,7 @@ func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Rec
 		if err := volumes.WriteFile(host, content, uid, gid, mode); err != nil {
 			return fmt.Errorf("%s %q: %w", r.kind, r.cfg.Source, err)
 		}
-		add(container.Mount{Source: host, Destination: filepath.Clean(target), ReadOnly: true}, nil)
+		add(runspec.Mount{Source: host, Destination: filepath.Clean(target), ReadOnly: true}, nil)
 	}
 	return nil
 }

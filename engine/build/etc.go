@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 )
 
 // resolvConf is where a RUN's DNS configuration comes from: the host's,
@@ -17,7 +17,7 @@ var resolvConf = "/etc/resolv.conf"
 // etcMounts gives a RUN container its /etc/hosts (localhost and the build's
 // extra_hosts) and the host's /etc/resolv.conf, read-only, as Docker's
 // build containers have them; the mount points are not kept in the layer.
-func (r *run) etcMounts(dir string) ([]container.Mount, error) {
+func (r *run) etcMounts(dir string) ([]runspec.Mount, error) {
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	hosts := make([]string, 0, len(r.opts.ExtraHosts))
@@ -37,7 +37,7 @@ func (r *run) etcMounts(dir string) ([]container.Mount, error) {
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	mounts := []container.Mount{{Source: p, Destination: "/etc/hosts", ReadOnly: true}}
+	mounts := []runspec.Mount{{Source: p, Destination: "/etc/hosts", ReadOnly: true}}
 	if fi, err := os.Stat(resolvConf); err == nil && fi.Mode().IsRegular() {
 		data, err := os.ReadFile(resolvConf)
 		if err != nil {
@@ -47,7 +47,7 @@ func (r *run) etcMounts(dir string) ([]container.Mount, error) {
 		if err := os.WriteFile(rp, data, 0o644); err != nil {
 			return nil, err
 		}
-		mounts = append(mounts, container.Mount{Source: rp, Destination: "/etc/resolv.conf", ReadOnly: true})
+		mounts = append(mounts, runspec.Mount{Source: rp, Destination: "/etc/resolv.conf", ReadOnly: true})
 	}
 	return mounts, nil
 }

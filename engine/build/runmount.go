@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -25,7 +26,7 @@ type runMount struct {
 	// created is a file the mount makes in the image (a secret's mount
 	// point), removed from the layer afterwards.
 	created string
-	make    func(dir string) (container.Mount, error)
+	make    func(dir string) (runspec.Mount, error)
 }
 
 // runMounts resolves a RUN's --mount flags: cache (a directory kept across
@@ -51,26 +52,26 @@ func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage i
 				base = filepath.Join(r.b.CacheDir, "mounts")
 			}
 			host := filepath.Join(base, hex.EncodeToString(sum[:16]))
-			rm.make = func(string) (container.Mount, error) {
+			rm.make = func(string) (runspec.Mount, error) {
 				if err := os.MkdirAll(filepath.Dir(host), 0o700); err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
 				if err := os.Mkdir(host, 0o755); err == nil {
 					if err := fileInfo(host, m, 0o755); err != nil {
-						return container.Mount{}, err
+						return runspec.Mount{}, err
 					}
 				} else if !os.IsExist(err) {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
-				return container.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
+				return runspec.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
 			}
 		case instructions.MountTypeTmpfs:
-			rm.make = func(string) (container.Mount, error) {
+			rm.make = func(string) (runspec.Mount, error) {
 				var opts []string
 				if m.SizeLimit > 0 {
 					opts = append(opts, "size="+strconv.FormatInt(m.SizeLimit, 10))
 				}
-				return container.Mount{Type: "tmpfs", Destination: target, Options: opts}, nil
+				return runspec.Mount{Type: "tmpfs", Destination: target, Options: opts}, nil
 			}
 		case instructions.MountTypeBind:
 			src := m.Source
@@ -88,11 +89,11 @@ func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage i
 				}
 				rm.input = "bind context " + d
 				one, bctx, n := matched[0], r.ctx, i
-				rm.make = func(dir string) (container.Mount, error) {
+				rm.make = func(dir string) (runspec.Mount, error) {
 					// A copy: .dockerignore applies, and writes (rw) are thrown away.
 					copyDir := filepath.Join(dir, "bind-"+strconv.Itoa(n))
 					if err := os.Mkdir(copyDir, 0o755); err != nil {
-						return container.Mount{}, err
+						return runspec.Mount{}, err
 					}
 					w := &writer{root: copyDir}
 					host := copyDir
@@ -104,9 +105,9 @@ func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage i
 						return w.put(path.Join("/", rel), p, fi)
 					})
 					if err != nil {
-						return container.Mount{}, err
+						return runspec.Mount{}, err
 					}
-					return container.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
+					return runspec.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
 				}
 				break
 			}
@@ -120,21 +121,21 @@ func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage i
 			}
 			rm.input = "bind stage " + from.key
 			n := i
-			rm.make = func(dir string) (container.Mount, error) {
+			rm.make = func(dir string) (runspec.Mount, error) {
 				sub := filepath.Join(dir, "bind-"+strconv.Itoa(n))
 				if err := os.Mkdir(sub, 0o700); err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
 				root, err := container.MountBuildRootfs(sub, from.lower(r.b.Images))
 				if err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
 				host, err := (&writer{root: root}).hostPath(src)
 				if err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
 				// rw writes land in the overlay's throwaway upper dir.
-				return container.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
+				return runspec.Mount{Source: host, Destination: target, ReadOnly: m.ReadOnly}, nil
 			}
 		case instructions.MountTypeSecret:
 			id := m.CacheID
@@ -160,15 +161,15 @@ func (r *run) runMounts(ctx context.Context, c *instructions.RunCommand, stage i
 			}
 			rm.created = target
 			n := i
-			rm.make = func(dir string) (container.Mount, error) {
+			rm.make = func(dir string) (runspec.Mount, error) {
 				f := filepath.Join(dir, "secret-"+strconv.Itoa(n))
 				if err := os.WriteFile(f, data, 0o400); err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
 				if err := fileInfo(f, m, 0o400); err != nil {
-					return container.Mount{}, err
+					return runspec.Mount{}, err
 				}
-				return container.Mount{Source: f, Destination: target, ReadOnly: true}, nil
+				return runspec.Mount{Source: f, Destination: target, ReadOnly: true}, nil
 			}
 		default:
 			return nil, fmt.Errorf("--mount=type=%s is not supported yet: %w", m.Type, errdefs.ErrInvalidArgument)

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
@@ -27,7 +28,7 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
 	}
-	netns := container.HostNetNS
+	netns := runspec.HostNetNS
 	switch instructions.GetNetwork(c) {
 	case instructions.NetworkNone:
 		netns = "" // a namespace of its own with only lo
@@ -79,11 +80,11 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			return fmt.Errorf("building images needs overlayfs under %s: %w", r.b.Dir, errdefs.ErrFailedPrecondition)
 		}
 		id := newID()
-		spec := container.Spec{
+		spec := runspec.Spec{
 			ID: id, Name: "build-" + id[:12], Dir: dir, Args: args, Env: dedup,
 			Cwd: parent.cfg.Config.WorkingDir, User: parent.cfg.Config.User,
 			Lower: parent.lower(r.b.Images), NetNS: netns,
-			Restart: container.RestartPolicy{Name: container.RestartNo},
+			Restart: runspec.RestartPolicy{Name: container.RestartNo},
 		}
 		spec.Options.ShmSize = r.opts.ShmSize
 		spec.Options.Privileged = r.opts.Privileged
@@ -141,7 +142,7 @@ func (e *StepError) Unwrap() error { return errdefs.ErrFailedPrecondition }
 
 // runContainer starts the step container, streams its output as "#N line"
 // and returns its exit code (with the reason when it could not start).
-func (r *run) runContainer(ctx context.Context, spec container.Spec, n int) (int, string, error) {
+func (r *run) runContainer(ctx context.Context, spec runspec.Spec, n int) (int, string, error) {
 	if err := r.b.Runtime.Start(ctx, spec); err != nil {
 		var se *container.StartError
 		if errors.As(err, &se) && se.ExitCode != 0 {

@@ -143,7 +143,7 @@ func containerNamespace(dir string, t specs.LinuxNamespaceType) (string, error) 
 	if err != nil || st.Status != StatusRunning || st.Pid <= 0 {
 		name := filepath.Base(dir)
 		if sp, err := ReadSpec(dir); err == nil {
-			name = sp.name()
+			name = sp.DisplayName()
 		}
 		return "", fmt.Errorf("cannot join the %s namespace of container %s: it is not running: %w", t, name, errdefs.ErrFailedPrecondition)
 	}

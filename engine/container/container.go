@@ -13,44 +13,14 @@ import (
 	"context"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/engine/runspec"
 )
 
-// Spec is everything needed to run one container. It is saved as Dir/spec.json.
-type Spec struct {
-	ID         string            // 64 hex chars, Docker-like
-	Name       string            // e.g. "myproj-web-1", for messages
-	Dir        string            // per-container persistent dir, owned by the caller; must exist
-	Args       []string          // final argv
-	Env        []string          // NAME=VALUE
-	Cwd        string            // "" = "/"
-	User       string            // "", "uid", "uid:gid", "name", "name:group"
-	Hostname   string            // "" = the first 12 chars of ID, like Docker
-	Lower      []string          // image layer dirs, bottom first
-	NetNS      string            // netns path to join; "" = a fresh netns with only lo; HostNetNS = the host's
-	Mounts     []Mount           // extra bind mounts (files or dirs)
-	Labels     map[string]string // informational
-	StopSignal string            // "" = SIGTERM; "SIGUSR1", "USR1" or "10"
-
-	Options Options       // everything else that shapes the container (options.go)
-	Restart RestartPolicy // what the supervisor does when the container exits (policy.go)
-	Health  *Healthcheck  // nil = none (policy.go)
-	Log     LogOptions    // log file rotation (policy.go)
-}
-
-// Mount is a bind mount from the host into the container, or a tmpfs.
-type Mount struct {
-	Source      string // host path; unused for a tmpfs
-	Destination string
-	ReadOnly    bool
-	// Type is "" or "bind" for a bind mount, "tmpfs" for a fresh tmpfs.
-	Type string `json:",omitempty"`
-	// Propagation is a bind's mount propagation ("rprivate" when empty):
-	// private, rprivate, shared, rshared, slave or rslave.
-	Propagation string `json:",omitempty"`
-	// Options are extra mount(8) options, e.g. "size=1048576", "mode=1777"
-	// for a tmpfs.
-	Options []string `json:",omitempty"`
-}
+// Spec and Mount are the container's description (package runspec).
+type (
+	Spec  = runspec.Spec
+	Mount = runspec.Mount
+)
 
 // Hooks are called by the full binary around the container's life: Prepare
 // in `__create` before the container is created, Cleanup in `__cleanup`
@@ -103,4 +73,4 @@ const (
 
 // HostNetNS as Spec.NetNS runs the container in the host's network
 // namespace (network_mode: host).
-const HostNetNS = "host"
+const HostNetNS = runspec.HostNetNS

@@ -84,7 +84,7 @@ func (r *Runtime) withRootfs(dir string, fn func(Spec, string) error) error {
 	}
 	if !mounted {
 		if err := mountRootfs(dir, spec.Lower); err != nil {
-			return fmt.Errorf("container %s: %w", spec.name(), err)
+			return fmt.Errorf("container %s: %w", spec.DisplayName(), err)
 		}
 		defer func() {
 			if st, err := ReadState(dir); err != nil || st.Status != StatusRunning {
@@ -143,7 +143,7 @@ func containerSource(spec Spec, rootfs, p string, follow bool) (endpoint, error)
 		return endpoint{}, err
 	}
 	if _, err := os.Lstat(host); err != nil {
-		return endpoint{}, fmt.Errorf("could not find the file %s in container %s: %w", p, spec.name(), errdefs.ErrNotFound)
+		return endpoint{}, fmt.Errorf("could not find the file %s in container %s: %w", p, spec.DisplayName(), errdefs.ErrNotFound)
 	}
 	return endpoint{path: host, base: base, name: filepath.Base(clean), dot: dot}, nil
 }

@@ -73,14 +73,14 @@ func (r *Runtime) loadRunning(dir string) (Spec, *libcontainer.Container, error)
 	}
 	st, err := ReadState(dir)
 	if err != nil || st.Status != StatusRunning {
-		return spec, nil, fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+		return spec, nil, fmt.Errorf("container %s is not running: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	}
 	c, err := libcontainer.Load(libcontainerRoot(r.RunDir), spec.ID)
 	if err != nil {
-		return spec, nil, fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+		return spec, nil, fmt.Errorf("container %s is not running: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	}
 	if s, err := c.Status(); err == nil && s == libcontainer.Paused {
-		return spec, nil, fmt.Errorf("container %s is paused, unpause the container before exec: %w", spec.name(), errdefs.ErrFailedPrecondition)
+		return spec, nil, fmt.Errorf("container %s is paused, unpause the container before exec: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	}
 	return spec, c, nil
 }

@@ -28,10 +28,10 @@ func (r *Runtime) Pause(ctx context.Context, dir string) error {
 		return err
 	}
 	if s, _ := c.Status(); s == libcontainer.Paused {
-		return fmt.Errorf("container %s is already paused: %w", spec.name(), errdefs.ErrFailedPrecondition)
+		return fmt.Errorf("container %s is already paused: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	}
 	if err := c.Pause(); err != nil {
-		return fmt.Errorf("container %s: pause: %w", spec.name(), err)
+		return fmt.Errorf("container %s: pause: %w", spec.DisplayName(), err)
 	}
 	// For watchers (`events`): a freezer's state raises no inotify event on cgroup v1.
 	_ = os.WriteFile(filepath.Join(dir, PausedFileName), nil, 0o600)
@@ -46,9 +46,9 @@ func (r *Runtime) Resume(ctx context.Context, dir string) error {
 	}
 	if err := c.Resume(); err != nil {
 		if errors.Is(err, libcontainer.ErrNotPaused) {
-			return fmt.Errorf("container %s is not paused: %w", spec.name(), errdefs.ErrFailedPrecondition)
+			return fmt.Errorf("container %s is not paused: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 		}
-		return fmt.Errorf("container %s: unpause: %w", spec.name(), err)
+		return fmt.Errorf("container %s: unpause: %w", spec.DisplayName(), err)
 	}
 	_ = os.Remove(filepath.Join(dir, PausedFileName))
 	return nil
@@ -128,7 +128,7 @@ func (r *Runtime) loadLive(dir string) (Spec, *libcontainer.Container, error) {
 	if err != nil {
 		return spec, nil, err
 	}
-	notRunning := fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+	notRunning := fmt.Errorf("container %s is not running: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	if st, err := ReadState(dir); err != nil || st.Status != StatusRunning {
 		return spec, nil, notRunning
 	}

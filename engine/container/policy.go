@@ -130,7 +130,7 @@ func (r *Runtime) dialAttach(ctx context.Context, dir string) (Spec, *os.File, e
 				return spec, nil, serr
 			}
 			if serr == nil && !live(st) {
-				return spec, nil, fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+				return spec, nil, fmt.Errorf("container %s is not running: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 			}
 		}
 		select {

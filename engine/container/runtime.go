@@ -39,13 +39,13 @@ func (r *Runtime) StartGated(ctx context.Context, spec Spec, gate *os.File) erro
 }
 
 func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
-	if err := spec.validate(); err != nil {
+	if err := validateSpec(&spec); err != nil {
 		return err
 	}
 	stopPriming := primeCgroupMigrations()
 	defer stopPriming()
 	if st, err := ReadState(spec.Dir); err == nil && live(st) {
-		return fmt.Errorf("container %s is already running: %w", spec.name(), errdefs.ErrConflict)
+		return fmt.Errorf("container %s is already running: %w", spec.DisplayName(), errdefs.ErrConflict)
 	}
 	sup, err := r.supervisorPath()
 	if err != nil {
@@ -103,7 +103,7 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 	err = cmd.Start()
 	wr.Close()
 	if err != nil {
-		return fmt.Errorf("container %s: start supervisor: %w", spec.name(), err)
+		return fmt.Errorf("container %s: start supervisor: %w", spec.DisplayName(), err)
 	}
 
 	msgc := make(chan supervisor.Ready, 1)
@@ -111,7 +111,7 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 		var m supervisor.Ready
 		b, _ := io.ReadAll(rd)
 		if err := json.Unmarshal(b, &m); err != nil {
-			m = supervisor.Ready{Error: "container " + spec.name() + ": supervisor exited before the container started"}
+			m = supervisor.Ready{Error: "container " + spec.DisplayName() + ": supervisor exited before the container started"}
 		}
 		msgc <- m
 	}()
@@ -248,7 +248,7 @@ func (r *Runtime) Kill(ctx context.Context, dir string, sig syscall.Signal) erro
 		return err
 	}
 	if !live(st) {
-		return fmt.Errorf("container %s is not running: %w", spec.name(), errdefs.ErrFailedPrecondition)
+		return fmt.Errorf("container %s is not running: %w", spec.DisplayName(), errdefs.ErrFailedPrecondition)
 	}
 	if stopping(sig, spec.StopSignal) {
 		// Like `docker kill`: a container killed by the user stays down.
@@ -281,13 +281,13 @@ func (r *Runtime) Remove(ctx context.Context, dir string) error {
 	}
 	spec, serr := ReadSpec(dir)
 	if err == nil && live(st) {
-		return fmt.Errorf("container %s is running: stop it before removing: %w", spec.name(), errdefs.ErrConflict)
+		return fmt.Errorf("container %s is running: stop it before removing: %w", spec.DisplayName(), errdefs.ErrConflict)
 	}
 	if serr == nil {
 		r.cleanup(spec.ID, dir)
 	}
 	if err := unmountUnder(resolvedPath(dir)); err != nil {
-		return fmt.Errorf("container %s: %w", spec.name(), err)
+		return fmt.Errorf("container %s: %w", spec.DisplayName(), err)
 	}
 	return os.RemoveAll(dir)
 }

@@ -44,42 +44,31 @@ func readSaved(dir string) (savedSpec, error) {
 }
 
 // validate checks what can be checked without the image.
-func (s *Spec) validate() error {
+func validateSpec(s *Spec) error {
 	if !validID(s.ID) {
 		return fmt.Errorf("container id %q: must be 1-64 characters of [0-9a-zA-Z_.-]: %w", s.ID, errdefs.ErrInvalidArgument)
 	}
 	if len(s.Args) == 0 || s.Args[0] == "" {
-		return fmt.Errorf("container %s: no command specified: %w", s.name(), errdefs.ErrInvalidArgument)
+		return fmt.Errorf("container %s: no command specified: %w", s.DisplayName(), errdefs.ErrInvalidArgument)
 	}
 	if !filepath.IsAbs(s.Dir) {
-		return fmt.Errorf("container %s: dir %q must be absolute: %w", s.name(), s.Dir, errdefs.ErrInvalidArgument)
+		return fmt.Errorf("container %s: dir %q must be absolute: %w", s.DisplayName(), s.Dir, errdefs.ErrInvalidArgument)
 	}
 	if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("container %s: dir %q: %w", s.name(), s.Dir, errdefs.ErrNotFound)
+		return fmt.Errorf("container %s: dir %q: %w", s.DisplayName(), s.Dir, errdefs.ErrNotFound)
 	}
 	if s.Cwd != "" && !filepath.IsAbs(s.Cwd) {
-		return fmt.Errorf("container %s: working dir %q must be absolute: %w", s.name(), s.Cwd, errdefs.ErrInvalidArgument)
+		return fmt.Errorf("container %s: working dir %q must be absolute: %w", s.DisplayName(), s.Cwd, errdefs.ErrInvalidArgument)
 	}
 	for _, m := range s.Mounts {
 		if (m.Type != "tmpfs" && !filepath.IsAbs(m.Source)) || !filepath.IsAbs(m.Destination) {
-			return fmt.Errorf("container %s: mount %s:%s: paths must be absolute: %w", s.name(), m.Source, m.Destination, errdefs.ErrInvalidArgument)
+			return fmt.Errorf("container %s: mount %s:%s: paths must be absolute: %w", s.DisplayName(), m.Source, m.Destination, errdefs.ErrInvalidArgument)
 		}
 	}
 	if _, err := parseSignal(s.StopSignal); err != nil {
-		return fmt.Errorf("container %s: %w", s.name(), err)
+		return fmt.Errorf("container %s: %w", s.DisplayName(), err)
 	}
 	return nil
-}
-
-// name is how the container is called in messages.
-func (s *Spec) name() string {
-	if s.Name != "" {
-		return s.Name
-	}
-	if len(s.ID) > 12 {
-		return s.ID[:12]
-	}
-	return s.ID
 }
 
 func validID(id string) bool {

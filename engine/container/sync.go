@@ -120,7 +120,7 @@ func syncOwner(spec Spec, procRoot *os.File, resolve func(string) (*os.File, str
 	}
 	u, err := resolveUser(fdPath(root), spec.User)
 	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", spec.name(), err)
+		return nil, fmt.Errorf("container %s: %w", spec.DisplayName(), err)
 	}
 	return func(fs.FileInfo) (int, int) { return u.UID, u.GID }, nil
 }

@@ -59,7 +59,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		s := ok
 		tt.edit(&s)
-		err := s.validate()
+		err := validateSpec(&s)
 		if (tt.err == nil) != (err == nil) || !errors.Is(err, tt.err) {
 			t.Errorf("%s: validate() = %v, want %v", tt.name, err, tt.err)
 		}
