@@ -11,6 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/logs"
 )
 
@@ -31,8 +32,8 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	}
 	// Exits of attached containers end `up` (with none attached, all
 	// count); the --exit-code-from service is watched even if not attached.
-	watched := func(r *Record) bool {
-		return r.Labels[labelOneoff] != "True" && inPlan[r.Service] &&
+	watched := func(r *record.Record) bool {
+		return r.Labels[record.LabelOneoff] != "True" && inPlan[r.Service] &&
 			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
@@ -46,15 +47,15 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	var names []string
 	for _, r := range recs {
 		if attached[r.Service] {
-			names = append(names, r.displayName())
-			printer.Register(r.displayName())
+			names = append(names, r.DisplayName())
+			printer.Register(r.DisplayName())
 		}
 	}
 	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowing()
 	f := &follower{
-		e: e, project: p.Name, include: watched, print: func(r *Record) bool { return attached[r.Service] },
+		e: e, project: p.Name, include: watched, print: func(r *record.Record) bool { return attached[r.Service] },
 		printer: printer, read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, events: make(chan exitEvent),
 	}
 	done := make(chan error, 1)
@@ -91,9 +92,9 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			case <-opts.Interrupts:
 				current, _ := e.upContainers(pl)
 				for _, r := range current {
-					if r.live() {
+					if isLive(r) {
 						e.progress("Container", r.Name, "Killing")
-						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.dir, syscall.SIGKILL)
+						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.Dir, syscall.SIGKILL)
 					}
 				}
 			case <-stopped:
@@ -104,7 +105,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	for {
 		select {
 		case ev := <-f.events:
-			name := ev.rec.displayName()
+			name := ev.rec.DisplayName()
 			if attached[ev.rec.Service] {
 				printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.code))
 			}

@@ -23,7 +23,7 @@ func (e *Engine) Attach(ctx context.Context, projectName string, opts AttachOpti
 	if err != nil {
 		return err
 	}
-	return e.runtime.Attach(ctx, r.dir, opts.Stdin, opts.Stdout, opts.Stderr, opts.Resize)
+	return e.runtime.Attach(ctx, r.Dir, opts.Stdin, opts.Stdout, opts.Stderr, opts.Resize)
 }
 
 // KillContainer sends sig to the service's container number index (the
@@ -37,5 +37,5 @@ func (e *Engine) KillContainer(ctx context.Context, projectName, service string,
 	if err != nil {
 		return err
 	}
-	return e.runtime.Kill(ctx, r.dir, s)
+	return e.runtime.Kill(ctx, r.Dir, s)
 }

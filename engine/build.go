@@ -14,6 +14,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/build"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/progress"
 )
@@ -257,7 +258,7 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		return build.Options{}, fmt.Errorf("service %q: build.network %q: only host (the default) and none are supported: %w", svc.Name, bc.Network, errdefs.ErrInvalidArgument)
 	}
 	// As Compose labels the images it builds.
-	labels := map[string]string{labelVersion: Version, labelProject: p.Name, labelService: svc.Name}
+	labels := map[string]string{record.LabelVersion: Version, record.LabelProject: p.Name, record.LabelService: svc.Name}
 	for k, v := range bc.Labels {
 		labels[k] = v
 	}

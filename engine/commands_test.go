@@ -9,6 +9,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -117,7 +118,7 @@ func TestTopColumns(t *testing.T) {
 }
 
 func TestStatsRow(t *testing.T) {
-	r := &Record{ID: "0123456789abcdef", Name: "p-web-1"}
+	r := &record.Record{ID: "0123456789abcdef", Name: "p-web-1"}
 	t0 := time.Now()
 	prev := container.Stats{Read: t0, CPUTime: 0}
 	cur := container.Stats{Read: t0.Add(time.Second), CPUTime: 500 * time.Millisecond, MemoryUsage: 1 << 20, MemoryLimit: 4 << 20, NetRx: 1500, Pids: 3}

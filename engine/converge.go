@@ -10,6 +10,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
@@ -81,7 +82,7 @@ const (
 // step is one operation of a service's convergence.
 type step struct {
 	op     string
-	rec    *Record // the existing container; nil for opCreate
+	rec    *record.Record // the existing container; nil for opCreate
 	number int
 }
 
@@ -89,7 +90,7 @@ type step struct {
 // existing ones with the lowest numbers are kept up to scale (so scaling
 // down removes the highest numbers and scaling up adds numbers after the
 // highest), diverged ones are recreated under the policy, the rest started.
-func containerPlan(existing []*Record, scale int, hash, imageID string, policy recreatePolicy, restart bool, running func(*Record) bool) []step {
+func containerPlan(existing []*record.Record, scale int, hash, imageID string, policy recreatePolicy, restart bool, running func(*record.Record) bool) []step {
 	recs := slices.Clone(existing)
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Number < recs[j].Number })
 	var steps []step
@@ -99,7 +100,7 @@ func containerPlan(existing []*Record, scale int, hash, imageID string, policy r
 		if i >= scale {
 			continue
 		}
-		diverged := r.Labels[labelConfigHash] != hash || r.ImageID != imageID
+		diverged := r.Labels[record.LabelConfigHash] != hash || r.ImageID != imageID
 		switch {
 		case policy == recreateForce || policy == recreateDiverged && diverged:
 			steps = append(steps, step{op: opRecreate, rec: r, number: r.Number})
@@ -158,7 +159,7 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 			return err
 		}
 		hashes[name] = hash
-		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, (*Record).running)
+		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, isRunning)
 	}
 	ahead := newAheadSet(nil)
 	if pl.opts.NoStart {
@@ -208,7 +209,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 	timeout := stopTimeout(svc, nil)
 	var err error
 	for _, s := range steps {
-		var r *Record
+		var r *record.Record
 		switch s.op {
 		case opKeep:
 			e.progress("Container", s.rec.Name, "Running")
@@ -286,7 +287,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		if created {
 			e.progress("Network", nw.Name, "Creating")
 		}
-		labels := map[string]string{labelProject: p.Name, labelNetwork: key, labelVersion: Version}
+		labels := map[string]string{record.LabelProject: p.Name, record.LabelNetwork: key, record.LabelVersion: Version}
 		for k, v := range nw.Labels {
 			labels[k] = v
 		}
@@ -313,12 +314,12 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 
 // orphans lists the project's containers whose service is no longer in the
 // compose files (neither enabled nor disabled by a profile).
-func (e *Engine) orphans(p *types.Project) ([]*Record, error) {
+func (e *Engine) orphans(p *types.Project) ([]*record.Record, error) {
 	all, err := e.containers(p.Name)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Record
+	var out []*record.Record
 	for _, r := range all {
 		_, enabled := p.Services[r.Service]
 		_, disabled := p.DisabledServices[r.Service]
@@ -331,7 +332,7 @@ func (e *Engine) orphans(p *types.Project) ([]*Record, error) {
 
 // handleOrphans finds the orphan containers: with --remove-orphans it
 // returns them for removal, otherwise it warns in Docker Compose's words.
-func (e *Engine) handleOrphans(p *types.Project, remove bool) ([]*Record, error) {
+func (e *Engine) handleOrphans(p *types.Project, remove bool) ([]*record.Record, error) {
 	orphans, err := e.orphans(p)
 	if err != nil || len(orphans) == 0 || remove {
 		return orphans, err
@@ -344,7 +345,7 @@ func (e *Engine) handleOrphans(p *types.Project, remove bool) ([]*Record, error)
 	return nil, nil
 }
 
-func (e *Engine) removeOrphans(ctx context.Context, orphans []*Record) error {
+func (e *Engine) removeOrphans(ctx context.Context, orphans []*record.Record) error {
 	for _, r := range orphans {
 		if err := e.removeRecord(ctx, r, recordTimeout(r, nil)); err != nil {
 			return err

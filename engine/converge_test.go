@@ -9,11 +9,12 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
-func rec(n int, hash, image string) *Record {
-	return &Record{Name: "p-web-" + string(rune('0'+n)), Service: "web", Number: n, ImageID: image, Labels: map[string]string{labelConfigHash: hash}}
+func rec(n int, hash, image string) *record.Record {
+	return &record.Record{Name: "p-web-" + string(rune('0'+n)), Service: "web", Number: n, ImageID: image, Labels: map[string]string{record.LabelConfigHash: hash}}
 }
 
 func ops(steps []step) string {
@@ -25,29 +26,29 @@ func ops(steps []step) string {
 }
 
 func TestContainerPlan(t *testing.T) {
-	running := func(*Record) bool { return true }
-	stopped := func(*Record) bool { return false }
+	running := func(*record.Record) bool { return true }
+	stopped := func(*record.Record) bool { return false }
 	tests := []struct {
 		name     string
-		existing []*Record
+		existing []*record.Record
 		scale    int
 		policy   recreatePolicy
 		restart  bool
-		running  func(*Record) bool
+		running  func(*record.Record) bool
 		want     string
 	}{
 		{"fresh", nil, 2, recreateDiverged, false, running, "create:1 create:2"},
-		{"unchanged", []*Record{rec(1, "h", "i")}, 1, recreateDiverged, false, running, "keep:1"},
-		{"stopped", []*Record{rec(1, "h", "i")}, 1, recreateDiverged, false, stopped, "start:1"},
-		{"config changed", []*Record{rec(1, "old", "i")}, 1, recreateDiverged, false, running, "recreate:1"},
-		{"image changed", []*Record{rec(1, "h", "old")}, 1, recreateDiverged, false, running, "recreate:1"},
-		{"force", []*Record{rec(1, "h", "i")}, 1, recreateForce, false, running, "recreate:1"},
-		{"never", []*Record{rec(1, "old", "old")}, 1, recreateNever, false, running, "keep:1"},
-		{"dependency restarted", []*Record{rec(1, "h", "i")}, 1, recreateDiverged, true, running, "restart:1"},
-		{"3 to 1 keeps 1", []*Record{rec(3, "h", "i"), rec(1, "h", "i"), rec(2, "h", "i")}, 1, recreateDiverged, false, running, "keep:1 remove:3 remove:2"},
-		{"1 to 2 adds 2", []*Record{rec(1, "h", "i")}, 2, recreateDiverged, false, running, "keep:1 create:2"},
-		{"gap: numbers after the highest", []*Record{rec(1, "h", "i"), rec(3, "h", "i")}, 3, recreateDiverged, false, running, "keep:1 keep:3 create:4"},
-		{"scale 0", []*Record{rec(1, "h", "i")}, 0, recreateDiverged, false, running, "remove:1"},
+		{"unchanged", []*record.Record{rec(1, "h", "i")}, 1, recreateDiverged, false, running, "keep:1"},
+		{"stopped", []*record.Record{rec(1, "h", "i")}, 1, recreateDiverged, false, stopped, "start:1"},
+		{"config changed", []*record.Record{rec(1, "old", "i")}, 1, recreateDiverged, false, running, "recreate:1"},
+		{"image changed", []*record.Record{rec(1, "h", "old")}, 1, recreateDiverged, false, running, "recreate:1"},
+		{"force", []*record.Record{rec(1, "h", "i")}, 1, recreateForce, false, running, "recreate:1"},
+		{"never", []*record.Record{rec(1, "old", "old")}, 1, recreateNever, false, running, "keep:1"},
+		{"dependency restarted", []*record.Record{rec(1, "h", "i")}, 1, recreateDiverged, true, running, "restart:1"},
+		{"3 to 1 keeps 1", []*record.Record{rec(3, "h", "i"), rec(1, "h", "i"), rec(2, "h", "i")}, 1, recreateDiverged, false, running, "keep:1 remove:3 remove:2"},
+		{"1 to 2 adds 2", []*record.Record{rec(1, "h", "i")}, 2, recreateDiverged, false, running, "keep:1 create:2"},
+		{"gap: numbers after the highest", []*record.Record{rec(1, "h", "i"), rec(3, "h", "i")}, 3, recreateDiverged, false, running, "keep:1 keep:3 create:4"},
+		{"scale 0", []*record.Record{rec(1, "h", "i")}, 0, recreateDiverged, false, running, "remove:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +87,7 @@ func TestPolicyFor(t *testing.T) {
 }
 
 func TestConditionMet(t *testing.T) {
-	r := &Record{Name: "p-db-1", Service: "db"}
+	r := &record.Record{Name: "p-db-1", Service: "db"}
 	health := func(s string) *supervisor.Health { return &supervisor.Health{Status: s} }
 	tests := []struct {
 		name    string

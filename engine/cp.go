@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -42,9 +43,9 @@ func (e *Engine) Cp(ctx context.Context, projectName string, opts CpOptions) err
 	}
 	copts := container.CopyOptions{FollowLink: opts.FollowLink, Archive: opts.Archive}
 	if srcIn {
-		err = e.runtime.CopyFrom(ctx, r.dir, srcPath, dstPath, copts)
+		err = e.runtime.CopyFrom(ctx, r.Dir, srcPath, dstPath, copts)
 	} else {
-		err = e.runtime.CopyTo(ctx, r.dir, srcPath, dstPath, copts)
+		err = e.runtime.CopyTo(ctx, r.Dir, srcPath, dstPath, copts)
 	}
 	if err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
@@ -63,7 +64,7 @@ func splitCpArg(arg string) (service, path string, inContainer bool) {
 
 // cpContainer is the service's container for cp: number index, or the
 // first one (running or not).
-func (e *Engine) cpContainer(projectName, service string, index int) (*Record, error) {
+func (e *Engine) cpContainer(projectName, service string, index int) (*record.Record, error) {
 	recs, err := e.selectRecords(projectName, []string{service}, false)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
@@ -78,12 +79,12 @@ func (pl *plan) inGraph(service string) bool {
 
 // waitCondition waits until the container r meets cond, reading its state
 // each time the supervisor rewrites the state file.
-func (e *Engine) waitCondition(ctx context.Context, r *Record, cond string) error {
+func (e *Engine) waitCondition(ctx context.Context, r *record.Record, cond string) error {
 	e.progress("Container", r.Name, "Waiting")
 	var done bool
 	var err error
-	if werr := container.WaitDir(ctx, r.dir, func() bool {
-		done, err = conditionMet(r, cond, r.State())
+	if werr := container.WaitDir(ctx, r.Dir, func() bool {
+		done, err = conditionMet(r, cond, recordState(r))
 		return done || err != nil
 	}); werr != nil {
 		return werr
@@ -103,7 +104,7 @@ func (e *Engine) waitCondition(ctx context.Context, r *Record, cond string) erro
 // conditionMet says whether a container in state st meets a depends_on
 // condition, or can never meet it (the error says why, in Docker Compose's
 // words).
-func conditionMet(r *Record, cond string, st container.State) (bool, error) {
+func conditionMet(r *record.Record, cond string, st container.State) (bool, error) {
 	switch cond {
 	case types.ServiceConditionHealthy:
 		if st.Status == container.StatusExited {
@@ -149,10 +150,10 @@ func (d *dependencyError) Error() string { return d.err.Error() }
 func (d *dependencyError) Unwrap() error { return d.err }
 
 // withLastLogs attaches the last log lines of r to err.
-func withLastLogs(ctx context.Context, r *Record, err error) error {
+func withLastLogs(ctx context.Context, r *record.Record, err error) error {
 	de := &dependencyError{err: err}
-	_ = logs.Read(ctx, r.logPath(), logs.ReadOptions{Tail: dependencyLogLines}, func(en logs.Entry) error {
-		de.logs = append(de.logs, r.displayName()+"  | "+en.Line)
+	_ = logs.Read(ctx, r.LogPath(), logs.ReadOptions{Tail: dependencyLogLines}, func(en logs.Entry) error {
+		de.logs = append(de.logs, r.DisplayName()+"  | "+en.Line)
 		return nil
 	})
 	return de

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/networks"
@@ -65,7 +64,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	veths := e.nets.HostVeths(ids)
 	errs := []error{e.takeDown(ctx, g, recs, opts.Timeout)}
 	if left, err := e.containers(name); err == nil && len(left) == 0 {
-		_ = os.Remove(filepath.Join(e.projectsDir(), name)) // the index of a project that is gone
+		e.records.Forget(name) // the index of a project that is gone
 	}
 	// The veths go with the containers' namespaces, in the kernel's own
 	// time: wait for them while the networks are removed.
@@ -81,7 +80,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	}
 	found := len(recs) > 0 || opts.Volumes || opts.Images != ""
 	for _, n := range nets {
-		if n.Labels[labelProject] != name {
+		if n.Labels[record.LabelProject] != name {
 			continue
 		}
 		found = true
@@ -116,19 +115,19 @@ const vethTimeout = time.Second
 // withoutOrphans returns the records down removes: orphans (containers of
 // services the compose files do not declare) only with removeOrphans. Like
 // Docker Compose, down does not warn about the ones it leaves.
-func (e *Engine) withoutOrphans(p *types.Project, recs []*Record, removeOrphans bool) []*Record {
+func (e *Engine) withoutOrphans(p *types.Project, recs []*record.Record, removeOrphans bool) []*record.Record {
 	if removeOrphans {
 		return recs
 	}
 	declared := project.DeclaredServices(p)
-	return slices.DeleteFunc(slices.Clone(recs), func(r *Record) bool { return !slices.Contains(declared, r.Service) })
+	return slices.DeleteFunc(slices.Clone(recs), func(r *record.Record) bool { return !slices.Contains(declared, r.Service) })
 }
 
 // takeDown stops recs, dependents before their dependencies, and removes
 // the containers whose supervisors have recorded their exit while the next
 // stops go on, in batches: what became ready during one removal goes in
 // the next, with one write per network for all of it.
-func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
+func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*record.Record, timeout *time.Duration) error {
 	var mu sync.Mutex
 	var errs []error
 	fail := func(err error) {
@@ -136,12 +135,12 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	ready := make(chan *Record, len(recs))
+	ready := make(chan *record.Record, len(recs))
 	removed := make(chan struct{})
 	go func() {
 		defer close(removed)
 		for r := range ready {
-			batch := []*Record{r}
+			batch := []*record.Record{r}
 			for more := true; more; {
 				select {
 				case r, ok := <-ready:
@@ -157,7 +156,7 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 	}()
 	var recorded sync.WaitGroup
 	outer := ctx // the walk's ctx ends with the walk; the waits outlive it
-	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *record.Record) error {
 		if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
 			fail(err)
 			return nil // the other containers still go
@@ -166,7 +165,7 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 		go func() {
 			defer recorded.Done()
 			// A container created but never started has no state to wait on.
-			if _, err := e.runtime.Wait(outer, r.dir); err != nil && !errdefs.IsNotFound(err) {
+			if _, err := e.runtime.Wait(outer, r.Dir); err != nil && !errdefs.IsNotFound(err) {
 				fail(fmt.Errorf("container %s: %w", r.Name, err))
 				return
 			}
@@ -182,7 +181,7 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*Record, t
 
 // removeBatch removes stopped containers in parallel, after releasing their
 // addresses with one write per network.
-func (e *Engine) removeBatch(ctx context.Context, batch []*Record, fail func(error)) {
+func (e *Engine) removeBatch(ctx context.Context, batch []*record.Record, fail func(error)) {
 	byNetwork := map[string][]string{}
 	for _, r := range batch {
 		e.progress("Container", r.Name, "Removing")
@@ -210,7 +209,7 @@ func (e *Engine) removeBatch(ctx context.Context, batch []*Record, fail func(err
 
 // haltRecord stops a live container and returns once its init is gone
 // (down removes it next: the supervisor's teardown is not waited for).
-func (e *Engine) haltRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+func (e *Engine) haltRecord(ctx context.Context, r *record.Record, timeout time.Duration) error {
 	return e.stopWith(ctx, r, timeout, e.runtime.Halt)
 }
 
@@ -218,7 +217,7 @@ func (e *Engine) haltRecord(ctx context.Context, r *Record, timeout time.Duratio
 // only those compose names itself (<project>-<service>, for services
 // without an image name), with "all" every service's image. Images other
 // containers still use are left, with a warning.
-func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, recs []*Record, mode string) error {
+func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, recs []*record.Record, mode string) error {
 	var refs []string
 	add := func(ref string) {
 		if ref != "" && !slices.Contains(refs, ref) {
@@ -268,8 +267,8 @@ func defaultImageName(project, service string) string {
 
 // stopProject stops containers, dependents before their dependencies when the
 // graph is known; containers of services outside the graph stop last, in parallel.
-func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record, timeout *time.Duration) error {
-	return inReverseOrder(ctx, g, recs, func(ctx context.Context, r *Record) error {
+func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*record.Record, timeout *time.Duration) error {
+	return inReverseOrder(ctx, g, recs, func(ctx context.Context, r *record.Record) error {
 		return e.stopRecord(ctx, r, recordTimeout(r, timeout))
 	})
 }
@@ -278,12 +277,12 @@ func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*Record
 // parallel, dependents before their dependencies when the graph is known;
 // records of services outside the graph come last, in parallel. It stops
 // at the first level that fails.
-func inReverseOrder(ctx context.Context, g *graph.Graph, recs []*Record, fn func(context.Context, *Record) error) error {
-	byService := map[string][]*Record{}
+func inReverseOrder(ctx context.Context, g *graph.Graph, recs []*record.Record, fn func(context.Context, *record.Record) error) error {
+	byService := map[string][]*record.Record{}
 	for _, r := range recs {
 		byService[r.Service] = append(byService[r.Service], r)
 	}
-	all := func(ctx context.Context, rs []*Record) error {
+	all := func(ctx context.Context, rs []*record.Record) error {
 		errs := make(chan error, len(rs))
 		for _, r := range rs {
 			go func() { errs <- fn(ctx, r) }()
@@ -305,14 +304,14 @@ func inReverseOrder(ctx context.Context, g *graph.Graph, recs []*Record, fn func
 			delete(byService, s)
 		}
 	}
-	var rest []*Record
+	var rest []*record.Record
 	for _, rs := range byService {
 		rest = append(rest, rs...)
 	}
 	return all(ctx, rest)
 }
 
-func recordTimeout(r *Record, override *time.Duration) time.Duration {
+func recordTimeout(r *record.Record, override *time.Duration) time.Duration {
 	if override != nil {
 		return *override
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/build"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
@@ -73,7 +74,7 @@ func (e *Engine) dryRunUp(ctx context.Context, p *types.Project, opts UpOptions)
 		pl.images[name] = img
 	}
 	for _, r := range orphans {
-		e.dryRunRemove(r.Name, r.running())
+		e.dryRunRemove(r.Name, isRunning(r))
 	}
 	for _, key := range pl.networks {
 		nw := pl.project.Networks[key]
@@ -117,7 +118,7 @@ func (e *Engine) dryRunUp(ctx context.Context, p *types.Project, opts UpOptions)
 		mu.Lock()
 		restart := restartsFor(svc, func(s string) bool { return recreated[s] })
 		mu.Unlock()
-		steps := containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), restart, (*Record).running)
+		steps := containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), restart, isRunning)
 		for _, s := range steps {
 			cname := svc.ContainerName
 			if cname == "" {
@@ -131,7 +132,7 @@ func (e *Engine) dryRunUp(ctx context.Context, p *types.Project, opts UpOptions)
 			case opRestart:
 				e.progress("Container", cname, "Restarting")
 			case opRemove:
-				e.dryRunRemove(cname, s.rec.running())
+				e.dryRunRemove(cname, isRunning(s.rec))
 				start = false
 			case opRecreate:
 				mu.Lock()
@@ -180,7 +181,7 @@ func (e *Engine) dryRunDown(name string, p *types.Project, opts DownOptions) err
 	for i := len(order) - 1; i >= 0; i-- { // dependents first
 		for _, r := range recs {
 			if r.Service == order[i] {
-				e.dryRunRemove(r.Name, r.running())
+				e.dryRunRemove(r.Name, isRunning(r))
 			}
 		}
 	}
@@ -189,7 +190,7 @@ func (e *Engine) dryRunDown(name string, p *types.Project, opts DownOptions) err
 		return err
 	}
 	for _, n := range nets {
-		if n.Labels[labelProject] == name {
+		if n.Labels[record.LabelProject] == name {
 			e.progress("Network", n.Name, "Removing")
 			e.progress("Network", n.Name, "Removed")
 		}

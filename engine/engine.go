@@ -14,6 +14,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
@@ -45,6 +46,7 @@ type Engine struct {
 	exe     string
 	err     io.Writer
 	images  *image.Store
+	records *record.Store
 	runtime *container.Runtime
 	nets    *networks.Manager
 
@@ -75,6 +77,7 @@ func New(opts Options) (*Engine, error) {
 		}
 	}
 	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor, dryRun: opts.DryRun}
+	e.records = &record.Store{Root: root, DryRun: opts.DryRun}
 	if e.progressMode == "" {
 		e.progressMode = progress.ModeAuto
 	}
@@ -84,7 +87,7 @@ func New(opts Options) (*Engine, error) {
 	if e.dryRun {
 		e.images, err = openImagesDryRun(filepath.Join(root, "images"))
 	} else {
-		for _, d := range []string{root, e.containersDir(), e.runDir} {
+		for _, d := range []string{root, e.records.ContainersDir(), e.runDir} {
 			if err := os.MkdirAll(d, 0o711); err != nil {
 				return nil, err
 			}
@@ -109,10 +112,6 @@ func RunDir(root string) string {
 
 // Images gives access to the image store (the `image` commands use it).
 func (e *Engine) Images() *image.Store { return e.images }
-
-func (e *Engine) containersDir() string { return filepath.Join(e.root, "containers") }
-
-func (e *Engine) containerDir(id string) string { return filepath.Join(e.containersDir(), id) }
 
 // lockProject serialises mutations of one project across compose invocations.
 func (e *Engine) lockProject(name string) (*state.Lock, error) {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -75,7 +76,7 @@ func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOpti
 		_, err := fmt.Fprint(out, ev.String()+"\n\n")
 		return err
 	}
-	w, err := newStateWatcher(e.containersDir(), projectName, emit)
+	w, err := newStateWatcher(e.records.ContainersDir(), projectName, emit)
 	if err != nil {
 		return err
 	}
@@ -105,8 +106,8 @@ type stateWatcher struct {
 
 // seenContainer is what the watcher last knew of a container.
 type seenContainer struct {
-	rec     *Record // nil until its record is written; nil forever for other projects
-	other   bool    // another project's: ignored
+	rec     *record.Record // nil until its record is written; nil forever for other projects
+	other   bool           // another project's: ignored
 	status  string
 	started time.Time
 	health  string
@@ -198,7 +199,7 @@ func (w *stateWatcher) handle(wd int, mask uint32, name string) error {
 		return nil
 	}
 	switch name {
-	case recordFile, container.StateFileName:
+	case record.File, container.StateFileName:
 		return w.update(id, true)
 	case container.PausedFileName:
 		return w.pauseChanged(id, mask&unix.IN_DELETE == 0)
@@ -225,7 +226,7 @@ func (w *stateWatcher) update(id string, report bool) error {
 	}
 	dir := filepath.Join(w.dir, id)
 	if s.rec == nil {
-		r, err := loadRecord(dir)
+		r, err := record.Load(dir)
 		if err != nil {
 			return nil // not written yet
 		}
@@ -305,7 +306,7 @@ func (w *stateWatcher) destroyed(id string) error {
 
 // event is an event of r with Docker's attributes: image, name, the
 // container's own labels (not Compose's) and extra.
-func (w *stateWatcher) event(r *Record, action string, extra map[string]string) Event {
+func (w *stateWatcher) event(r *record.Record, action string, extra map[string]string) Event {
 	attrs := map[string]string{"image": r.Image, "name": r.Name}
 	for k, v := range r.Labels {
 		if !strings.HasPrefix(k, "com.docker.compose.") {

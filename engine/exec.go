@@ -39,7 +39,7 @@ func (e *Engine) Exec(ctx context.Context, projectName string, opts ExecOptions)
 	if err != nil {
 		return 0, err
 	}
-	return e.runtime.Exec(ctx, r.dir, container.ExecSpec{
+	return e.runtime.Exec(ctx, r.Dir, container.ExecSpec{
 		Args: opts.Args, Env: resolveEnv(opts.Env), Cwd: opts.Workdir, User: opts.User,
 		Privileged: opts.Privileged, Tty: opts.Tty, Detach: opts.Detach,
 		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
@@ -13,7 +14,7 @@ import (
 // exitEvent is a container's exit seen while following it. final is false
 // when its restart policy will start it again.
 type exitEvent struct {
-	rec   *Record
+	rec   *record.Record
 	code  int
 	final bool
 }
@@ -26,8 +27,8 @@ type exitEvent struct {
 type follower struct {
 	e       *Engine
 	project string
-	include func(*Record) bool // containers to follow
-	print   func(*Record) bool // of those, whose logs are printed
+	include func(*record.Record) bool // containers to follow
+	print   func(*record.Record) bool // of those, whose logs are printed
 	printer *logs.Printer
 	read    logs.ReadOptions
 	events  chan exitEvent // nil: no exit reports
@@ -55,7 +56,7 @@ func (f *follower) run(ctx context.Context) error {
 	defer stopWatching()
 	// New containers show up as new directories (or within a second, the
 	// watch's own bound, if their record was not written yet).
-	go container.WaitDir(wctx, f.e.containersDir(), func() bool { f.signal(); return false }) //nolint:errcheck // ends with wctx
+	go container.WaitDir(wctx, f.e.records.ContainersDir(), func() bool { f.signal(); return false }) //nolint:errcheck // ends with wctx
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -101,7 +102,7 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 		if skip {
 			continue
 		}
-		st, err := container.ReadState(r.dir)
+		st, err := container.ReadState(r.Dir)
 		if errdefs.IsNotFound(err) || (ended && (err != nil || !container.Live(st))) {
 			// Still being created (follow it once started, at the next
 			// scan, or it would look exited), or done and not started again.
@@ -131,17 +132,17 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 
 // follow prints one container's log and reports its exits until it has
 // exited for good. It returns when that last exit happened.
-func (f *follower) follow(ctx context.Context, r *Record, read logs.ReadOptions) time.Time {
+func (f *follower) follow(ctx context.Context, r *record.Record, read logs.ReadOptions) time.Time {
 	var wg sync.WaitGroup
 	if f.print == nil || f.print(r) {
-		name := r.displayName()
+		name := r.DisplayName()
 		f.printer.Register(name)
 		o := read
-		o.Done = func() bool { return !r.live() }
+		o.Done = func() bool { return !isLive(r) }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = logs.Read(ctx, r.logPath(), o, func(e logs.Entry) error { f.printer.Print(name, e); return nil })
+			_ = logs.Read(ctx, r.LogPath(), o, func(e logs.Entry) error { f.printer.Print(name, e); return nil })
 		}()
 	}
 	var last exitEvent
@@ -156,7 +157,7 @@ func (f *follower) follow(ctx context.Context, r *Record, read logs.ReadOptions)
 		case <-ctx.Done():
 		}
 	}
-	if st := r.State(); !st.FinishedAt.IsZero() && !container.Live(st) {
+	if st := recordState(r); !st.FinishedAt.IsZero() && !container.Live(st) {
 		return st.FinishedAt
 	}
 	return time.Now()
@@ -165,9 +166,9 @@ func (f *follower) follow(ctx context.Context, r *Record, read logs.ReadOptions)
 // watchExits reports each exit of r its restart policy follows with a
 // restart, and returns the last one (ok false if ctx ended first or the
 // container was removed).
-func (f *follower) watchExits(ctx context.Context, r *Record) (last exitEvent, ok bool) {
+func (f *follower) watchExits(ctx context.Context, r *record.Record) (last exitEvent, ok bool) {
 	for {
-		st, err := container.WaitFor(ctx, r.dir, func(st container.State) bool {
+		st, err := container.WaitFor(ctx, r.Dir, func(st container.State) bool {
 			return !container.Live(st) || st.Status == container.StatusRestarting
 		})
 		if err != nil {
@@ -182,7 +183,7 @@ func (f *follower) watchExits(ctx context.Context, r *Record) (last exitEvent, o
 		case <-ctx.Done():
 			return exitEvent{}, false
 		}
-		if _, err := container.WaitFor(ctx, r.dir, func(st container.State) bool {
+		if _, err := container.WaitFor(ctx, r.Dir, func(st container.State) bool {
 			return st.Status != container.StatusRestarting
 		}); err != nil {
 			return exitEvent{}, false

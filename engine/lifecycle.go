@@ -13,13 +13,14 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 )
 
 // selectRecords returns the project's containers of services (all when
 // empty); one-off (`run`) containers only with oneoff.
-func (e *Engine) selectRecords(projectName string, services []string, oneoff bool) ([]*Record, error) {
+func (e *Engine) selectRecords(projectName string, services []string, oneoff bool) ([]*record.Record, error) {
 	all, err := e.containers(projectName)
 	if err != nil {
 		return nil, err
@@ -28,12 +29,12 @@ func (e *Engine) selectRecords(projectName string, services []string, oneoff boo
 	for _, s := range services {
 		wanted[s] = true
 	}
-	var out []*Record
+	var out []*record.Record
 	for _, r := range all {
 		if len(wanted) > 0 && !wanted[r.Service] {
 			continue
 		}
-		if !oneoff && r.Labels[labelOneoff] == "True" {
+		if !oneoff && r.Labels[record.LabelOneoff] == "True" {
 			continue
 		}
 		out = append(out, r)
@@ -43,7 +44,7 @@ func (e *Engine) selectRecords(projectName string, services []string, oneoff boo
 
 // runningContainer is the service's container number index (1-based) that
 // runs, for exec, cp and attach.
-func (e *Engine) runningContainer(projectName, service string, index int) (*Record, error) {
+func (e *Engine) runningContainer(projectName, service string, index int) (*record.Record, error) {
 	recs, err := e.selectRecords(projectName, []string{service}, false)
 	if err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func (e *Engine) runningContainer(projectName, service string, index int) (*Reco
 		index = 1
 	}
 	for _, r := range recs {
-		if r.Number == index && r.running() {
+		if r.Number == index && isRunning(r) {
 			return r, nil
 		}
 	}
@@ -64,7 +65,7 @@ func (e *Engine) runningContainer(projectName, service string, index int) (*Reco
 
 // serviceOrder orders the services of recs as up starts them (when the
 // project is known); unknown services come last, sorted.
-func serviceOrder(p *types.Project, recs []*Record) []string {
+func serviceOrder(p *types.Project, recs []*record.Record) []string {
 	seen := map[string]bool{}
 	var names []string
 	if p != nil {
@@ -114,7 +115,7 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	}
 	for _, s := range serviceOrder(p, recs) {
 		for _, r := range recs {
-			if r.Service != s || r.running() {
+			if r.Service != s || isRunning(r) {
 				continue
 			}
 			if err := e.startRecord(ctx, r); err != nil {
@@ -127,7 +128,7 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 
 // ensureNetworks recreates the networks containers join if they vanished
 // (a reboot), so start works from the state on disk alone.
-func (e *Engine) ensureNetworks(ctx context.Context, recs []*Record) error {
+func (e *Engine) ensureNetworks(ctx context.Context, recs []*record.Record) error {
 	done := map[string]bool{}
 	for _, r := range recs {
 		for _, a := range r.Networks {
@@ -150,7 +151,7 @@ func (e *Engine) ensureNetworks(ctx context.Context, recs []*Record) error {
 	return nil
 }
 
-func hasService(recs []*Record, service string) bool {
+func hasService(recs []*record.Record, service string) bool {
 	for _, r := range recs {
 		if r.Service == service {
 			return true
@@ -181,10 +182,10 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	return e.stopProject(ctx, g, recs, timeout)
 }
 
-func (e *Engine) resumePaused(ctx context.Context, recs []*Record) {
+func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {
 	for _, r := range recs {
-		if e.runtime.Paused(r.dir) {
-			_ = e.would(func() error { return e.runtime.Resume(ctx, r.dir) })
+		if e.runtime.Paused(r.Dir) {
+			_ = e.would(func() error { return e.runtime.Resume(ctx, r.Dir) })
 		}
 	}
 }
@@ -233,7 +234,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 			}
 			e.progress("Container", r.Name, "Restarting")
 			err := e.would(func() error {
-				if err := e.runtime.Stop(ctx, r.dir, recordTimeout(r, opts.Timeout)); err != nil {
+				if err := e.runtime.Stop(ctx, r.Dir, recordTimeout(r, opts.Timeout)); err != nil {
 					return err
 				}
 				return e.runtime.Start(ctx, r.Spec)
@@ -264,11 +265,11 @@ func (e *Engine) Kill(ctx context.Context, projectName string, services []string
 	}
 	var errs []error
 	for _, r := range recs {
-		if !r.running() {
+		if !isRunning(r) {
 			continue
 		}
 		e.progress("Container", r.Name, "Killing")
-		if err := e.would(func() error { return e.runtime.Kill(ctx, r.dir, s) }); err != nil {
+		if err := e.would(func() error { return e.runtime.Kill(ctx, r.Dir, s) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
 		}
@@ -288,22 +289,22 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // Pause freezes the running containers of services.
 func (e *Engine) Pause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Pausing", "Paused", func(r *Record) error {
-		return e.runtime.Pause(ctx, r.dir)
+	return e.eachRunning(projectName, services, "Pausing", "Paused", func(r *record.Record) error {
+		return e.runtime.Pause(ctx, r.Dir)
 	})
 }
 
 // Unpause thaws the paused containers of services.
 func (e *Engine) Unpause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Unpausing", "Unpaused", func(r *Record) error {
-		if !e.runtime.Paused(r.dir) {
+	return e.eachRunning(projectName, services, "Unpausing", "Unpaused", func(r *record.Record) error {
+		if !e.runtime.Paused(r.Dir) {
 			return nil
 		}
-		return e.runtime.Resume(ctx, r.dir)
+		return e.runtime.Resume(ctx, r.Dir)
 	})
 }
 
-func (e *Engine) eachRunning(projectName string, services []string, doing, done string, fn func(*Record) error) error {
+func (e *Engine) eachRunning(projectName string, services []string, doing, done string, fn func(*record.Record) error) error {
 	e.beginProgress("Running")
 	defer e.endProgress()
 	recs, err := e.selectRecords(projectName, services, false)
@@ -312,7 +313,7 @@ func (e *Engine) eachRunning(projectName string, services []string, doing, done 
 	}
 	var errs []error
 	for _, r := range recs {
-		if !r.running() {
+		if !isRunning(r) {
 			continue
 		}
 		e.progress("Container", r.Name, doing)
@@ -353,10 +354,10 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	if err != nil {
 		return err
 	}
-	var stopped []*Record
+	var stopped []*record.Record
 	var names []string
 	for _, r := range recs {
-		if !r.running() || opts.Stop && e.dryRun { // a dry -s stopped nothing
+		if !isRunning(r) || opts.Stop && e.dryRun { // a dry -s stopped nothing
 			stopped = append(stopped, r)
 			names = append(names, r.Name)
 		}
@@ -395,9 +396,9 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 
 // stateOf is the status ps shows: a running container whose processes are
 // frozen is "paused".
-func (e *Engine) stateOf(r *Record) container.State {
-	st := r.State()
-	if st.Status == container.StatusRunning && container.PausedRun(r.dir, st.Pid) {
+func (e *Engine) stateOf(r *record.Record) container.State {
+	st := recordState(r)
+	if st.Status == container.StatusRunning && container.PausedRun(r.Dir, st.Pid) {
 		st.Status = container.StatusPaused
 	}
 	return st

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/logs"
 )
 
@@ -31,11 +32,11 @@ func (e *Engine) Logs(ctx context.Context, projectName string, opts LogsOptions,
 	if opts.Follow { // through restarts and recreations (follow.go)
 		for _, r := range recs {
 			if len(wanted) == 0 || wanted[r.Service] {
-				printer.Register(r.displayName())
+				printer.Register(r.DisplayName())
 			}
 		}
 		f := &follower{e: e, project: projectName, printer: printer, read: logs.ReadOptions{Tail: opts.Tail, Follow: true},
-			include: func(r *Record) bool { return len(wanted) == 0 || wanted[r.Service] }}
+			include: func(r *record.Record) bool { return len(wanted) == 0 || wanted[r.Service] }}
 		if err := f.run(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
@@ -46,8 +47,8 @@ func (e *Engine) Logs(ctx context.Context, projectName string, opts LogsOptions,
 		if len(wanted) > 0 && !wanted[r.Service] {
 			continue
 		}
-		printer.Register(r.displayName())
-		sources = append(sources, logs.Source{Name: r.displayName(), Path: r.logPath(), Done: func() bool { return !r.running() }})
+		printer.Register(r.DisplayName())
+		sources = append(sources, logs.Source{Name: r.DisplayName(), Path: r.LogPath(), Done: func() bool { return !isRunning(r) }})
 	}
 	err = logs.Follow(ctx, printer, sources, logs.ReadOptions{Tail: opts.Tail, Follow: opts.Follow})
 	if ctx.Err() != nil { // Ctrl-C ends `logs -f` normally

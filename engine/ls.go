@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -108,7 +109,7 @@ func (e *Engine) projects(all bool) ([]ProjectSummary, error) {
 			byName[r.Project] = t
 		}
 		t.states[string(st)]++
-		for _, f := range strings.Split(r.Labels[labelConfigFiles], ",") {
+		for _, f := range strings.Split(r.Labels[record.LabelConfigFiles], ",") {
 			if f != "" && !slices.Contains(t.files, f) {
 				t.files = append(t.files, f)
 			}

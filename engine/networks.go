@@ -14,6 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
@@ -238,16 +239,16 @@ func checkIPv6Address(p *types.Project, svc types.ServiceConfig, key, addr strin
 
 // resolveNetworkMode turns service:NAME / container:NAME into
 // "container:<id>" of the container whose namespace is shared.
-func (e *Engine) resolveNetworkMode(projectName, mode string) (string, *Record, error) {
+func (e *Engine) resolveNetworkMode(projectName, mode string) (string, *record.Record, error) {
 	if !strings.HasPrefix(mode, "service:") && !strings.HasPrefix(mode, "container:") {
 		return mode, nil, nil
 	}
-	m := &optionsMapper{env: optionsEnv{project: projectName, containersDir: e.containersDir()}}
+	m := &optionsMapper{env: optionsEnv{project: projectName, containersDir: e.records.ContainersDir()}}
 	dir, err := m.containerDir(mode)
 	if err != nil {
 		return "", nil, fmt.Errorf("network_mode: %w", err)
 	}
-	r, err := loadRecord(dir)
+	r, err := record.Load(dir)
 	if err != nil {
 		return "", nil, err
 	}
@@ -257,11 +258,11 @@ func (e *Engine) resolveNetworkMode(projectName, mode string) (string, *Record, 
 // joinNetworkMode is connect for a container without networks of its own:
 // host shares the host's namespace and files, container:<id> the other
 // container's; none (or "") falls through to a private namespace.
-func joinNetworkMode(nets *networks.Manager, rec *Record, spec *runspec.Spec) (bool, error) {
+func joinNetworkMode(nets *networks.Manager, rec *record.Record, spec *runspec.Spec) (bool, error) {
 	switch {
 	case rec.NetworkMode == "host":
 		spec.NetNS = runspec.HostNetNS
-		return true, copyEtc("/etc/hosts", filepath.Join(rec.dir, "hosts"))
+		return true, copyEtc("/etc/hosts", filepath.Join(rec.Dir, "hosts"))
 	case strings.HasPrefix(rec.NetworkMode, "container:"):
 		id := strings.TrimPrefix(rec.NetworkMode, "container:")
 		path, err := nets.NetNSPath(id)
@@ -269,8 +270,8 @@ func joinNetworkMode(nets *networks.Manager, rec *Record, spec *runspec.Spec) (b
 			return true, err
 		}
 		spec.NetNS = path
-		other := filepath.Join(filepath.Dir(rec.dir), id, "hosts")
-		return true, copyEtc(other, filepath.Join(rec.dir, "hosts"))
+		other := filepath.Join(filepath.Dir(rec.Dir), id, "hosts")
+		return true, copyEtc(other, filepath.Join(rec.Dir, "hosts"))
 	}
 	return false, nil
 }
@@ -315,7 +316,7 @@ func (e *Engine) checkNetworks(pl *plan) error {
 		if err != nil {
 			continue // created by converge
 		}
-		owner, ok := n.Labels[labelProject]
+		owner, ok := n.Labels[record.LabelProject]
 		switch {
 		case !ok:
 			e.warn(nw.Name, fmt.Sprintf("a network with name %s exists but was not created by compose.\nSet `external: true` to use an existing network", nw.Name))
@@ -352,7 +353,7 @@ func (e *Engine) recreateNetworks(ctx context.Context, pl *plan) error {
 	for _, name := range pl.diverged {
 		e.progress("Network", name, "Recreate")
 		for _, r := range recs {
-			if !gone[r.ID] && slices.ContainsFunc(r.Networks, func(a Attachment) bool { return a.Network == name }) {
+			if !gone[r.ID] && slices.ContainsFunc(r.Networks, func(a record.Attachment) bool { return a.Network == name }) {
 				gone[r.ID] = true
 				if err := e.removeRecord(ctx, r, recordTimeout(r, nil)); err != nil {
 					return err

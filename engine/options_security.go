@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -146,15 +147,15 @@ func (m *optionsMapper) containerDir(ref string) (string, error) {
 	if err != nil && !os.IsNotExist(err) {
 		return "", err
 	}
-	var best *Record
+	var best *record.Record
 	for _, e := range entries {
-		r, err := loadRecord(filepath.Join(m.env.containersDir, e.Name()))
+		r, err := record.Load(filepath.Join(m.env.containersDir, e.Name()))
 		if err != nil {
 			continue
 		}
 		match := kind == "container" && (r.Name == name || r.ID == name || len(name) >= 12 && strings.HasPrefix(r.ID, name))
 		if kind == "service" {
-			match = r.Project == m.env.project && r.Service == name && r.Labels[labelOneoff] != "True"
+			match = r.Project == m.env.project && r.Service == name && r.Labels[record.LabelOneoff] != "True"
 		}
 		if match && (best == nil || r.Number < best.Number) {
 			best = r
@@ -163,5 +164,5 @@ func (m *optionsMapper) containerDir(ref string) (string, error) {
 	if best == nil {
 		return "", fmt.Errorf("%s %q has no container: %w", kind, name, errdefs.ErrNotFound)
 	}
-	return best.dir, nil
+	return best.Dir, nil
 }

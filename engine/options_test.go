@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -228,22 +229,22 @@ func TestContainerOptionsWarnings(t *testing.T) {
 // that service in the project, and container:name to that container.
 func TestNamespaceContainerRef(t *testing.T) {
 	root := t.TempDir()
-	e := &Engine{root: root}
-	for _, r := range []*Record{
+	e := &Engine{root: root, records: &record.Store{Root: root}}
+	for _, r := range []*record.Record{
 		{ID: "aaa", Name: "p-db-2", Project: "p", Service: "db", Number: 2},
 		{ID: "bbb", Name: "p-db-1", Project: "p", Service: "db", Number: 1},
 		{ID: "ccc", Name: "q-db-1", Project: "q", Service: "db", Number: 1},
 	} {
-		r.dir = e.containerDir(r.ID)
+		r.Dir = e.records.Dir(r.ID)
 		r.Created = time.Now()
-		if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.saveRecord(r); err != nil {
+		if err := e.records.Save(r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := optionsEnv{project: "p", containersDir: e.containersDir()}
+	env := optionsEnv{project: "p", containersDir: e.records.ContainersDir()}
 	for ref, want := range map[string]string{"service:db": "bbb", "container:q-db-1": "ccc", "container:p-db-2": "aaa"} {
 		svc := types.ServiceConfig{Name: "web", ContainerSpec: types.ContainerSpec{Ipc: ref, Pid: ref}}
 		o, _, err := containerOptions(svc, v1.Config{}, env)

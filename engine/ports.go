@@ -10,6 +10,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 )
@@ -224,7 +225,7 @@ func usedIn(ms []networks.PortMapping, m networks.PortMapping) bool {
 }
 
 // publish DNATs the container's ports to its address on its first network.
-func publish(nets *networks.Manager, rec *Record, ip string) error {
+func publish(nets *networks.Manager, rec *record.Record, ip string) error {
 	if len(rec.Ports) == 0 || len(rec.Networks) == 0 {
 		return nil
 	}

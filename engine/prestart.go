@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
 )
@@ -19,13 +20,13 @@ import (
 // Docker Compose's create-all-then-start-in-order, without the wait for
 // one container's setup before the next one's begins.
 type prepared struct {
-	rec  *Record
+	rec  *record.Record
 	gate *os.File   // the gate's write end: a byte starts it, closing cancels
 	done chan error // the result of the start
 }
 
 // prepare creates r ahead and leaves it at its start gate.
-func (e *Engine) prepare(ctx context.Context, r *Record) (*prepared, error) {
+func (e *Engine) prepare(ctx context.Context, r *record.Record) (*prepared, error) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		return nil, err

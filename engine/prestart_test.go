@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/composer-dev/compose/engine/record"
 )
 
 // fakePrepared is a prepared container whose start result is given.
@@ -16,7 +18,7 @@ func fakePrepared(t *testing.T, name string, result error) (*prepared, *os.File)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rd.Close() })
-	p := &prepared{rec: &Record{Name: name}, gate: wr, done: make(chan error, 1)}
+	p := &prepared{rec: &record.Record{Name: name}, gate: wr, done: make(chan error, 1)}
 	p.done <- result
 	return p, rd
 }

@@ -12,6 +12,7 @@ import (
 	units "github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -80,7 +81,7 @@ func (e *Engine) List(ctx context.Context, projectName string, services []string
 	return out, nil
 }
 
-func summarize(r *Record, st container.State, now time.Time) Summary {
+func summarize(r *record.Record, st container.State, now time.Time) Summary {
 	var nets []string
 	for _, a := range r.Networks {
 		nets = append(nets, a.Network)

@@ -12,6 +12,7 @@ import (
 	shellwords "github.com/mattn/go-shellwords"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 	"github.com/composer-dev/compose/project"
@@ -80,7 +81,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if err != nil {
 		return 0, err
 	}
-	slug := newID()
+	slug := record.NewID()
 	labels[labelSlug] = slug
 	name := opts.Name
 	if name == "" {
@@ -116,7 +117,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 
 // createRun starts what the service depends on (unless noDeps) and creates
 // the one-off container, under the project's lock.
-func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, noDeps bool, ov createOverrides) (*Record, error) {
+func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, noDeps bool, ov createOverrides) (*record.Record, error) {
 	lock, err := e.lockProject(pl.project.Name)
 	if err != nil {
 		return nil, err
@@ -209,7 +210,7 @@ func keyValues(list []string, flag string) (map[string]string, error) {
 // apart, no prefix, as `docker compose run` prints it) until it exits;
 // stdin and terminal resizes go through the supervisor's attach socket.
 // Ctrl-C is passed on to the container (SIGINT), like docker's sig-proxy.
-func (e *Engine) attachRun(ctx context.Context, rec *Record, opts RunOptions) (int, error) {
+func (e *Engine) attachRun(ctx context.Context, rec *record.Record, opts RunOptions) (int, error) {
 	bg := context.WithoutCancel(ctx)
 	attachCtx, stopAttach := context.WithCancel(bg)
 	defer stopAttach()
@@ -218,11 +219,11 @@ func (e *Engine) attachRun(ctx context.Context, rec *Record, opts RunOptions) (i
 		if !opts.Interactive {
 			stdin = nil
 		}
-		go func() { _ = e.runtime.Attach(attachCtx, rec.dir, stdin, io.Discard, io.Discard, opts.Resize) }()
+		go func() { _ = e.runtime.Attach(attachCtx, rec.Dir, stdin, io.Discard, io.Discard, opts.Resize) }()
 	}
 	logsDone := make(chan error, 1)
 	go func() {
-		logsDone <- logs.Read(bg, rec.logPath(), logs.ReadOptions{Tail: -1, Follow: true, Done: func() bool { return !rec.running() }},
+		logsDone <- logs.Read(bg, rec.LogPath(), logs.ReadOptions{Tail: -1, Follow: true, Done: func() bool { return !isRunning(rec) }},
 			func(en logs.Entry) error {
 				w := opts.Stdout
 				if en.Stream == "stderr" && opts.Stderr != nil && !opts.Tty {
@@ -232,16 +233,16 @@ func (e *Engine) attachRun(ctx context.Context, rec *Record, opts RunOptions) (i
 				return err
 			})
 	}()
-	st, err := e.runtime.Wait(ctx, rec.dir)
+	st, err := e.runtime.Wait(ctx, rec.Dir)
 	if err != nil && ctx.Err() != nil {
 		// Ctrl-C: pass it on, then give the container its grace period.
-		_ = e.runtime.Kill(bg, rec.dir, syscall.SIGINT)
+		_ = e.runtime.Kill(bg, rec.Dir, syscall.SIGINT)
 		wctx, cancel := context.WithTimeout(bg, recordTimeout(rec, nil))
-		st, err = e.runtime.Wait(wctx, rec.dir)
+		st, err = e.runtime.Wait(wctx, rec.Dir)
 		cancel()
 		if err != nil {
-			_ = e.runtime.Stop(bg, rec.dir, 0)
-			st, err = e.runtime.Wait(bg, rec.dir)
+			_ = e.runtime.Stop(bg, rec.Dir, 0)
+			st, err = e.runtime.Wait(bg, rec.Dir)
 		}
 	}
 	if err != nil {

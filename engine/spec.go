@@ -10,6 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
@@ -106,7 +107,7 @@ func writeResolvConf(dir, nameserver string) error {
 }
 
 // buildSpec turns a service and its image into the runtime's container spec.
-func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []string) (runspec.Spec, error) {
+func buildSpec(rec *record.Record, svc types.ServiceConfig, cfg v1.Config, layers []string) (runspec.Spec, error) {
 	args, err := commandLine(svc, cfg)
 	if err != nil {
 		return runspec.Spec{}, err
@@ -130,7 +131,7 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 	spec := runspec.Spec{
 		ID:         rec.ID,
 		Name:       rec.Name,
-		Dir:        rec.dir,
+		Dir:        rec.Dir,
 		Args:       args,
 		Env:        environment(svc, cfg, hostname),
 		Cwd:        cwd,
@@ -140,20 +141,20 @@ func buildSpec(rec *Record, svc types.ServiceConfig, cfg v1.Config, layers []str
 		Labels:     rec.Labels,
 		StopSignal: stopSignal,
 	}
-	env := optionsEnv{projectDir: rec.Labels[labelWorkingDir], project: rec.Project, containersDir: filepath.Dir(rec.dir)}
-	if spec.Options, rec.warnings, err = containerOptions(svc, cfg, env); err != nil {
+	env := optionsEnv{projectDir: rec.Labels[record.LabelWorkingDir], project: rec.Project, containersDir: filepath.Dir(rec.Dir)}
+	if spec.Options, rec.Warnings, err = containerOptions(svc, cfg, env); err != nil {
 		return spec, err
 	}
 	if spec.Restart, spec.Health, spec.Log, err = supervisorPolicy(svc, cfg); err != nil {
 		return spec, err
 	}
 	for _, name := range etcFiles {
-		spec.Mounts = append(spec.Mounts, runspec.Mount{Source: filepath.Join(rec.dir, name), Destination: "/etc/" + name})
+		spec.Mounts = append(spec.Mounts, runspec.Mount{Source: filepath.Join(rec.Dir, name), Destination: "/etc/" + name})
 	}
-	if err := writeHostname(rec.dir, hostname); err != nil {
+	if err := writeHostname(rec.Dir, hostname); err != nil {
 		return spec, err
 	}
-	if err := writeHosts(rec.dir, hostname, ""); err != nil {
+	if err := writeHosts(rec.Dir, hostname, ""); err != nil {
 		return spec, err
 	}
 	return spec, nil

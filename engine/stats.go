@@ -15,6 +15,7 @@ import (
 	units "github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -74,7 +75,7 @@ func (e *Engine) Stats(ctx context.Context, projectName string, opts StatsOption
 		}
 		cur := map[string]container.Stats{}
 		for _, r := range recs {
-			if st, err := e.runtime.Stats(ctx, r.dir); err == nil {
+			if st, err := e.runtime.Stats(ctx, r.Dir); err == nil {
 				cur[r.ID] = st
 			}
 		}
@@ -130,7 +131,7 @@ func printStats(out io.Writer, tmpl *template.Template, header bool, rows []Stat
 
 // statsRow formats a sample the way the docker CLI does; CPU % is the CPU
 // time used between the two samples over the wall time between them.
-func statsRow(r *Record, prev, cur container.Stats) StatsRow {
+func statsRow(r *record.Record, prev, cur container.Stats) StatsRow {
 	cpu := 0.0
 	if wall := cur.Read.Sub(prev.Read); !prev.Read.IsZero() && wall > 0 && cur.CPUTime >= prev.CPUTime {
 		cpu = float64(cur.CPUTime-prev.CPUTime) / float64(wall) * 100

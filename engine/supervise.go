@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/networks"
 )
@@ -38,7 +39,7 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 	if container.IsBuildStep(dir) { // a Dockerfile RUN: the host's network, no record
 		return container.Hooks{}, nil
 	}
-	rec, err := loadRecord(dir)
+	rec, err := record.Load(dir)
 	if err != nil {
 		return container.Hooks{}, err
 	}
@@ -56,7 +57,7 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 
 // connect gives the container its network namespace and one interface per
 // network, then writes its /etc/hosts with the first address.
-func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *runspec.Spec) error {
+func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, spec *runspec.Spec) error {
 	if joined, err := joinNetworkMode(nets, rec, spec); joined || err != nil {
 		return err
 	}
@@ -93,12 +94,12 @@ func connect(ctx context.Context, nets *networks.Manager, rec *Record, spec *run
 	if ip6 != "" { // the container's own IPv6 name, as Docker writes it
 		extra = append([]string{ip6 + "\t" + spec.Hostname}, extra...)
 	}
-	return writeHosts(rec.dir, spec.Hostname, ip, extra...)
+	return writeHosts(rec.Dir, spec.Hostname, ip, extra...)
 }
 
 // disconnect releases the container's ports and addresses and deletes its
 // network namespace; the kernel takes the veths away with it.
-func disconnect(ctx context.Context, nets *networks.Manager, rec *Record) {
+func disconnect(ctx context.Context, nets *networks.Manager, rec *record.Record) {
 	_ = networks.Unpublish(rec.ID)
 	for _, a := range rec.Networks {
 		_ = nets.Detach(ctx, a.Network, rec.ID)

@@ -23,10 +23,10 @@ func (e *Engine) Top(ctx context.Context, projectName string, services []string,
 	now := time.Now()
 	names := map[int]string{}
 	for _, r := range recs {
-		if !r.running() {
+		if !isRunning(r) {
 			continue
 		}
-		procs, err := e.runtime.Processes(ctx, r.dir)
+		procs, err := e.runtime.Processes(ctx, r.Dir)
 		if err != nil {
 			continue // it stopped meanwhile
 		}

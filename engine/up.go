@@ -15,6 +15,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
@@ -187,7 +188,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
-	if w := container.StorageWarning(e.containersDir()); w != "" {
+	if w := container.StorageWarning(e.records.ContainersDir()); w != "" {
 		fmt.Fprintln(e.err, "WARNING:", w)
 	}
 	for _, w := range optionalDependencyWarnings(pl.project, pl.graph.Services()) {
@@ -215,14 +216,14 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	return e.afterStart(ctx, p, pl, opts)
 }
 
-func (e *Engine) serviceContainers(projectName, service string) ([]*Record, error) {
+func (e *Engine) serviceContainers(projectName, service string) ([]*record.Record, error) {
 	all, err := e.containers(projectName)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Record
+	var out []*record.Record
 	for _, r := range all {
-		if r.Service == service && r.Labels[labelOneoff] != "True" {
+		if r.Service == service && r.Labels[record.LabelOneoff] != "True" {
 			out = append(out, r)
 		}
 	}
@@ -239,7 +240,7 @@ func stopTimeout(svc types.ServiceConfig, override *time.Duration) time.Duration
 	return defaultStopTimeout
 }
 
-func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image) (*Record, error) {
+func (e *Engine) create(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image) (*record.Record, error) {
 	return e.createWith(ctx, pl, svc, number, hash, img, createOverrides{})
 }
 
@@ -251,10 +252,10 @@ type createOverrides struct {
 	mounts []runspec.Mount   // added after the service's
 	// previous is the container this one replaces: its anonymous volumes
 	// are taken over, as Docker does on recreate.
-	previous *Record
+	previous *record.Record
 }
 
-func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image, ov createOverrides) (*Record, error) {
+func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image, ov createOverrides) (*record.Record, error) {
 	p := pl.project
 	name := svc.ContainerName
 	if ov.name != "" {
@@ -267,8 +268,8 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		progress = func(string, string, string) {}
 	}
 	progress("Container", name, "Creating")
-	id := newID()
-	dir := e.containerDir(id)
+	id := record.NewID()
+	dir := e.records.Dir(id)
 	if err := os.MkdirAll(dir, 0o710); err != nil {
 		return nil, err
 	}
@@ -282,28 +283,28 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	}
 	sort.Strings(deps)
 	for k, v := range map[string]string{
-		labelProject:     p.Name,
-		labelService:     svc.Name,
-		labelNumber:      strconv.Itoa(number),
-		labelConfigHash:  hash,
-		labelOneoff:      "False",
-		labelWorkingDir:  p.WorkingDir,
-		labelConfigFiles: strings.Join(p.ComposeFiles, ","),
-		labelVersion:     Version,
-		labelImage:       img.ID,
-		labelDependsOn:   strings.Join(deps, ","),
+		record.LabelProject:     p.Name,
+		record.LabelService:     svc.Name,
+		record.LabelNumber:      strconv.Itoa(number),
+		record.LabelConfigHash:  hash,
+		record.LabelOneoff:      "False",
+		record.LabelWorkingDir:  p.WorkingDir,
+		record.LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
+		record.LabelVersion:     Version,
+		record.LabelImage:       img.ID,
+		record.LabelDependsOn:   strings.Join(deps, ","),
 	} {
 		labels[k] = v
 	}
 	if ov.oneoff {
-		labels[labelOneoff] = "True"
+		labels[record.LabelOneoff] = "True"
 	}
 	for k, v := range ov.labels {
 		labels[k] = v
 	}
-	rec := &Record{
+	rec := &record.Record{
 		ID: id, Name: name, Project: p.Name, Service: svc.Name, Number: number,
-		Image: svc.Image, ImageID: img.ID, Labels: labels, Created: time.Now().UTC(), dir: dir,
+		Image: svc.Image, ImageID: img.ID, Labels: labels, Created: time.Now().UTC(), Dir: dir,
 	}
 	if svc.StopGracePeriod != nil {
 		d := time.Duration(*svc.StopGracePeriod)
@@ -313,7 +314,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	for _, key := range serviceNetworks(svc) {
 		nw := p.Networks[key]
 		aliases := []string{svc.Name}
-		att := Attachment{Network: nw.Name}
+		att := record.Attachment{Network: nw.Name}
 		if c := svc.Networks[key]; c != nil {
 			aliases = append(aliases, c.Aliases...)
 			att.IPv4Address, att.IPv6Address, att.MacAddress = c.Ipv4Address, c.Ipv6Address, c.MacAddress
@@ -357,7 +358,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
 	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
-	e.warn(name, rec.warnings...)
+	e.warn(name, rec.Warnings...)
 	if err == nil {
 		var storage []runspec.Mount
 		storage, err = e.storageMounts(pl, svc, rec, img, ov.previous)
@@ -373,7 +374,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		err = writeServiceResolvConf(dir, nameserver, svc)
 	}
 	if err == nil {
-		err = e.saveRecord(rec)
+		err = e.records.Save(rec)
 	}
 	if err != nil {
 		os.RemoveAll(dir)
@@ -383,7 +384,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	return rec, nil
 }
 
-func (e *Engine) startRecord(ctx context.Context, r *Record) error {
+func (e *Engine) startRecord(ctx context.Context, r *record.Record) error {
 	e.progress("Container", r.Name, "Starting")
 	if err := e.would(func() error { return e.runtime.Start(ctx, r.Spec) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
@@ -393,26 +394,26 @@ func (e *Engine) startRecord(ctx context.Context, r *Record) error {
 }
 
 // stopRecord stops a running container within timeout (then SIGKILL).
-func (e *Engine) stopRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+func (e *Engine) stopRecord(ctx context.Context, r *record.Record, timeout time.Duration) error {
 	return e.stopWith(ctx, r, timeout, e.runtime.Stop)
 }
 
 // stopWith stops a live container with the runtime's stop (or halt), with
 // progress; a restarting container is stopped too, or it comes back.
-func (e *Engine) stopWith(ctx context.Context, r *Record, timeout time.Duration, stop func(context.Context, string, time.Duration) error) error {
-	if !r.live() {
+func (e *Engine) stopWith(ctx context.Context, r *record.Record, timeout time.Duration, stop func(context.Context, string, time.Duration) error) error {
+	if !isLive(r) {
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")
-	e.resumePaused(ctx, []*Record{r}) // a frozen process would never see the stop signal
-	if err := e.would(func() error { return stop(ctx, r.dir, timeout) }); err != nil {
+	e.resumePaused(ctx, []*record.Record{r}) // a frozen process would never see the stop signal
+	if err := e.would(func() error { return stop(ctx, r.Dir, timeout) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	e.progress("Container", r.Name, "Stopped")
 	return nil
 }
 
-func (e *Engine) removeRecord(ctx context.Context, r *Record, timeout time.Duration) error {
+func (e *Engine) removeRecord(ctx context.Context, r *record.Record, timeout time.Duration) error {
 	if err := e.stopRecord(ctx, r, timeout); err != nil {
 		return err
 	}
@@ -426,12 +427,12 @@ func (e *Engine) removeRecord(ctx context.Context, r *Record, timeout time.Durat
 
 // remove deletes a stopped container. Its endpoints are released here too:
 // the supervisor normally did it, but not if it was killed or the host rebooted.
-func (e *Engine) remove(ctx context.Context, r *Record) error {
-	if r.running() {
+func (e *Engine) remove(ctx context.Context, r *record.Record) error {
+	if isRunning(r) {
 		return fmt.Errorf("container %s is running: %w", r.Name, errdefs.ErrConflict)
 	}
 	disconnect(ctx, e.nets, r)
-	if err := e.runtime.Remove(ctx, r.dir); err != nil {
+	if err := e.runtime.Remove(ctx, r.Dir); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
 	return nil

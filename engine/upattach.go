@@ -9,7 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -127,7 +127,7 @@ func attachedServices(pl *plan, opts UpOptions) map[string]bool {
 }
 
 // upContainers are the containers of the plan's services.
-func (e *Engine) upContainers(pl *plan) ([]*Record, error) {
+func (e *Engine) upContainers(pl *plan) ([]*record.Record, error) {
 	all, err := e.containers(pl.project.Name)
 	if err != nil {
 		return nil, err
@@ -136,9 +136,9 @@ func (e *Engine) upContainers(pl *plan) ([]*Record, error) {
 	for _, s := range pl.graph.Services() {
 		in[s] = true
 	}
-	var out []*Record
+	var out []*record.Record
 	for _, r := range all {
-		if r.Labels[labelOneoff] != "True" && in[r.Service] {
+		if r.Labels[record.LabelOneoff] != "True" && in[r.Service] {
 			out = append(out, r)
 		}
 	}
@@ -153,7 +153,3 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
-// live reports whether the container runs or will run again (being
-// started, or waiting out its restart policy's back-off).
-func (r *Record) live() bool { return container.Live(r.State()) }

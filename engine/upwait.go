@@ -9,6 +9,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/progress"
 )
@@ -52,9 +53,9 @@ func (e *Engine) waitUp(ctx context.Context, pl *plan, timeout time.Duration) er
 
 // waitReady waits until r runs and is healthy (or, with mayComplete, has
 // exited 0), reporting each outcome on the progress display.
-func (e *Engine) waitReady(ctx context.Context, r *Record, mayComplete bool) error {
+func (e *Engine) waitReady(ctx context.Context, r *record.Record, mayComplete bool) error {
 	var verdict error
-	st, err := container.WaitFor(ctx, r.dir, func(st container.State) bool {
+	st, err := container.WaitFor(ctx, r.Dir, func(st container.State) bool {
 		switch {
 		case st.Status == container.StatusRunning && (st.Health == nil || st.Health.Status == container.HealthHealthy):
 			return true

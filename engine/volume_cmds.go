@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/volumes"
 )
@@ -22,7 +23,7 @@ type VolumeCreateOptions struct {
 func (e *Engine) VolumeCreate(opts VolumeCreateOptions) (*volumes.Volume, error) {
 	name := opts.Name
 	if name == "" {
-		name = newID()
+		name = record.NewID()
 	}
 	if err := volumes.ValidateOptions(name, opts.Driver, opts.Options); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/volumes"
@@ -24,19 +25,6 @@ const (
 	labelVolume    = "com.docker.compose.volume"
 	labelAnonymous = "com.docker.volume.anonymous"
 )
-
-// VolumeRef is one storage mount of a container that outlives it or is
-// shared: a volume (named or anonymous) or a host bind. volumes_from copies
-// them, recreation takes over the anonymous ones, `down -v` and the
-// in-use checks read them.
-type VolumeRef struct {
-	Type        string `json:"type"`           // "volume" or "bind"
-	Name        string `json:"name,omitempty"` // volume name
-	Source      string `json:"source,omitempty"`
-	Destination string `json:"destination"`
-	ReadOnly    bool   `json:"read_only,omitempty"`
-	Anonymous   bool   `json:"anonymous,omitempty"`
-}
 
 func (e *Engine) volumeStore() *volumes.Store {
 	return &volumes.Store{Dir: filepath.Join(e.root, "volumes")}
@@ -205,7 +193,7 @@ func parseVolumesFrom(s string) (kind, name string, readOnly bool) {
 	return "service", strings.Join(parts, ":"), readOnly
 }
 
-func (e *Engine) findContainer(name string) (*Record, error) {
+func (e *Engine) findContainer(name string) (*record.Record, error) {
 	all, err := e.containers("")
 	if err != nil {
 		return nil, err
@@ -244,7 +232,7 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 // storageMounts prepares the volumes, binds, tmpfs, volumes_from, secrets and
 // configs of a new container and returns its mounts, parents first. prev is
 // the container it replaces, whose anonymous volumes it takes over.
-func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]runspec.Mount, error) {
+func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, prev *record.Record) ([]runspec.Mount, error) {
 	p := pl.project
 	store := e.volumeStore()
 	prevAnon := map[string]string{}
@@ -257,7 +245,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 	}
 	var mounts []runspec.Mount
 	taken := map[string]bool{}
-	add := func(m runspec.Mount, ref *VolumeRef) {
+	add := func(m runspec.Mount, ref *record.VolumeRef) {
 		taken[m.Destination] = true
 		mounts = append(mounts, m)
 		if ref != nil {
@@ -290,17 +278,17 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 			}
 		}
 		add(runspec.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
-			&VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
+			&record.VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
 		return nil
 	}
-	anonLabels := map[string]string{labelProject: p.Name, labelAnonymous: "", labelVersion: Version}
+	anonLabels := map[string]string{record.LabelProject: p.Name, labelAnonymous: "", record.LabelVersion: Version}
 	for _, v := range svc.Volumes {
 		switch v.Type {
 		case types.VolumeTypeVolume:
 			if v.Source == "" {
 				name := prevAnon[v.Target]
 				if name == "" {
-					name = newID()
+					name = record.NewID()
 				}
 				if err := volume(name, anonLabels, nil, v, true); err != nil {
 					return nil, err
@@ -311,7 +299,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 			if vol, ok := p.Volumes[v.Source]; ok {
 				name, opts = vol.Name, vol.DriverOpts
 				if !bool(vol.External) {
-					labels = map[string]string{labelProject: p.Name, labelVolume: v.Source, labelVersion: Version}
+					labels = map[string]string{record.LabelProject: p.Name, labelVolume: v.Source, record.LabelVersion: Version}
 					for k, val := range vol.Labels {
 						labels[k] = val
 					}
@@ -331,7 +319,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 			if v.Bind != nil {
 				m.Propagation = v.Bind.Propagation
 			}
-			add(m, &VolumeRef{Type: "bind", Source: v.Source, Destination: m.Destination, ReadOnly: v.ReadOnly})
+			add(m, &record.VolumeRef{Type: "bind", Source: v.Source, Destination: m.Destination, ReadOnly: v.ReadOnly})
 		case types.VolumeTypeTmpfs:
 			m := runspec.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
 			if v.Tmpfs != nil {
@@ -359,7 +347,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 		}
 		name := prevAnon[path]
 		if name == "" {
-			name = newID()
+			name = record.NewID()
 		}
 		if err := volume(name, anonLabels, nil, types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: path}, true); err != nil {
 			return nil, err
@@ -414,10 +402,10 @@ func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progr
 }
 
 // volumesFrom adds the volumes and binds of other containers, read-only when asked.
-func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func(runspec.Mount, *VolumeRef), taken map[string]bool) error {
+func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func(runspec.Mount, *record.VolumeRef), taken map[string]bool) error {
 	for _, from := range svc.VolumesFrom {
 		kind, name, ro := parseVolumesFrom(from)
-		var src *Record
+		var src *record.Record
 		if kind == "container" {
 			r, err := e.findContainer(name)
 			if err != nil {
@@ -458,7 +446,7 @@ func (e *Engine) volumesFrom(p *types.Project, svc types.ServiceConfig, add func
 
 // fileObjects writes the service's secrets and configs into the container's
 // dir, with their owner and mode, and binds them read-only.
-func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Record, add func(runspec.Mount, *VolumeRef)) error {
+func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *record.Record, add func(runspec.Mount, *record.VolumeRef)) error {
 	type ref struct {
 		kind string
 		cfg  types.FileReferenceConfig
@@ -496,7 +484,7 @@ func (e *Engine) fileObjects(p *types.Project, svc types.ServiceConfig, rec *Rec
 			mode = os.FileMode(*r.cfg.Mode) & os.ModePerm
 		}
 		// Numbered names: two references may use the same source.
-		host := filepath.Join(rec.dir, r.kind+"s", strconv.Itoa(i)+"-"+r.cfg.Source)
+		host := filepath.Join(rec.Dir, r.kind+"s", strconv.Itoa(i)+"-"+r.cfg.Source)
 		if err := volumes.WriteFile(host, content, uid, gid, mode); err != nil {
 			return fmt.Errorf("%s %q: %w", r.kind, r.cfg.Source, err)
 		}
@@ -555,7 +543,7 @@ func (e *Engine) removeVolume(name string) error {
 
 // projectVolumes lists what `down -v` removes: the project's named volumes
 // (never external ones) and the anonymous volumes of its containers.
-func (e *Engine) projectVolumes(name string, p *types.Project, recs []*Record) ([]string, error) {
+func (e *Engine) projectVolumes(name string, p *types.Project, recs []*record.Record) ([]string, error) {
 	external := map[string]bool{}
 	if p != nil {
 		for _, v := range p.Volumes {
@@ -584,7 +572,7 @@ func (e *Engine) projectVolumes(name string, p *types.Project, recs []*Record) (
 		return nil, err
 	}
 	for _, v := range all {
-		if v.Labels[labelProject] == name {
+		if v.Labels[record.LabelProject] == name {
 			addName(v.Name)
 		}
 	}
@@ -592,7 +580,7 @@ func (e *Engine) projectVolumes(name string, p *types.Project, recs []*Record) (
 }
 
 // downVolumes removes the volumes `down -v` removes (see projectVolumes).
-func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) error {
+func (e *Engine) downVolumes(name string, p *types.Project, recs []*record.Record) error {
 	names, err := e.projectVolumes(name, p, recs)
 	if err != nil {
 		return err
@@ -611,7 +599,7 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) erro
 
 // removeAnonymousVolumes removes the anonymous volumes of a removed
 // container (`rm -v`); one still used by another container is kept.
-func (e *Engine) removeAnonymousVolumes(r *Record) error {
+func (e *Engine) removeAnonymousVolumes(r *record.Record) error {
 	var errs []error
 	for _, v := range r.Volumes {
 		if !v.Anonymous {
@@ -640,7 +628,7 @@ func (e *Engine) ensureProjectVolumes(p *types.Project) error {
 		if bool(vol.External) {
 			continue
 		}
-		labels := map[string]string{labelProject: p.Name, labelVolume: k, labelVersion: Version}
+		labels := map[string]string{record.LabelProject: p.Name, labelVolume: k, record.LabelVersion: Version}
 		for lk, lv := range vol.Labels {
 			labels[lk] = lv
 		}

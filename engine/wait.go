@@ -7,6 +7,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -26,9 +27,9 @@ func (e *Engine) Wait(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return 0, err
 	}
-	var running []*Record
+	var running []*record.Record
 	for _, r := range recs {
-		if r.running() {
+		if isRunning(r) {
 			running = append(running, r)
 		}
 	}
@@ -36,14 +37,14 @@ func (e *Engine) Wait(ctx context.Context, projectName string, p *types.Project,
 		return 0, fmt.Errorf("no containers for project %q: %w", projectName, errdefs.ErrNotFound)
 	}
 	type exit struct {
-		r    *Record
+		r    *record.Record
 		code int
 		err  error
 	}
 	exits := make(chan exit, len(running))
 	for _, r := range running {
 		go func() {
-			st, err := e.runtime.Wait(ctx, r.dir)
+			st, err := e.runtime.Wait(ctx, r.Dir)
 			exits <- exit{r, st.ExitCode, err}
 		}()
 	}

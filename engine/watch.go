@@ -343,7 +343,7 @@ func (s *watchSession) sync(ctx context.Context, service string, paths []contain
 	var g errgroup.Group
 	for _, r := range recs {
 		g.Go(func() error {
-			if err := s.e.runtime.Sync(ctx, r.dir, paths); err != nil {
+			if err := s.e.runtime.Sync(ctx, r.Dir, paths); err != nil {
 				return fmt.Errorf("container %s: %w", r.Name, err)
 			}
 			return nil
@@ -366,11 +366,11 @@ func (s *watchSession) exec(ctx context.Context, g *errgroup.Group, service stri
 	}
 	slices.Sort(env)
 	for _, r := range recs {
-		if !r.running() {
+		if !isRunning(r) {
 			continue
 		}
 		g.Go(func() error {
-			code, err := s.e.runtime.Exec(ctx, r.dir, container.ExecSpec{
+			code, err := s.e.runtime.Exec(ctx, r.Dir, container.ExecSpec{
 				Args: hook.Command, Env: env, Cwd: hook.WorkingDir, User: hook.User,
 				Privileged: hook.Privileged, Stdout: s.out, Stderr: s.e.err,
 			})
