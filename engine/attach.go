@@ -12,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
 
@@ -142,9 +143,9 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	case stopErr != nil:
 		return stopErr
 	case userStop:
-		return ErrInterrupted
+		return errdefs.ErrCanceled
 	case code != 0:
-		return &ExitCodeError{Code: code}
+		return errdefs.Exit(code)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,10 +42,6 @@ type UpOptions struct {
 	UpAttach                   // --wait, --abort-on-container-exit, --attach...: upattach.go
 	Converge   ConvergeOptions // how existing containers are brought in line (converge.go)
 }
-
-// ErrInterrupted is returned by an attached `up` that was stopped by Ctrl-C
-// (main exits 130 for it).
-var ErrInterrupted = errors.New("interrupted")
 
 // plan is a validated project: every error the user can fix is found before
 // anything is created.

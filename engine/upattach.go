@@ -38,12 +38,6 @@ type UpAttach struct {
 	since time.Time
 }
 
-// ExitCodeError is how `up` returns a container's exit code
-// (--exit-code-from, --abort-on-container-exit); main exits with Code.
-type ExitCodeError struct{ Code int }
-
-func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
-
 // checkUpAttach rejects the flag combinations Docker Compose rejects, with
 // its wording, before anything is created.
 func checkUpAttach(pl *plan, opts UpOptions) error {

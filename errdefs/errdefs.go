@@ -4,7 +4,9 @@
 package errdefs
 
 import (
+	"context"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -54,4 +56,57 @@ func Message(err error) string {
 		}
 	}
 	return msg
+}
+
+// ErrCanceled: the user stopped the command (Ctrl-C); it exits 130.
+var ErrCanceled = errors.New("canceled")
+
+// ExitCoder is an error that decides the process's exit code itself: a
+// container's own code passed through, or Docker's code for a command that
+// could not start.
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
+// ExitStatus is the ExitCoder the commands return. Msg, when set, is
+// printed; a bare code prints nothing (the container spoke for itself).
+type ExitStatus struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitStatus) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return "exit status " + strconv.Itoa(e.Code)
+}
+
+// ExitCode is the status the process exits with.
+func (e *ExitStatus) ExitCode() int { return e.Code }
+
+// Exit returns the error that makes the process exit with code (nil for 0).
+func Exit(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &ExitStatus{Code: code}
+}
+
+// ExitCode decides the exit code of a command that returned err, in one
+// place: 0 for none, an ExitCoder's own, 130 for a cancel, else 1. Silent
+// reports whether nothing is to be printed for it.
+func ExitCode(err error) (code int, silent bool) {
+	var ec ExitCoder
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.As(err, &ec):
+		var st *ExitStatus
+		return ec.ExitCode(), errors.As(err, &st) && st.Msg == ""
+	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+		return 130, true
+	}
+	return 1, false
 }

@@ -1,6 +1,7 @@
 package errdefs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -29,6 +30,28 @@ func TestMessage(t *testing.T) {
 	for _, tc := range cases {
 		if got := Message(tc.err); got != tc.want {
 			t.Errorf("Message(%q) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   int
+		silent bool
+	}{
+		{nil, 0, true},
+		{Exit(0), 0, true},
+		{Exit(3), 3, true},
+		{fmt.Errorf("up: %w", Exit(137)), 137, true},
+		{&ExitStatus{Code: 127, Msg: `exec: "nosuch": executable file not found in $PATH`}, 127, false},
+		{ErrCanceled, 130, true},
+		{fmt.Errorf("attach: %w", context.Canceled), 130, true},
+		{fmt.Errorf("no such service: x: %w", ErrNotFound), 1, false},
+	} {
+		code, silent := ExitCode(tc.err)
+		if code != tc.code || silent != tc.silent {
+			t.Errorf("ExitCode(%v) = %d, %v; want %d, %v", tc.err, code, silent, tc.code, tc.silent)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/errdefs"
 )
 
 type execOptions struct {
@@ -56,10 +57,7 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return startFailure(err)
 			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return errdefs.Exit(code)
 		},
 	}
 	f := cmd.Flags()

@@ -4,13 +4,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -29,22 +27,12 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
-// exitCode maps errors to exit codes in one place.
+// exitCode maps a command's error to the process's exit code
+// (errdefs.ExitCode decides), printing its one-line message.
 func exitCode(err error) int {
-	var exit *exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.code
-	case errors.Is(err, engine.ErrInterrupted), errors.Is(err, context.Canceled):
-		return 130
+	code, silent := errdefs.ExitCode(err)
+	if !silent {
+		fmt.Fprintln(os.Stderr, errdefs.Message(err))
 	}
-	fmt.Fprintln(os.Stderr, errdefs.Message(err))
-	return 1
+	return code
 }
-
-// exitError carries an exit code decided by a command (e.g. a container's own).
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

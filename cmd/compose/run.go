@@ -2,13 +2,13 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/errdefs"
 )
 
 type runOptions struct {
@@ -76,10 +76,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return startFailure(err)
 			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return errdefs.Exit(code)
 		},
 	}
 	f := cmd.Flags()
@@ -110,8 +107,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 func startFailure(err error) error {
 	var se *container.StartError
 	if errors.As(err, &se) && (se.ExitCode == 126 || se.ExitCode == 127) {
-		fmt.Fprintln(os.Stderr, se.Msg)
-		return &exitError{code: se.ExitCode}
+		return &errdefs.ExitStatus{Code: se.ExitCode, Msg: se.Msg}
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -65,11 +64,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 				defer signal.Stop(sigs)
 				opts.Interrupts = sigs
 			}
-			err = e.Up(cmd.Context(), p, opts)
-			if ec := (*engine.ExitCodeError)(nil); errors.As(err, &ec) {
-				return &exitError{code: ec.Code}
-			}
-			return err
+			return e.Up(cmd.Context(), p, opts)
 		},
 	}
 	f := cmd.Flags()

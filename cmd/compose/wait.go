@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/errdefs"
 )
 
 func newWaitCmd(g *globalOptions) *cobra.Command {
@@ -28,10 +29,7 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return errdefs.Exit(code)
 		},
 	}
 	cmd.Flags().BoolVar(&downProject, "down-project", false, "Drops project when the first container stops")
