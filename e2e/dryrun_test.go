@@ -120,6 +120,10 @@ volumes:
 	if !strings.Contains(r.stderr, "DRY-RUN MODE -  Network ") || !strings.Contains(r.stderr, "DRY-RUN MODE -  Volume ") {
 		t.Errorf("dry-run down -v does not report the network and volume:\n%s", r.stderr)
 	}
+	// --rmi reports the images the same down removes (their containers go first).
+	if r := c.must("--dry-run", "--progress", "plain", "down", "--rmi", "all"); !strings.Contains(r.stderr, "DRY-RUN MODE -  Image busybox  Removed") {
+		t.Errorf("dry-run down --rmi all does not report the image:\n%s", r.stderr)
+	}
 	r = c.must("--dry-run", "--progress", "plain", "up", "-d", "--force-recreate", "--scale", "db=2")
 	if !strings.Contains(r.stderr, "Recreate") || !strings.Contains(r.stderr, "-db-2  Created") {
 		t.Errorf("dry-run up --force-recreate --scale db=2:\n%s", r.stderr)

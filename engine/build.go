@@ -128,6 +128,15 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 // buildServices builds, for up and run, the services whose image must be
 // built; their images land in pl.images.
 func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.ServiceConfig) error {
+	if e.dryRun { // the steps it would run; the image stands in unbuilt
+		if err := e.dryRunBuild(pl.project, svcs, nil, pl.quietBuild); err != nil {
+			return err
+		}
+		for _, svc := range svcs {
+			pl.images[svc.Name] = e.dryRunImage(svc.Image)
+		}
+		return nil
+	}
 	b := e.builder()
 	for _, svc := range buildOrder(svcs) {
 		bo, err := buildOptions(pl.project, svc, nil)

@@ -161,8 +161,9 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		hashes[name] = hash
 		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, isRunning)
 	}
+	pl.names = plannedNames(pl, steps)
 	ahead := newAheadSet(nil)
-	if pl.opts.NoStart {
+	if pl.opts.NoStart || e.dryRun { // a dry run creates nothing ahead
 		ahead.launch(nil)
 	} else {
 		ahead = e.createAhead(ctx, pl, steps)
@@ -297,7 +298,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		}
 		opts.Labels = labels
 		// Ensure also repairs a network whose bridge or rules vanished (reboot).
-		if _, err := e.nets.EnsureWith(ctx, nw.Name, opts); err != nil {
+		if err := e.would(func() error { _, err := e.nets.EnsureWith(ctx, nw.Name, opts); return err }); err != nil {
 			return fmt.Errorf("network %s: %w", nw.Name, err)
 		}
 		if created {
@@ -305,7 +306,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		}
 	}
 	if len(pl.networks) > 0 {
-		if err := e.nets.EnsureDNS(ctx); err != nil {
+		if err := e.would(func() error { return e.nets.EnsureDNS(ctx) }); err != nil {
 			return fmt.Errorf("dns server: %w", err)
 		}
 	}
@@ -407,4 +408,24 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 		}
 	}
 	return pl, nil
+}
+
+// plannedNames are the names of each service's containers once its steps
+// are done (those kept, started, restarted, recreated or created).
+func plannedNames(pl *plan, steps map[string][]step) map[string][]string {
+	out := map[string][]string{}
+	for name, ss := range steps {
+		svc := pl.project.Services[name]
+		for _, s := range ss {
+			if s.op == opRemove {
+				continue
+			}
+			cname := svc.ContainerName
+			if cname == "" {
+				cname = fmt.Sprintf("%s-%s-%d", pl.project.Name, name, s.number)
+			}
+			out[name] = append(out[name], cname)
+		}
+	}
+	return out
 }

@@ -46,6 +46,17 @@ func (e *Engine) waitDependencies(ctx context.Context, pl *plan, svc types.Servi
 		if d.Condition == "" || d.Condition == types.ServiceConditionStarted || !pl.inGraph(dep) {
 			continue
 		}
+		if e.dryRun { // nothing runs: report the waits the real run would make
+			text := "Healthy"
+			if d.Condition == types.ServiceConditionCompletedSuccessfully {
+				text = "Exited"
+			}
+			for _, name := range pl.names[dep] {
+				e.progress("Container", name, "Waiting")
+				e.progress("Container", name, text)
+			}
+			continue
+		}
 		recs, err := e.serviceContainers(pl.project.Name, dep)
 		if err != nil {
 			return err

@@ -33,9 +33,6 @@ type DownOptions struct {
 // networks it created. p may be nil when only the project name is known; then
 // every container of the project goes, without ordering.
 func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts DownOptions) error {
-	if e.dryRun {
-		return e.dryRunDown(name, p, opts)
-	}
 	if opts.Images != "" && opts.Images != "local" && opts.Images != "all" {
 		return fmt.Errorf("--rmi %q: use local or all: %w", opts.Images, errdefs.ErrInvalidArgument)
 	}
@@ -71,7 +68,9 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	vethsGone := make(chan struct{})
 	go func() {
 		defer close(vethsGone)
-		networks.AwaitLinksGone(ctx, veths, vethTimeout)
+		if !e.dryRun { // it deletes what the kernel left
+			networks.AwaitLinksGone(ctx, veths, vethTimeout)
+		}
 	}()
 	defer func() { <-vethsGone }()
 	nets, err := e.nets.List()
@@ -85,7 +84,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		}
 		found = true
 		e.progress("Network", n.Name, "Removing")
-		if err := e.nets.Remove(ctx, n.Name); err != nil {
+		if err := e.would(func() error { return e.nets.Remove(ctx, n.Name) }); err != nil {
 			if errors.Is(err, errdefs.ErrConflict) { // another project's container still uses it
 				e.progress("Network", n.Name, "Resource is still in use")
 				continue
@@ -161,6 +160,10 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*record.Re
 			fail(err)
 			return nil // the other containers still go
 		}
+		if e.dryRun { // nothing stopped: nothing to wait for
+			ready <- r
+			return nil
+		}
 		recorded.Add(1)
 		go func() {
 			defer recorded.Done()
@@ -190,7 +193,7 @@ func (e *Engine) removeBatch(ctx context.Context, batch []*record.Record, fail f
 		}
 	}
 	for n, ids := range byNetwork {
-		_ = e.nets.Detach(ctx, n, ids...) // remove detaches whatever is left
+		_ = e.would(func() error { return e.nets.Detach(ctx, n, ids...) }) // remove detaches whatever is left
 	}
 	var wg sync.WaitGroup
 	for _, r := range batch {
@@ -240,13 +243,26 @@ func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, 
 			}
 		}
 	}
+	going := map[string]bool{} // gone already, but a dry run still has them
+	for _, r := range recs {
+		going[r.ID] = true
+	}
+	usedBy := func(id string) string {
+		all, _ := e.containers("")
+		for _, r := range all {
+			if r.ImageID == id && !going[r.ID] {
+				return r.ID[:12]
+			}
+		}
+		return ""
+	}
 	var errs []error
 	for _, ref := range refs {
 		if _, err := e.images.Get(ref); err != nil {
 			continue // never pulled or built: nothing to remove
 		}
 		e.progress("Image", ref, "Removing")
-		_, _, err := e.images.RemoveWithOptions(ctx, ref, image.RemoveOptions{UsedBy: e.imageUser})
+		_, _, err := e.images.RemoveWithOptions(ctx, ref, image.RemoveOptions{UsedBy: usedBy})
 		switch {
 		case errors.Is(err, errdefs.ErrConflict):
 			e.progress("Image", ref, "Resource is still in use")

@@ -360,7 +360,7 @@ func (e *Engine) recreateNetworks(ctx context.Context, pl *plan) error {
 				}
 			}
 		}
-		if err := e.nets.Remove(ctx, name); err != nil {
+		if err := e.would(func() error { return e.nets.Remove(ctx, name) }); err != nil {
 			return fmt.Errorf("network %s needs to be recreated (its options changed): %w", name, err)
 		}
 		e.progress("Network", name, "Removed")

@@ -228,6 +228,9 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 			return err
 		}
 		for name, img := range pulled {
+			if img == nil && e.dryRun { // not pulled: it stands in
+				img = e.dryRunImage(pl.project.Services[name].Image)
+			}
 			pl.images[name] = img
 		}
 	}

@@ -54,7 +54,9 @@ type plan struct {
 	named    map[string]bool // services named on the command line (none: all)
 	// quietBuild leaves out the output of the builds up and run make.
 	quietBuild bool
-	diverged   []string // networks whose options changed: recreated (networks.go)
+	// names are the containers each service has once converged.
+	names    map[string][]string
+	diverged []string // networks whose options changed: recreated (networks.go)
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -149,9 +151,6 @@ func priority(svc types.ServiceConfig, key string) int {
 // Up creates and starts the project's networks and containers, in dependency
 // order, then (unless Detach) streams their logs until they exit or Ctrl-C.
 func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error {
-	if e.dryRun {
-		return e.dryRunUp(ctx, p, opts)
-	}
 	opts.since = time.Now() // attached output starts here (upattach.go)
 	pl, err := e.upPlan(p, opts.Services, opts.Converge)
 	if err != nil {
@@ -183,7 +182,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
-	if w := container.StorageWarning(e.records.ContainersDir()); w != "" {
+	if w := e.storageWarning(); w != "" {
 		fmt.Fprintln(e.err, "WARNING:", w)
 	}
 	for _, w := range optionalDependencyWarnings(pl.project, pl.graph.Services()) {
@@ -208,7 +207,22 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 		e.printDependencyLogs(err)
 		return err
 	}
+	if e.dryRun {
+		if !opts.Detach && !opts.Wait {
+			fmt.Fprintln(e.err, "end of 'compose up' output, interactive run is not supported in dry-run mode")
+		}
+		return nil
+	}
 	return e.afterStart(ctx, p, pl, opts)
+}
+
+// storageWarning is the one line saying containers get copied root
+// filesystems (no overlayfs here); a dry run probes nothing.
+func (e *Engine) storageWarning() string {
+	if e.dryRun {
+		return ""
+	}
+	return container.StorageWarning(e.records.ContainersDir())
 }
 
 func (e *Engine) serviceContainers(projectName, service string) ([]*record.Record, error) {
@@ -263,6 +277,10 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		progress = func(string, string, string) {}
 	}
 	progress("Container", name, "Creating")
+	if e.dryRun { // nothing is made: the record only names the container
+		progress("Container", name, "Created")
+		return &record.Record{Name: name, Project: p.Name, Service: svc.Name, Number: number}, nil
+	}
 	id := record.NewID()
 	dir := e.records.Dir(id)
 	if err := os.MkdirAll(dir, 0o710); err != nil {
@@ -423,12 +441,14 @@ func (e *Engine) removeRecord(ctx context.Context, r *record.Record, timeout tim
 // remove deletes a stopped container. Its endpoints are released here too:
 // the supervisor normally did it, but not if it was killed or the host rebooted.
 func (e *Engine) remove(ctx context.Context, r *record.Record) error {
-	if isRunning(r) {
-		return fmt.Errorf("container %s is running: %w", r.Name, errdefs.ErrConflict)
-	}
-	disconnect(ctx, e.nets, r)
-	if err := e.runtime.Remove(ctx, r.Dir); err != nil {
-		return fmt.Errorf("container %s: %w", r.Name, err)
-	}
-	return nil
+	return e.would(func() error { // a dry run stopped nothing: it is stopped
+		if isRunning(r) {
+			return fmt.Errorf("container %s is running: %w", r.Name, errdefs.ErrConflict)
+		}
+		disconnect(ctx, e.nets, r)
+		if err := e.runtime.Remove(ctx, r.Dir); err != nil {
+			return fmt.Errorf("container %s: %w", r.Name, err)
+		}
+		return nil
+	})
 }

@@ -56,7 +56,7 @@ func (e *Engine) VolumeInspect(names []string) ([]*volumes.Volume, error) {
 func (e *Engine) VolumeRemove(names []string, force bool) error {
 	var errs []error
 	for _, n := range names {
-		err := e.removeVolume(n)
+		err := e.removeVolume(n, nil)
 		if force && errors.Is(err, errdefs.ErrNotFound) {
 			continue
 		}
@@ -80,7 +80,7 @@ func (e *Engine) VolumePrune(all bool) ([]string, error) {
 		if _, anon := v.Labels[labelAnonymous]; !all && !anon {
 			continue
 		}
-		users, err := e.volumeUsers(v.Name)
+		users, err := e.volumeUsers(v.Name, nil)
 		if err != nil {
 			return removed, err
 		}

@@ -388,6 +388,12 @@ func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progr
 	if show {
 		e.progress("Volume", strconv.Quote(name), "Creating")
 	}
+	if e.dryRun {
+		if show {
+			e.progress("Volume", strconv.Quote(name), "Created")
+		}
+		return &volumes.Volume{Name: name, Labels: labels}, nil
+	}
 	v, err := store.Create(name, labels, opts)
 	if errors.Is(err, errdefs.ErrAlreadyExists) { // created by a parallel service
 		return store.Get(name)
@@ -509,13 +515,16 @@ func ownerIDs(c types.FileReferenceConfig) (int, int, error) {
 }
 
 // volumeUsers names the containers that use a volume.
-func (e *Engine) volumeUsers(name string) ([]string, error) {
+func (e *Engine) volumeUsers(name string, except map[string]bool) ([]string, error) {
 	all, err := e.containers("")
 	if err != nil {
 		return nil, err
 	}
 	var users []string
 	for _, r := range all {
+		if except[r.ID] {
+			continue
+		}
 		for _, v := range r.Volumes {
 			if v.Type == "volume" && v.Name == name {
 				users = append(users, r.Name)
@@ -526,9 +535,10 @@ func (e *Engine) volumeUsers(name string) ([]string, error) {
 	return users, nil
 }
 
-// removeVolume deletes a volume unless a container uses it.
-func (e *Engine) removeVolume(name string) error {
-	users, err := e.volumeUsers(name)
+// removeVolume deletes a volume unless a container uses it, other than
+// those going with it (by ID: a dry run of `down -v` still has them).
+func (e *Engine) removeVolume(name string, going map[string]bool) error {
+	users, err := e.volumeUsers(name, going)
 	if err != nil {
 		return err
 	}
@@ -585,10 +595,14 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*record.Recor
 	if err != nil {
 		return err
 	}
+	going := map[string]bool{}
+	for _, r := range recs {
+		going[r.ID] = true
+	}
 	var errs []error
 	for _, n := range names {
 		e.progress("Volume", strconv.Quote(n), "Removing")
-		if err := e.removeVolume(n); err != nil {
+		if err := e.removeVolume(n, going); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -605,7 +619,7 @@ func (e *Engine) removeAnonymousVolumes(r *record.Record) error {
 		if !v.Anonymous {
 			continue
 		}
-		if users, err := e.volumeUsers(v.Name); err != nil || len(users) > 0 {
+		if users, err := e.volumeUsers(v.Name, nil); err != nil || len(users) > 0 {
 			continue
 		}
 		if err := e.volumeStore().Remove(v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {

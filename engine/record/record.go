@@ -266,5 +266,8 @@ func sortRecords(recs []*Record) {
 
 // Forget drops the (empty) index of a project that is gone.
 func (s *Store) Forget(project string) {
+	if s.DryRun {
+		return
+	}
 	_ = os.Remove(filepath.Join(s.projectsDir(), project))
 }
