@@ -13,6 +13,9 @@ import (
 	"github.com/composer-dev/compose/internal/testutil"
 )
 
+// opaqueXattr marks an overlay directory that hides the layers below it.
+const opaqueXattr = "trusted.overlay.opaque"
+
 func TestStoreLifecycle(t *testing.T) {
 	s := &Store{Dir: t.TempDir()}
 	v, err := s.Create("proj_data", map[string]string{"a": "b"}, nil)
@@ -180,6 +183,43 @@ func TestCopyUpWhiteouts(t *testing.T) {
 	if err := unix.Stat(filepath.Join(dst, "owned"), &st); err != nil || st.Uid != 1234 || st.Gid != 5678 {
 		t.Errorf("owner %d:%d, %v", st.Uid, st.Gid, err)
 	}
+}
+
+// TestCopyUpKeepsXattrs: as with Docker, the copy keeps extended attributes
+// and file capabilities (security.capability) of the image's files.
+func TestCopyUpKeepsXattrs(t *testing.T) {
+	l0, dst := t.TempDir(), t.TempDir()
+	file := filepath.Join(l0, "data", "bin", "tool")
+	write(t, file, "tool", 0o755)
+	if err := unix.Setxattr(file, "user.origin", []byte("image"), 0); err != nil {
+		t.Skipf("no user xattrs here: %v", err)
+	}
+	if _, err := CopyUp(dst, []string{l0}, "/data"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if n, err := unix.Getxattr(filepath.Join(dst, "bin", "tool"), "user.origin", buf); err != nil || string(buf[:n]) != "image" {
+		t.Errorf("user.origin = %q, %v", buf[:max(n, 0)], err)
+	}
+
+	t.Run("capabilities", func(t *testing.T) {
+		testutil.RequiresRoot(t)
+		l0, dst := t.TempDir(), t.TempDir()
+		file := filepath.Join(l0, "data", "ping")
+		write(t, file, "ping", 0o755)
+		// VFS_CAP_REVISION_2, effective: CAP_NET_RAW (13).
+		capNetRaw := []byte{0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		if err := unix.Setxattr(file, "security.capability", capNetRaw, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CopyUp(dst, []string{l0}, "/data"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := unix.Getxattr(filepath.Join(dst, "ping"), "security.capability", buf)
+		if err != nil || !slices.Equal(buf[:n], capNetRaw) {
+			t.Errorf("security.capability = %x, %v; want %x", buf[:max(n, 0)], err, capNetRaw)
+		}
+	})
 }
 
 func TestTmpfsVolume(t *testing.T) {

@@ -3,16 +3,15 @@ package container
 import (
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/internal/fscopy"
 )
 
 // StorageDriverEnv set to "vfs" makes every container get a copied root
@@ -21,9 +20,6 @@ const StorageDriverEnv = "COMPOSE_STORAGE_DRIVER"
 
 // copiedMarker, in Dir/rootfs, says that merged is a finished copy.
 const copiedMarker = "copied"
-
-// opaqueXattr marks an overlay directory that hides the layers below it.
-const opaqueXattr = "trusted.overlay.opaque"
 
 func forcedCopy() bool { return os.Getenv(StorageDriverEnv) == "vfs" }
 
@@ -148,7 +144,7 @@ func copyRootfs(dir string, lower []string) error {
 		return err
 	}
 	for _, l := range lower {
-		if err := applyLayer(tmp, l); err != nil {
+		if err := fscopy.Copy(tmp, l, fscopy.Options{Layer: true}); err != nil {
 			return fmt.Errorf("copy rootfs: layer %s: %w", l, err)
 		}
 	}
@@ -176,193 +172,4 @@ func syncTree(dir string) error {
 	}
 	defer f.Close()
 	return unix.Syncfs(int(f.Fd()))
-}
-
-// applyLayer copies the unpacked layer src onto dst the way overlayfs would
-// show it above what dst holds. The walk visits every directory before its
-// contents and makes it a real directory in dst first, so no path in dst
-// ever goes through a symlink.
-func applyLayer(dst, src string) error {
-	var dirs []string // metadata is set last: adding entries changes mtimes
-	links := map[uint64]string{}
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFDIR:
-			dirs = append(dirs, rel)
-			return copyDir(p, target, rel == ".")
-		case unix.S_IFCHR:
-			if st.Rdev == 0 { // whiteout: the name is deleted
-				return os.RemoveAll(target)
-			}
-		case unix.S_IFSOCK:
-			return nil // sockets are never part of an image
-		}
-		if err := os.RemoveAll(target); err != nil {
-			return err
-		}
-		if first, ok := links[st.Ino]; ok && st.Nlink > 1 {
-			return os.Link(first, target)
-		}
-		if st.Nlink > 1 {
-			links[st.Ino] = target
-		}
-		return copyNode(p, target, &st)
-	})
-	if err != nil {
-		return err
-	}
-	for _, rel := range slices.Backward(dirs) {
-		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(src, rel), &st); err != nil {
-			return err
-		}
-		if err := copyMeta(filepath.Join(src, rel), filepath.Join(dst, rel), &st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// copyDir makes target a directory; an opaque src directory hides what
-// the layers below put there.
-func copyDir(src, target string, isRoot bool) error {
-	fi, err := os.Lstat(target)
-	switch {
-	case err == nil && fi.IsDir():
-		if !isRoot && isOpaque(src) {
-			entries, err := os.ReadDir(target)
-			if err != nil {
-				return err
-			}
-			for _, e := range entries {
-				if err := os.RemoveAll(filepath.Join(target, e.Name())); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	case err == nil:
-		if err := os.Remove(target); err != nil {
-			return err
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	return os.Mkdir(target, 0o700)
-}
-
-func isOpaque(dir string) bool {
-	buf := make([]byte, 1)
-	n, err := unix.Lgetxattr(dir, opaqueXattr, buf)
-	return err == nil && n == 1 && buf[0] == 'y'
-}
-
-// copyNode creates target as a copy of the non-directory src.
-func copyNode(src, target string, st *unix.Stat_t) error {
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		if err := copyFile(src, target); err != nil {
-			return err
-		}
-	case unix.S_IFLNK:
-		link, err := os.Readlink(src)
-		if err != nil {
-			return err
-		}
-		if err := os.Symlink(link, target); err != nil {
-			return err
-		}
-	default: // devices and fifos
-		if err := unix.Mknod(target, st.Mode, int(st.Rdev)); err != nil {
-			return err
-		}
-	}
-	return copyMeta(src, target, st)
-}
-
-func copyFile(src, target string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in) // copy_file_range: reflinks where the filesystem can
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// copyMeta gives target src's owner, mode, xattrs and times, in that order:
-// chown clears setuid bits and file capabilities.
-func copyMeta(src, target string, st *unix.Stat_t) error {
-	if err := unix.Lchown(target, int(st.Uid), int(st.Gid)); err != nil {
-		return err
-	}
-	isLink := st.Mode&unix.S_IFMT == unix.S_IFLNK
-	if !isLink {
-		if err := unix.Chmod(target, st.Mode&0o7777); err != nil {
-			return err
-		}
-	}
-	if err := copyXattrs(src, target); err != nil {
-		return err
-	}
-	ts := []unix.Timespec{st.Atim, st.Mtim}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, target, ts, unix.AT_SYMLINK_NOFOLLOW)
-}
-
-func copyXattrs(src, target string) error {
-	size, err := unix.Llistxattr(src, nil)
-	if err != nil || size == 0 {
-		return ignoreXattrErr(err)
-	}
-	buf := make([]byte, size)
-	size, err = unix.Llistxattr(src, buf)
-	if err != nil {
-		return ignoreXattrErr(err)
-	}
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		if name == "" || strings.HasPrefix(name, "trusted.overlay.") {
-			continue // overlay's own bookkeeping, not the file's
-		}
-		n, err := unix.Lgetxattr(src, name, nil)
-		if err != nil {
-			return ignoreXattrErr(err)
-		}
-		val := make([]byte, n)
-		if n, err = unix.Lgetxattr(src, name, val); err != nil {
-			return ignoreXattrErr(err)
-		}
-		if err := unix.Lsetxattr(target, name, val[:n], 0); err != nil {
-			if err := ignoreXattrErr(err); err != nil {
-				return fmt.Errorf("xattr %s: %w", name, err)
-			}
-		}
-	}
-	return nil
-}
-
-// ignoreXattrErr drops errors of filesystems or nodes without xattrs.
-func ignoreXattrErr(err error) error {
-	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENODATA) {
-		return nil
-	}
-	return err
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/composer-dev/compose/internal/testutil"
 )
 
+// opaqueXattr marks an overlay directory that hides the layers below it.
+const opaqueXattr = "trusted.overlay.opaque"
+
 // layerNode is one entry of a hand-made layer directory in overlay form.
 type layerNode struct {
 	path string
