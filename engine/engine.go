@@ -48,6 +48,9 @@ type Engine struct {
 	images  *image.Store
 	records *record.Store
 	runtime *container.Runtime
+	// publishedPorts reads the host ports containers publish (from
+	// nftables, which needs root; tests of the plan stand in for it).
+	publishedPorts func() (map[networks.PortMapping]string, error)
 	nets    *networks.Manager
 
 	progressMode progress.Mode
@@ -78,6 +81,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor, dryRun: opts.DryRun}
 	e.records = &record.Store{Root: root, DryRun: opts.DryRun}
+	e.publishedPorts = networks.PublishedPorts
 	if e.progressMode == "" {
 		e.progressMode = progress.ModeAuto
 	}

@@ -89,7 +89,7 @@ func parsePort(s string) (uint16, error) {
 // in the plan, or fixed on a service with several replicas. The
 // containers the plan replaces (this project's, same service) do not count.
 func (e *Engine) checkPorts(pl *plan) error {
-	published, err := networks.PublishedPorts()
+	published, err := e.publishedPorts()
 	if err != nil {
 		return err
 	}
