@@ -51,7 +51,7 @@ type Engine struct {
 	// publishedPorts reads the host ports containers publish (from
 	// nftables, which needs root; tests of the plan stand in for it).
 	publishedPorts func() (map[networks.PortMapping]string, error)
-	nets    *networks.Manager
+	nets           *networks.Manager
 
 	progressMode progress.Mode
 	noColor      bool
