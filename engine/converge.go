@@ -394,6 +394,7 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	p = projectCopy(p) // the caller's project stays as it was
 	if err := applyScale(p, opts.Scale); err != nil {
 		return nil, err
 	}

@@ -173,6 +173,9 @@ func TestUpPlanScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, planLines(out), "Container p-web-4  Created", "Container p-web-5  Created")
+	if svc := p.Services["web"]; svc.Scale != nil || svc.Image != "busybox" {
+		t.Errorf("up changed the caller's project: scale %v, image %q", svc.Scale, svc.Image)
+	}
 }
 
 func TestUpPlanOrphans(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sort"
 	"strconv"
@@ -78,6 +79,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			return nil, err
 		}
 	}
+	p = projectCopy(p)
 	setBuildImages(p)
 	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}}
 	for _, s := range services {
@@ -117,6 +119,14 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 	}
 	sort.Strings(pl.networks)
 	return pl, nil
+}
+
+// projectCopy is a copy of p whose services can be changed (scale, image
+// names) without changing the caller's project.
+func projectCopy(p *types.Project) *types.Project {
+	q := *p
+	q.Services = maps.Clone(p.Services)
+	return &q
 }
 
 // serviceNetworks lists the network keys a service joins, by priority then name.
