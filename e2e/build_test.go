@@ -143,7 +143,7 @@ CMD ["sh", "-c", "cat /app/out.txt; id -u; pwd; ls /src /ctx; stat -c '%u:%g %a'
 		t.Fatal(err)
 	}
 	c.must(append(proj, "up", "--build", "-d")...)
-	eventually(t, 20*time.Second, "the rebuilt container's output", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the rebuilt container's output", func() bool {
 		return strings.Contains(c.run(append(proj, "logs", "web")...).stdout, "v2")
 	})
 	c.must(append(proj, "down", "-t", "0")...)
@@ -561,7 +561,7 @@ func TestBuildKilledIsSwept(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN true\n"), 0o644)
 	c.must(append(proj, "build")...)
-	eventually(t, 10*time.Second, "the killed build's RUN to be gone", func() bool { return !sleeping() })
+	testutil.Eventually(t, 10*time.Second, "the killed build's RUN to be gone", func() bool { return !sleeping() })
 	hostClean(t, c)
 }
 
@@ -587,7 +587,7 @@ func TestBuildExample(t *testing.T) {
 	c.must(append(proj, "up", "--build", "-d")...)
 	addr := strings.TrimSpace(c.must(append(proj, "port", "web", "8080")...).stdout)
 	var body string
-	eventually(t, 20*time.Second, "the built web server to answer on "+addr, func() bool {
+	testutil.Eventually(t, 20*time.Second, "the built web server to answer on "+addr, func() bool {
 		resp, err := http.Get("http://" + addr + "/")
 		if err != nil {
 			return false

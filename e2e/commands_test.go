@@ -8,14 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/internal/testutil"
 )
@@ -114,35 +111,10 @@ func TestExec(t *testing.T) {
 	})
 	t.Run("detach", func(t *testing.T) {
 		c.must("exec", "-d", "web", "sh", "-c", "sleep 0.2; echo done > /tmp/detached")
-		eventually(t, 10*time.Second, "the detached exec to finish", func() bool {
+		testutil.Eventually(t, 10*time.Second, "the detached exec to finish", func() bool {
 			return c.run("exec", "-T", "web", "cat", "/tmp/detached").stdout == "done\n"
 		})
 	})
-}
-
-// openPTY allocates a pseudo-terminal pair (posix_openpt, grantpt, unlockpt).
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 123}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
 }
 
 // ptyOutput collects what the program under test writes to the terminal.
@@ -166,7 +138,7 @@ func (p *ptyOutput) String() string {
 // startInPTY runs compose with a terminal as its stdio and controlling tty.
 func (c *cli) startInPTY(ctx context.Context, args ...string) (*exec.Cmd, *os.File, *ptyOutput) {
 	c.t.Helper()
-	master, slave := openPTY(c.t)
+	master, slave := testutil.OpenPTY(c.t, 40, 123)
 	cmd := c.command(ctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -214,13 +186,13 @@ func TestExecTTY(t *testing.T) {
 
 	cmd, _, out := c.startInPTY(ctx, "exec", "web", "sh", "-c", "tty; stty size")
 	err := cmd.Wait()
-	eventually(t, 5*time.Second, "tty output", func() bool { return strings.Contains(out.String(), "40 123") })
+	testutil.Eventually(t, 5*time.Second, "tty output", func() bool { return strings.Contains(out.String(), "40 123") })
 	if exitCodeOf(err) != 0 || !strings.Contains(out.String(), "/dev/pts/") {
 		t.Errorf("exec with a terminal: %v, output %q", err, out.String())
 	}
 
 	cmd, master, out := c.startInPTY(ctx, "exec", "-it", "web", "sh", "-c", `trap 'echo got INT; exit 7' INT; echo ready; while true; do sleep 0.05; done`)
-	eventually(t, 10*time.Second, "the exec to be ready", func() bool { return strings.Contains(out.String(), "ready") })
+	testutil.Eventually(t, 10*time.Second, "the exec to be ready", func() bool { return strings.Contains(out.String(), "ready") })
 	if _, err := master.Write([]byte{0x03}); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +200,7 @@ func TestExecTTY(t *testing.T) {
 	if code := exitCodeOf(err); code != 7 {
 		t.Errorf("after Ctrl-C: exit %d (%v), want 7; output %q", code, err, out.String())
 	}
-	eventually(t, 5*time.Second, "the trap's output", func() bool { return strings.Contains(out.String(), "got INT") })
+	testutil.Eventually(t, 5*time.Second, "the trap's output", func() bool { return strings.Contains(out.String(), "got INT") })
 }
 
 // TestRunTTY: `run` under a real terminal gets a tty, and Ctrl-C typed on
@@ -238,7 +210,7 @@ func TestRunTTY(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd, master, out := c.startInPTY(ctx, "run", "--rm", "--no-deps", "web", "sh", "-c", `tty; trap 'echo got INT; exit 7' INT; echo ready; while true; do sleep 0.05; done`)
-	eventually(t, 10*time.Second, "the run to be ready", func() bool { return strings.Contains(out.String(), "ready") })
+	testutil.Eventually(t, 10*time.Second, "the run to be ready", func() bool { return strings.Contains(out.String(), "ready") })
 	if _, err := master.Write([]byte{0x03}); err != nil {
 		t.Fatal(err)
 	}
@@ -326,9 +298,9 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 
-	eventually(t, 10*time.Second, "trap ready", func() bool { return strings.Contains(c.must("logs", "trap").stdout, "trap ready") })
+	testutil.Eventually(t, 10*time.Second, "trap ready", func() bool { return strings.Contains(c.must("logs", "trap").stdout, "trap ready") })
 	c.must("kill", "-s", "SIGUSR1", "trap")
-	eventually(t, 10*time.Second, "the trap to get SIGUSR1", func() bool { return strings.Contains(c.must("logs", "trap").stdout, "got USR1") })
+	testutil.Eventually(t, 10*time.Second, "the trap to get SIGUSR1", func() bool { return strings.Contains(c.must("logs", "trap").stdout, "got USR1") })
 
 	top := c.must("top", "web").stdout
 	if !strings.Contains(top, "UID") || !strings.Contains(top, "sleep 1000") {
@@ -365,7 +337,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("exec in a paused container succeeded")
 	}
 	c.must("unpause", "ticker")
-	eventually(t, 10*time.Second, "ticker to count again", func() bool { return count() != frozen })
+	testutil.Eventually(t, 10*time.Second, "ticker to count again", func() bool { return count() != frozen })
 
 	// rm leaves running containers alone, even with -f; -s stops them first.
 	c.must("rm", "-f", "web")

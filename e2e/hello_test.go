@@ -47,7 +47,7 @@ func TestHelloStack(t *testing.T) {
 		t.Errorf("ps table:\n%s", table)
 	}
 
-	eventually(t, 30*time.Second, "the client to fetch the page from web by name", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the client to fetch the page from web by name", func() bool {
 		return strings.Contains(c.run(append(proj, "logs", "client")...).stdout, "hello from web")
 	})
 	logs := c.must(append(proj, "logs", "--no-color")...).stdout
@@ -124,7 +124,7 @@ func TestTwoProjects(t *testing.T) {
 		}
 	}
 	for p, host := range webs {
-		eventually(t, 30*time.Second, "project "+p+"'s client to reach its own web", func() bool {
+		testutil.Eventually(t, 30*time.Second, "project "+p+"'s client to reach its own web", func() bool {
 			return strings.Contains(c.run("-f", file, "-p", p, "logs", "client").stdout, "hello from web ("+host+")")
 		})
 		for other, otherHost := range webs {
@@ -236,7 +236,7 @@ func TestKilledSupervisor(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, web.Name+" to be reported exited", func() bool {
+	testutil.Eventually(t, 10*time.Second, web.Name+" to be reported exited", func() bool {
 		for _, e := range c.ps(proj...) {
 			if e.Name == web.Name {
 				return e.State == "exited"

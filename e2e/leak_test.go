@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/internal/testutil"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -65,7 +66,7 @@ func (c *cli) assertClean(s hostSnapshot) {
 	c.t.Helper()
 	runDir := engine.RunDir(c.root)
 	// The DNS server leaves on its own once no network remains.
-	eventually(c.t, 10*time.Second, "compose processes of this root to exit", func() bool {
+	testutil.Eventually(c.t, 10*time.Second, "compose processes of this root to exit", func() bool {
 		return len(processesMentioning(c.root)) == 0
 	})
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")

@@ -171,19 +171,6 @@ func (c *cli) ps(args ...string) []psEntry {
 	return out
 }
 
-// eventually polls cond until it holds or the deadline passes: a condition
-// wait, never a fixed sleep.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // composeCmd prepares the compose binary for a benchmark (no *cli, no testing.T).
 func composeCmd(root, dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(binary, args...)

@@ -199,7 +199,7 @@ networks:
 	if r.code == 0 || !strings.Contains(r.stderr, "no-such-network-here declared as external, but could not be found") {
 		t.Fatalf("missing external network: %s", r)
 	}
-	eventually(t, 5*time.Second, "nothing left", func() bool { return len(missing.ps()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "nothing left", func() bool { return len(missing.ps()) == 0 })
 }
 
 func TestNetworkOptionErrors(t *testing.T) {
@@ -345,7 +345,7 @@ func TestDNSAcrossNetworks(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "dns server to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	testutil.Eventually(t, 10*time.Second, "dns server to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 	c.must("restart", "-t", "0", "db")
 	if !resolves("app", "db") {
 		t.Errorf("db does not resolve after the DNS server was restarted")

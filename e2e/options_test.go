@@ -83,7 +83,7 @@ func TestServiceOptions(t *testing.T) {
 		"joiner":   {"joined shared"},
 	}
 	for svc, lines := range want {
-		eventually(t, 30*time.Second, svc+"'s output", func() bool {
+		testutil.Eventually(t, 30*time.Second, svc+"'s output", func() bool {
 			out := c.run("logs", "--no-log-prefix", svc).stdout
 			for _, l := range lines {
 				if !strings.Contains(out, l) {

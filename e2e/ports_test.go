@@ -147,7 +147,7 @@ func TestPublishedPorts(t *testing.T) {
 	for addr, body := range want {
 		var got string
 		var err error
-		eventually(t, 10*time.Second, "GET "+addr, func() bool {
+		testutil.Eventually(t, 10*time.Second, "GET "+addr, func() bool {
 			got, err = httpGet(addr)
 			return err == nil
 		})
@@ -167,7 +167,7 @@ func TestPublishedPorts(t *testing.T) {
 	// `run -p` publishes; without --service-ports the service's own do not.
 	rp := freeTCPPort(t)
 	c.must("run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:80", rp), "web")
-	eventually(t, 10*time.Second, "run -p", func() bool { b, err := httpGet(fmt.Sprintf("127.0.0.1:%d", rp)); return err == nil && b == "hello-80" })
+	testutil.Eventually(t, 10*time.Second, "run -p", func() bool { b, err := httpGet(fmt.Sprintf("127.0.0.1:%d", rp)); return err == nil && b == "hello-80" })
 
 	// A second project asking for the same host port fails before creating anything.
 	d := projectCLI(t, "portsb", fmt.Sprintf(portsStack, hp, r1, r1+2))
@@ -225,7 +225,7 @@ func TestExtraHostsAndDNSOptions(t *testing.T) {
 	c.must("up", "-d")
 	gw := c.networks()[0].Gateway
 	var out string
-	eventually(t, 10*time.Second, "app output", func() bool {
+	testutil.Eventually(t, 10*time.Second, "app output", func() bool {
 		out = c.must("logs", "--no-log-prefix", "app").stdout
 		return strings.Contains(out, "options")
 	})

@@ -47,7 +47,7 @@ func TestPullFromRegistry(t *testing.T) {
 			t.Errorf("up output lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	eventually(t, 20*time.Second, "the pulled image to run", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the pulled image to run", func() bool {
 		return strings.Contains(c.run("logs", "app").stdout, "pulled and running")
 	})
 	images := c.must("images").stdout

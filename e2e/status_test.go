@@ -52,7 +52,7 @@ func TestPsOptions(t *testing.T) {
 	c := newProject(t, statusProject)
 	t.Cleanup(func() { c.run("down", "-t", "0", "--remove-orphans") })
 	c.must("up", "-d")
-	eventually(t, 20*time.Second, "done to exit", func() bool { return c.stateOf("done") == "exited" })
+	testutil.Eventually(t, 20*time.Second, "done to exit", func() bool { return c.stateOf("done") == "exited" })
 
 	if got := lines(c.must("ps", "--services").stdout); !slices.Equal(got, []string{"run"}) {
 		t.Errorf("ps --services = %q, want [run]", got)
@@ -158,7 +158,7 @@ func TestLs(t *testing.T) {
 	c := newProject(t, statusProject)
 	name := strings.TrimPrefix(c.env[len(c.env)-1], "COMPOSE_PROJECT_NAME=")
 	c.must("up", "-d")
-	eventually(t, 20*time.Second, "done to exit", func() bool { return c.stateOf("done") == "exited" })
+	testutil.Eventually(t, 20*time.Second, "done to exit", func() bool { return c.stateOf("done") == "exited" })
 	file := filepath.Join(c.dir, "compose.yaml")
 
 	table := lines(c.must("ls").stdout)
@@ -210,7 +210,7 @@ func TestEvents(t *testing.T) {
 		}
 		t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 		// It watches once its inotify instance has watches.
-		eventually(t, 10*time.Second, "events to watch", func() bool { return hasInotifyWatch(cmd.Process.Pid) })
+		testutil.Eventually(t, 10*time.Second, "events to watch", func() bool { return hasInotifyWatch(cmd.Process.Pid) })
 		return bufio.NewScanner(out)
 	}
 	jsonEvents := events("--json", "run")

@@ -60,11 +60,11 @@ func TestSupervisedServices(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "crashy to restart", func() bool {
+	testutil.Eventually(t, 20*time.Second, "crashy to restart", func() bool {
 		return strings.Count(c.run("logs", "crashy").stdout, "started") == 2 && c.psHealth()["crashy"].State == "running"
 	})
 
-	eventually(t, 20*time.Second, "checked to be healthy", func() bool {
+	testutil.Eventually(t, 20*time.Second, "checked to be healthy", func() bool {
 		e := c.psHealth()["checked"]
 		return e.Health == "healthy" && strings.HasSuffix(e.Status, "(healthy)")
 	})
@@ -72,7 +72,7 @@ func TestSupervisedServices(t *testing.T) {
 		t.Errorf("ps table lacks the health:\n%s", r.stdout)
 	}
 
-	eventually(t, 20*time.Second, "quiet to exit", func() bool { return c.psHealth()["quiet"].State == "exited" })
+	testutil.Eventually(t, 20*time.Second, "quiet to exit", func() bool { return c.psHealth()["quiet"].State == "exited" })
 	if r := c.must("logs", "quiet"); strings.Contains(r.stdout, "not logged") {
 		t.Errorf("logging driver none still logged: %s", r)
 	}

@@ -155,7 +155,7 @@ func TestVolumesNamedAnonymousAndDown(t *testing.T) {
 	writerLogs := func(want string) {
 		t.Helper()
 		var out string
-		eventually(t, 20*time.Second, "writer output "+want, func() bool {
+		testutil.Eventually(t, 20*time.Second, "writer output "+want, func() bool {
 			out = c.must("logs", "--no-log-prefix", "writer").stdout
 			return strings.Contains(out, want)
 		})
@@ -245,7 +245,7 @@ func TestBindTmpfsSecretsConfigs(t *testing.T) {
 	os.WriteFile(filepath.Join(c.dir, "token.txt"), []byte("s3cret"), 0o644)
 	c.must("up", "-d")
 	var out string
-	eventually(t, 20*time.Second, "app output", func() bool {
+	testutil.Eventually(t, 20*time.Second, "app output", func() bool {
 		out = c.must("logs", "--no-log-prefix", "app").stdout
 		return strings.Contains(out, "/scratch")
 	})
@@ -279,7 +279,7 @@ volumes:
 	os.WriteFile(filepath.Join(c.dir, "src", "marker"), []byte("m"), 0o644)
 	r := c.run("up", "-d")
 	if r.code == 0 {
-		eventually(t, 20*time.Second, "app output", func() bool {
+		testutil.Eventually(t, 20*time.Second, "app output", func() bool {
 			return strings.Contains(c.must("logs", "--no-log-prefix", "app").stdout, "marker")
 		})
 	}

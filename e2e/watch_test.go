@@ -252,7 +252,7 @@ services:
 	if c.idOf("dep") != depID || c.idOf("other") != otherID {
 		t.Error("a service that was not rebuilt was recreated")
 	}
-	eventually(t, 30*time.Second, "dep restarted (restart: true)", func() bool { return c.containerStart(depID).After(depStart) })
+	testutil.Eventually(t, 30*time.Second, "dep restarted (restart: true)", func() bool { return c.containerStart(depID).After(depStart) })
 	if !c.containerStart(otherID).Equal(otherStart) {
 		t.Error("other was restarted")
 	}
@@ -264,7 +264,7 @@ services:
 	running := c.idOf("app")
 	os.WriteFile(dockerfile, []byte("FROM busybox\nRUN exit 3\n"), 0o644)
 	s.waitOut(t, time.Minute, "Build failed. Error: ", 1)
-	eventually(t, 30*time.Second, "the build failure's warning", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the build failure's warning", func() bool {
 		return strings.Contains(s.String(), "Error handling changed files: ")
 	})
 	if c.idOf("app") != running || c.stateOf("app") != "running" {
@@ -431,8 +431,8 @@ func TestWatchExample(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	eventually(t, 30*time.Second, "the example's page", func() bool { return strings.Contains(get(), "Hello from compose watch") })
+	testutil.Eventually(t, 30*time.Second, "the example's page", func() bool { return strings.Contains(get(), "Hello from compose watch") })
 	page := filepath.Join(c.dir, "site", "index.html")
 	os.WriteFile(page, []byte("<h1>Edited</h1>\n"), 0o644)
-	eventually(t, 30*time.Second, "the edited page", func() bool { return get() == "<h1>Edited</h1>\n" })
+	testutil.Eventually(t, 30*time.Second, "the edited page", func() bool { return get() == "<h1>Edited</h1>\n" })
 }

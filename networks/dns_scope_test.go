@@ -11,6 +11,8 @@ import (
 
 	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/internal/testutil"
 )
 
 // queryFrom asks server for name from inside the namespace ns.
@@ -105,7 +107,7 @@ func TestDNSScopeLinksUpstreamRestart(t *testing.T) {
 	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "dns server to die", func() bool { _, alive := m.dnsPID(); return !alive })
+	testutil.Eventually(t, 10*time.Second, "dns server to die", func() bool { _, alive := m.dnsPID(); return !alive })
 	if err := m.ReviveDNS(ctx); err != nil {
 		t.Fatal(err)
 	}

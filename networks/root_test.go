@@ -64,7 +64,7 @@ func cleanupManager(t testing.TB, m *Manager) {
 			t.Errorf("cleanup netns: %v", err)
 		}
 	}
-	waitFor(t, 10*time.Second, "dns server exit", func() bool { _, alive := m.dnsPID(); return !alive })
+	testutil.Eventually(t, 10*time.Second, "dns server exit", func() bool { _, alive := m.dnsPID(); return !alive })
 }
 
 // assertGone checks that no kernel object of network n is left.
@@ -80,18 +80,6 @@ func assertGone(t testing.TB, n Network) {
 	}
 	if ok, err := nftTableExists(n.Bridge); err != nil || ok {
 		t.Errorf("nft table of %s still exists (err %v)", n.Bridge, err)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -447,7 +435,7 @@ func TestConnectTraffic(t *testing.T) {
 	if err := m.DeleteNetNS(b.id); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "veth to vanish with its netns", func() bool {
+	testutil.Eventually(t, 10*time.Second, "veth to vanish with its netns", func() bool {
 		_, err := netlink.LinkByName(b.ep.HostIface)
 		return err != nil
 	})
@@ -584,7 +572,7 @@ func TestDNSExitsWithLastNetwork(t *testing.T) {
 	if err := m.Remove(ctx, n.Name); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "dns server exit", func() bool {
+	testutil.Eventually(t, 10*time.Second, "dns server exit", func() bool {
 		return unix.Kill(pid, 0) != nil
 	})
 	if _, err := os.Stat(filepath.Join(m.RunDir, dnsPidFile)); !errors.Is(err, os.ErrNotExist) {

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/testutil"
 )
 
 // clock is a settable time source.
@@ -167,35 +164,8 @@ func kind(w Writer) string {
 	return "unknown"
 }
 
-// openPTY returns the terminal end of a new pseudo-terminal sized 100x30.
-func openPTY(t *testing.T) *os.File {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { ptm.Close() })
-	var unlock int32
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, ptm.Fd(), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); errno != 0 {
-		t.Fatal(errno)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pts.Close() })
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 100, Row: 30}); err != nil {
-		t.Fatal(err)
-	}
-	return pts
-}
-
 func TestAutoOnTerminal(t *testing.T) {
-	pts := openPTY(t)
+	pts := openTerminal(t)
 	t.Setenv("TERM", "xterm")
 	w, err := New(pts, ModeAuto, "Running")
 	if err != nil {
@@ -237,4 +207,10 @@ func TestQuietWritesNothing(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("quiet wrote %q", buf.String())
 	}
+}
+
+// openTerminal returns the terminal end of a new pseudo-terminal sized 100x30.
+func openTerminal(t *testing.T) *os.File {
+	_, pts := testutil.OpenPTY(t, 30, 100)
+	return pts
 }

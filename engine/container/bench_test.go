@@ -59,7 +59,7 @@ func BenchmarkStop(b *testing.B) {
 			b.Fatal(err)
 		}
 		st, _ := ReadState(spec.Dir)
-		waitFor(b, "the trap", func() bool {
+		testutil.Eventually(b, 10*time.Second, "the trap", func() bool {
 			c, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/task/" + strconv.Itoa(st.Pid) + "/children")
 			return len(strings.Fields(string(c))) > 0
 		})

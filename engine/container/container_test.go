@@ -147,7 +147,7 @@ func TestKillAndStop(t *testing.T) {
 				t.Fatalf("after start: %+v, %v", st, err)
 			}
 			// Give sh time to set its trap: wait until it runs sleep.
-			waitFor(t, "sleep to start", func() bool {
+			testutil.Eventually(t, 10*time.Second, "sleep to start", func() bool {
 				b, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/task/" + strconv.Itoa(st.Pid) + "/children")
 				return len(strings.Fields(string(b))) > 0 || !strings.Contains(tt.script, "trap")
 			})
@@ -271,7 +271,7 @@ func TestRemove(t *testing.T) {
 	if _, err := os.Stat(spec.Dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("dir still there: %v", err)
 	}
-	waitFor(t, "nothing left", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
+	testutil.Eventually(t, 10*time.Second, "nothing left", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
 	if _, err := os.Stat(filepath.Join(libcontainerRoot(rt.RunDir), spec.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("libcontainer state left: %v", err)
 	}
@@ -335,11 +335,11 @@ func TestSupervisorKilled(t *testing.T) {
 	if err != nil || st.Status != StatusExited || st.ExitCode != 255 {
 		t.Fatalf("state = %+v, %v; want exited 255", st, err)
 	}
-	waitFor(t, "container init to die", func() bool { return procStart(st.Pid) == 0 || st.Pid == 0 })
+	testutil.Eventually(t, 10*time.Second, "container init to die", func() bool { return procStart(st.Pid) == 0 || st.Pid == 0 })
 	if err := rt.Remove(t.Context(), spec.Dir); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "nothing left", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
+	testutil.Eventually(t, 10*time.Second, "nothing left", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
 }
 
 func TestManyLayers(t *testing.T) {

@@ -227,18 +227,6 @@ func readLog(t testing.TB, dir, stream string) string {
 	return out.String()
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // leftovers lists what of the container remains on the host: mounts under
 // dir, cgroup dirs, and processes mentioning dir or in its cgroup.
 func leftovers(dir, id string) []string {

@@ -177,8 +177,8 @@ func TestInitReapsAndForwards(t *testing.T) {
 	if err := rt.Start(t.Context(), reap); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready", func() bool { return strings.Contains(readLog(t, reap.Dir, "stdout"), "ready") })
-	waitFor(t, "no zombies in the container", func() bool { return len(zombiesOf(reap.ID)) == 0 })
+	testutil.Eventually(t, 10*time.Second, "ready", func() bool { return strings.Contains(readLog(t, reap.Dir, "stdout"), "ready") })
+	testutil.Eventually(t, 10*time.Second, "no zombies in the container", func() bool { return len(zombiesOf(reap.ID)) == 0 })
 
 	forward := newSpec(t, rt, "sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while true; do usleep 20000; done")
 	forward.Options.Init = true
@@ -187,7 +187,7 @@ func TestInitReapsAndForwards(t *testing.T) {
 	if err := rt.Start(t.Context(), forward); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ready", func() bool { return strings.Contains(readLog(t, forward.Dir, "stdout"), "ready") })
+	testutil.Eventually(t, 10*time.Second, "ready", func() bool { return strings.Contains(readLog(t, forward.Dir, "stdout"), "ready") })
 	if err := rt.Kill(t.Context(), forward.Dir, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestIPCShareable(t *testing.T) {
 	if err := rt.Start(t.Context(), donor); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "donor ready", func() bool { return strings.Contains(readLog(t, donor.Dir, "stdout"), "ready") })
+	testutil.Eventually(t, 10*time.Second, "donor ready", func() bool { return strings.Contains(readLog(t, donor.Dir, "stdout"), "ready") })
 	donorNS := strings.SplitN(readLog(t, donor.Dir, "stdout"), "\n", 2)[0]
 
 	joiner := newSpec(t, rt, "sh", "-c", "readlink /proc/self/ns/ipc; cat /dev/shm/f")

@@ -277,7 +277,7 @@ func TestCopiedRootfsContainer(t *testing.T) {
 			t.Fatalf("run %d: %+v, stderr %q", i, st, readLog(t, spec.Dir, "stderr"))
 		}
 		// The supervisor records the exit, then exits itself.
-		waitFor(t, "nothing left on the host", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
+		testutil.Eventually(t, 10*time.Second, "nothing left on the host", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
 	}
 	want := "from the top layer\nno true\n1\nfrom the top layer\nno true\n2\n"
 	if got := readLog(t, spec.Dir, "stdout"); got != want {

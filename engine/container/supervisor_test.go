@@ -72,7 +72,7 @@ func TestRestartPolicy(t *testing.T) {
 				t.Fatalf("no container pid in state: %+v", first)
 			}
 			// Start returns once the program runs, maybe before it printed.
-			waitFor(t, "the first run's output", func() bool { return readLog(t, spec.Dir, "stdout") == "up\n" })
+			testutil.Eventually(t, 10*time.Second, "the first run's output", func() bool { return readLog(t, spec.Dir, "stdout") == "up\n" })
 			if err := syscall.Kill(first.Pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestRestartPolicy(t *testing.T) {
 			if st.RestartCount != 1 || st.SupervisorPid != first.SupervisorPid {
 				t.Errorf("after restart: %+v; want restart count 1 under the same supervisor", st)
 			}
-			waitFor(t, "the second run's output", func() bool { return readLog(t, spec.Dir, "stdout") == "up\nup\n" })
+			testutil.Eventually(t, 10*time.Second, "the second run's output", func() bool { return readLog(t, spec.Dir, "stdout") == "up\nup\n" })
 			// A stop by the user is final, whatever the policy.
 			if err := rt.Stop(t.Context(), spec.Dir, 0); err != nil {
 				t.Fatal(err)
@@ -209,7 +209,7 @@ func TestHealthcheckTimeout(t *testing.T) {
 		t.Errorf("probe = %+v", r)
 	}
 	// Only the container's own sleep is left: the probe's was killed.
-	waitFor(t, "the probe's process to go", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the probe's process to go", func() bool {
 		b, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/task/" + strconv.Itoa(st.Pid) + "/children")
 		return countProcsInCgroup(spec.ID) == 1 && len(strings.Fields(string(b))) == 0
 	})
@@ -304,9 +304,9 @@ func TestAttachTty(t *testing.T) {
 	if _, err := io.WriteString(stdinW, "echo hi-$((40+2))\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the command's output", func() bool { return strings.Contains(out.String(), "hi-42") })
+	testutil.Eventually(t, 10*time.Second, "the command's output", func() bool { return strings.Contains(out.String(), "hi-42") })
 	resize <- WindowSize{Rows: 33, Cols: 101}
-	waitFor(t, "the resize", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the resize", func() bool {
 		io.WriteString(stdinW, "stty size\n")
 		time.Sleep(20 * time.Millisecond)
 		return strings.Contains(out.String(), "33 101")
