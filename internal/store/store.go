@@ -58,7 +58,7 @@ func Sync(path string) error {
 	if err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
 // File is the pending replacement of a file: written to a temporary file in
@@ -115,7 +115,7 @@ func (f *File) commit(durable bool) error {
 		return err
 	}
 	if durable {
-		return syncDir(filepath.Dir(f.path))
+		return SyncDir(filepath.Dir(f.path))
 	}
 	return nil
 }
@@ -130,9 +130,11 @@ func (f *File) Abort() {
 	os.Remove(f.f.Name())
 }
 
-// syncDir makes the names in dir durable. File systems that cannot sync a
-// directory (EINVAL) have nothing more to do.
-func syncDir(dir string) error {
+// SyncDir makes the names in dir durable, for writers that rename a file
+// into place themselves (content-addressed blobs, whose name is known only
+// once written). File systems that cannot sync a directory (EINVAL) have
+// nothing more to do.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
