@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,8 +15,8 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/composer-dev/compose/networks"
 	"github.com/composer-dev/compose/progress"
 )
@@ -115,9 +116,10 @@ func (e *Engine) containersDir() string { return filepath.Join(e.root, "containe
 func (e *Engine) containerDir(id string) string { return filepath.Join(e.containersDir(), id) }
 
 // lockProject serialises mutations of one project across compose invocations.
-func (e *Engine) lockProject(name string) (*state.Lock, error) {
+// It waits for another holder until ctx ends.
+func (e *Engine) lockProject(ctx context.Context, name string) (*store.FileLock, error) {
 	if e.dryRun { // no lock file: a dry run leaves no trace
-		return &state.Lock{}, nil
+		return &store.FileLock{}, nil
 	}
-	return state.Acquire(filepath.Join(e.root, "locks", name+".lock"))
+	return store.Lock(ctx, filepath.Join(e.root, "locks", name+".lock"))
 }

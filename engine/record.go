@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store/jsonfile"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -85,7 +85,7 @@ func newID() string {
 }
 
 func (e *Engine) saveRecord(r *Record) error {
-	if err := state.WriteJSON(filepath.Join(r.dir, recordFile), r); err != nil {
+	if err := jsonfile.Write(filepath.Join(r.dir, recordFile), r); err != nil {
 		return err
 	}
 	return e.indexRecord(r.Project, r.ID)
@@ -129,7 +129,7 @@ func (e *Engine) buildIndex() error {
 
 func loadRecord(dir string) (*Record, error) {
 	var r Record
-	if err := state.ReadJSON(filepath.Join(dir, recordFile), &r); err != nil {
+	if err := jsonfile.Read(filepath.Join(dir, recordFile), &r); err != nil {
 		return nil, err
 	}
 	r.dir = dir

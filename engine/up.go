@@ -182,7 +182,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := e.checkStorage(pl); err != nil {
 		return err
 	}
-	lock, err := e.lockProject(p.Name)
+	lock, err := e.lockProject(ctx, p.Name)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	e.warn(name, rec.warnings...)
 	if err == nil {
 		var storage []container.Mount
-		storage, err = e.storageMounts(pl, svc, rec, img, ov.previous)
+		storage, err = e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
 		spec.Mounts = append(spec.Mounts, storage...)
 	}
 	if err == nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -244,9 +245,9 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 // storageMounts prepares the volumes, binds, tmpfs, volumes_from, secrets and
 // configs of a new container and returns its mounts, parents first. prev is
 // the container it replaces, whose anonymous volumes it takes over.
-func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]container.Mount, error) {
+func (e *Engine) storageMounts(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *Record, img *image.Image, prev *Record) ([]container.Mount, error) {
 	p := pl.project
-	store := e.volumeStore()
+	vols := e.volumeStore()
 	prevAnon := map[string]string{}
 	if prev != nil {
 		for _, v := range prev.Volumes {
@@ -267,11 +268,11 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 	// volume mounts a named or anonymous volume at target, filling it from
 	// the image on first use.
 	volume := func(name string, labels map[string]string, opts map[string]string, v types.ServiceVolumeConfig, anonymous bool) error {
-		vol, err := e.ensureVolume(name, labels, opts, !anonymous || prevAnon[v.Target] != name)
+		vol, err := e.ensureVolume(ctx, name, labels, opts, !anonymous || prevAnon[v.Target] != name)
 		if err != nil {
 			return err
 		}
-		src, err := store.Source(vol)
+		src, err := vols.Source(vol)
 		if err != nil {
 			return err
 		}
@@ -285,7 +286,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *Record, i
 			}
 		}
 		if !sub && (v.Volume == nil || !v.Volume.NoCopy) && img != nil {
-			if err := store.Fill(src, img.LayerDirs, v.Target); err != nil {
+			if err := vols.Fill(ctx, src, img.LayerDirs, v.Target); err != nil {
 				return fmt.Errorf("volume %q: %w", name, err)
 			}
 		}
@@ -390,9 +391,9 @@ func tmpfsAt(svc types.ServiceConfig, path string) bool {
 
 // ensureVolume returns the volume, creating it when missing. progress says
 // whether its creation is shown (not for a taken-over anonymous volume).
-func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progress bool) (*volumes.Volume, error) {
-	store := e.volumeStore()
-	if v, err := store.Get(name); err == nil {
+func (e *Engine) ensureVolume(ctx context.Context, name string, labels, opts map[string]string, progress bool) (*volumes.Volume, error) {
+	vols := e.volumeStore()
+	if v, err := vols.Get(name); err == nil {
 		return v, nil
 	}
 	_, anonymous := labels[labelAnonymous]
@@ -400,9 +401,9 @@ func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progr
 	if show {
 		e.progress("Volume", strconv.Quote(name), "Creating")
 	}
-	v, err := store.Create(name, labels, opts)
+	v, err := vols.Create(ctx, name, labels, opts)
 	if errors.Is(err, errdefs.ErrAlreadyExists) { // created by a parallel service
-		return store.Get(name)
+		return vols.Get(name)
 	}
 	if err != nil {
 		return nil, err
@@ -539,7 +540,7 @@ func (e *Engine) volumeUsers(name string) ([]string, error) {
 }
 
 // removeVolume deletes a volume unless a container uses it.
-func (e *Engine) removeVolume(name string) error {
+func (e *Engine) removeVolume(ctx context.Context, name string) error {
 	users, err := e.volumeUsers(name)
 	if err != nil {
 		return err
@@ -550,7 +551,7 @@ func (e *Engine) removeVolume(name string) error {
 	if _, err := e.volumeStore().Get(name); err != nil {
 		return err // checked here too, for a dry run
 	}
-	return e.would(func() error { return e.volumeStore().Remove(name) })
+	return e.would(func() error { return e.volumeStore().Remove(ctx, name) })
 }
 
 // projectVolumes lists what `down -v` removes: the project's named volumes
@@ -592,7 +593,7 @@ func (e *Engine) projectVolumes(name string, p *types.Project, recs []*Record) (
 }
 
 // downVolumes removes the volumes `down -v` removes (see projectVolumes).
-func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) error {
+func (e *Engine) downVolumes(ctx context.Context, name string, p *types.Project, recs []*Record) error {
 	names, err := e.projectVolumes(name, p, recs)
 	if err != nil {
 		return err
@@ -600,7 +601,7 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) erro
 	var errs []error
 	for _, n := range names {
 		e.progress("Volume", strconv.Quote(n), "Removing")
-		if err := e.removeVolume(n); err != nil {
+		if err := e.removeVolume(ctx, n); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -611,7 +612,7 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*Record) erro
 
 // removeAnonymousVolumes removes the anonymous volumes of a removed
 // container (`rm -v`); one still used by another container is kept.
-func (e *Engine) removeAnonymousVolumes(r *Record) error {
+func (e *Engine) removeAnonymousVolumes(ctx context.Context, r *Record) error {
 	var errs []error
 	for _, v := range r.Volumes {
 		if !v.Anonymous {
@@ -620,7 +621,7 @@ func (e *Engine) removeAnonymousVolumes(r *Record) error {
 		if users, err := e.volumeUsers(v.Name); err != nil || len(users) > 0 {
 			continue
 		}
-		if err := e.volumeStore().Remove(v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		if err := e.volumeStore().Remove(ctx, v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
@@ -629,7 +630,7 @@ func (e *Engine) removeAnonymousVolumes(r *Record) error {
 
 // ensureProjectVolumes creates the project's declared volumes (not the
 // external ones) before any container, as Compose does.
-func (e *Engine) ensureProjectVolumes(p *types.Project) error {
+func (e *Engine) ensureProjectVolumes(ctx context.Context, p *types.Project) error {
 	keys := make([]string, 0, len(p.Volumes))
 	for k := range p.Volumes {
 		keys = append(keys, k)
@@ -644,7 +645,7 @@ func (e *Engine) ensureProjectVolumes(p *types.Project) error {
 		for lk, lv := range vol.Labels {
 			labels[lk] = lv
 		}
-		if _, err := e.ensureVolume(vol.Name, labels, vol.DriverOpts, true); err != nil {
+		if _, err := e.ensureVolume(ctx, vol.Name, labels, vol.DriverOpts, true); err != nil {
 			return err
 		}
 	}
