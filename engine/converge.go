@@ -143,7 +143,7 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	if err := e.ensureProjectNetworks(ctx, pl); err != nil {
 		return err
 	}
-	if err := e.ensureProjectVolumes(p); err != nil {
+	if err := e.ensureProjectVolumes(ctx, p); err != nil {
 		return err
 	}
 	steps := map[string][]step{}

@@ -36,7 +36,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	if opts.Images != "" && opts.Images != "local" && opts.Images != "all" {
 		return fmt.Errorf("--rmi %q: use local or all: %w", opts.Images, errdefs.ErrInvalidArgument)
 	}
-	lock, err := e.lockProject(name)
+	lock, err := e.lockProject(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		e.progress("Network", n.Name, "Removed")
 	}
 	if opts.Volumes {
-		errs = append(errs, e.downVolumes(name, p, recs))
+		errs = append(errs, e.downVolumes(ctx, name, p, recs))
 	}
 	if opts.Images != "" {
 		errs = append(errs, e.downImages(ctx, name, p, recs, opts.Images))

@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,8 +16,8 @@ import (
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/composer-dev/compose/networks"
 	"github.com/composer-dev/compose/progress"
 )
@@ -118,9 +119,10 @@ func RunDir(root string) string {
 func (e *Engine) Images() *image.Store { return e.images }
 
 // lockProject serialises mutations of one project across compose invocations.
-func (e *Engine) lockProject(name string) (*state.Lock, error) {
+// It waits for another holder until ctx ends.
+func (e *Engine) lockProject(ctx context.Context, name string) (*store.FileLock, error) {
 	if e.dryRun { // no lock file: a dry run leaves no trace
-		return &state.Lock{}, nil
+		return &store.FileLock{}, nil
 	}
-	return state.Acquire(filepath.Join(e.root, "locks", name+".lock"))
+	return store.Lock(ctx, filepath.Join(e.root, "locks", name+".lock"))
 }

@@ -194,17 +194,12 @@ func (f *follower) watchExits(ctx context.Context, r *record.Record) (last exitE
 // waitProjectUnlocked returns once no other compose holds the project's
 // lock (it is changing the project), or with ctx's error.
 func (e *Engine) waitProjectUnlocked(ctx context.Context, project string) error {
-	got := make(chan struct{})
-	go func() {
-		if lock, err := e.lockProject(project); err == nil {
-			lock.Unlock()
+	lock, err := e.lockProject(ctx, project)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
 		}
-		close(got)
-	}()
-	select {
-	case <-got:
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return lock.Unlock()
 }

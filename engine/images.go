@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // LoadImages reads a `docker save` or OCI archive into the store and prints
@@ -229,20 +228,16 @@ func (e *Engine) SaveImages(ctx context.Context, refs []string, path string, out
 	if path == "" || path == "-" {
 		return e.images.Save(ctx, out, refs)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := store.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // no-op after the rename
+	defer f.Abort() // a no-op after the commit
 	if err := e.images.Save(ctx, f, refs); err != nil {
-		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	os.Chmod(f.Name(), 0o644)
-	return os.Rename(f.Name(), path)
+	// Volatile, as before: the user's archive (maybe large), not our state.
+	return f.CommitVolatile()
 }
 
 // PruneImages is `compose image prune [-a]`.

@@ -93,7 +93,7 @@ func serviceOrder(p *types.Project, recs []*record.Record) []string {
 func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project, services []string) error {
 	e.beginProgress("Running")
 	defer e.endProgress()
-	lock, err := e.lockProject(projectName)
+	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func hasService(recs []*record.Record, service string) bool {
 func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project, services []string, timeout *time.Duration) error {
 	e.beginProgress("Running")
 	defer e.endProgress()
-	lock, err := e.lockProject(projectName)
+	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 		}
 		services = g.Services()
 	}
-	lock, err := e.lockProject(projectName)
+	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
 		return err
 	}
@@ -345,7 +345,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			return err
 		}
 	}
-	lock, err := e.lockProject(projectName)
+	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 		}
 		e.progress("Container", r.Name, "Removed")
 		if opts.Volumes {
-			errs = append(errs, e.would(func() error { return e.removeAnonymousVolumes(r) }))
+			errs = append(errs, e.would(func() error { return e.removeAnonymousVolumes(ctx, r) }))
 		}
 	}
 	return errors.Join(errs...)

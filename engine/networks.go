@@ -16,8 +16,8 @@ import (
 
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -81,7 +81,7 @@ func writeServiceResolvConf(dir, nameserver string, svc types.ServiceConfig) err
 	}
 	opts := append([]string{"ndots:0"}, svc.DNSOpts...)
 	fmt.Fprintf(&b, "options %s\n", strings.Join(opts, " "))
-	return state.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
+	return store.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
 }
 
 // networkOptions maps a compose network onto the options of a new bridge
@@ -281,7 +281,7 @@ func copyEtc(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFile(dst, data, 0o644)
+	return store.WriteFile(dst, data, 0o644)
 }
 
 // serviceLinks maps each link's alias to its target ("db:database" gives

@@ -106,7 +106,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if opts.Rm {
 		rerr := e.remove(context.WithoutCancel(ctx), rec)
 		if rerr == nil { // like `docker run --rm`: its anonymous volumes go too
-			rerr = e.removeAnonymousVolumes(rec)
+			rerr = e.removeAnonymousVolumes(context.WithoutCancel(ctx), rec)
 		}
 		if err == nil {
 			err = rerr
@@ -118,7 +118,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 // createRun starts what the service depends on (unless noDeps) and creates
 // the one-off container, under the project's lock.
 func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, noDeps bool, ov createOverrides) (*record.Record, error) {
-	lock, err := e.lockProject(pl.project.Name)
+	lock, err := e.lockProject(ctx, pl.project.Name)
 	if err != nil {
 		return nil, err
 	}

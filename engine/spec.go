@@ -12,8 +12,8 @@ import (
 
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // defaultPath is what Docker puts in PATH when the image sets none.
@@ -72,7 +72,7 @@ func environment(svc types.ServiceConfig, cfg v1.Config, hostname string) []stri
 var etcFiles = []string{"hostname", "hosts", "resolv.conf"}
 
 func writeHostname(dir, hostname string) error {
-	return state.WriteFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644)
+	return store.WriteFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644)
 }
 
 // writeHosts writes /etc/hosts with the container's own address, as Docker does.
@@ -85,7 +85,7 @@ func writeHosts(dir, hostname, ip string, extra ...string) error {
 	for _, line := range extra { // extra_hosts
 		b.WriteString(line + "\n")
 	}
-	return state.WriteFile(filepath.Join(dir, "hosts"), []byte(b.String()), 0o644)
+	return store.WriteFile(filepath.Join(dir, "hosts"), []byte(b.String()), 0o644)
 }
 
 // writeResolvConf points the container at the embedded DNS server on its
@@ -103,7 +103,7 @@ func writeResolvConf(dir, nameserver string) error {
 		}
 	}
 	b.WriteString("options ndots:0\n")
-	return state.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
+	return store.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
 }
 
 // buildSpec turns a service and its image into the runtime's container spec.

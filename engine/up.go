@@ -188,7 +188,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := e.checkStorage(pl); err != nil {
 		return err
 	}
-	lock, err := e.lockProject(p.Name)
+	lock, err := e.lockProject(ctx, p.Name)
 	if err != nil {
 		return err
 	}
@@ -384,7 +384,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	e.warn(name, rec.Warnings...)
 	if err == nil {
 		var storage []runspec.Mount
-		storage, err = e.storageMounts(pl, svc, rec, img, ov.previous)
+		storage, err = e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
 		spec.Mounts = append(spec.Mounts, storage...)
 	}
 	if err == nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,7 +21,7 @@ type VolumeCreateOptions struct {
 
 // VolumeCreate creates a volume; an existing one of the same name is returned
 // unchanged, as `docker volume create` does.
-func (e *Engine) VolumeCreate(opts VolumeCreateOptions) (*volumes.Volume, error) {
+func (e *Engine) VolumeCreate(ctx context.Context, opts VolumeCreateOptions) (*volumes.Volume, error) {
 	name := opts.Name
 	if name == "" {
 		name = record.NewID()
@@ -28,7 +29,7 @@ func (e *Engine) VolumeCreate(opts VolumeCreateOptions) (*volumes.Volume, error)
 	if err := volumes.ValidateOptions(name, opts.Driver, opts.Options); err != nil {
 		return nil, err
 	}
-	v, err := e.volumeStore().Create(name, opts.Labels, opts.Options)
+	v, err := e.volumeStore().Create(ctx, name, opts.Labels, opts.Options)
 	if errors.Is(err, errdefs.ErrAlreadyExists) {
 		return e.volumeStore().Get(name)
 	}
@@ -53,10 +54,10 @@ func (e *Engine) VolumeInspect(names []string) ([]*volumes.Volume, error) {
 
 // VolumeRemove removes volumes that no container uses; force ignores
 // missing ones (a volume in use is never removed).
-func (e *Engine) VolumeRemove(names []string, force bool) error {
+func (e *Engine) VolumeRemove(ctx context.Context, names []string, force bool) error {
 	var errs []error
 	for _, n := range names {
-		err := e.removeVolume(n, nil)
+		err := e.removeVolume(ctx, n, nil)
 		if force && errors.Is(err, errdefs.ErrNotFound) {
 			continue
 		}
@@ -69,7 +70,7 @@ func (e *Engine) VolumeRemove(names []string, force bool) error {
 
 // VolumePrune removes the volumes no container uses: anonymous ones only,
 // or all with all (Docker's `volume prune [-a]`). It returns the names removed.
-func (e *Engine) VolumePrune(all bool) ([]string, error) {
+func (e *Engine) VolumePrune(ctx context.Context, all bool) ([]string, error) {
 	vols, err := e.volumeStore().List()
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func (e *Engine) VolumePrune(all bool) ([]string, error) {
 		if len(users) > 0 {
 			continue
 		}
-		if err := e.would(func() error { return e.volumeStore().Remove(v.Name) }); err != nil {
+		if err := e.would(func() error { return e.volumeStore().Remove(ctx, v.Name) }); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -232,9 +233,9 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 // storageMounts prepares the volumes, binds, tmpfs, volumes_from, secrets and
 // configs of a new container and returns its mounts, parents first. prev is
 // the container it replaces, whose anonymous volumes it takes over.
-func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, prev *record.Record) ([]runspec.Mount, error) {
+func (e *Engine) storageMounts(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, prev *record.Record) ([]runspec.Mount, error) {
 	p := pl.project
-	store := e.volumeStore()
+	vols := e.volumeStore()
 	prevAnon := map[string]string{}
 	if prev != nil {
 		for _, v := range prev.Volumes {
@@ -255,11 +256,11 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *record.Re
 	// volume mounts a named or anonymous volume at target, filling it from
 	// the image on first use.
 	volume := func(name string, labels map[string]string, opts map[string]string, v types.ServiceVolumeConfig, anonymous bool) error {
-		vol, err := e.ensureVolume(name, labels, opts, !anonymous || prevAnon[v.Target] != name)
+		vol, err := e.ensureVolume(ctx, name, labels, opts, !anonymous || prevAnon[v.Target] != name)
 		if err != nil {
 			return err
 		}
-		src, err := store.Source(vol)
+		src, err := vols.Source(vol)
 		if err != nil {
 			return err
 		}
@@ -273,7 +274,7 @@ func (e *Engine) storageMounts(pl *plan, svc types.ServiceConfig, rec *record.Re
 			}
 		}
 		if !sub && (v.Volume == nil || !v.Volume.NoCopy) && img != nil {
-			if err := store.Fill(src, img.LayerDirs, v.Target); err != nil {
+			if err := vols.Fill(ctx, src, img.LayerDirs, v.Target); err != nil {
 				return fmt.Errorf("volume %q: %w", name, err)
 			}
 		}
@@ -378,9 +379,9 @@ func tmpfsAt(svc types.ServiceConfig, path string) bool {
 
 // ensureVolume returns the volume, creating it when missing. progress says
 // whether its creation is shown (not for a taken-over anonymous volume).
-func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progress bool) (*volumes.Volume, error) {
-	store := e.volumeStore()
-	if v, err := store.Get(name); err == nil {
+func (e *Engine) ensureVolume(ctx context.Context, name string, labels, opts map[string]string, progress bool) (*volumes.Volume, error) {
+	vols := e.volumeStore()
+	if v, err := vols.Get(name); err == nil {
 		return v, nil
 	}
 	_, anonymous := labels[labelAnonymous]
@@ -394,9 +395,9 @@ func (e *Engine) ensureVolume(name string, labels, opts map[string]string, progr
 		}
 		return &volumes.Volume{Name: name, Labels: labels}, nil
 	}
-	v, err := store.Create(name, labels, opts)
+	v, err := vols.Create(ctx, name, labels, opts)
 	if errors.Is(err, errdefs.ErrAlreadyExists) { // created by a parallel service
-		return store.Get(name)
+		return vols.Get(name)
 	}
 	if err != nil {
 		return nil, err
@@ -537,7 +538,7 @@ func (e *Engine) volumeUsers(name string, except map[string]bool) ([]string, err
 
 // removeVolume deletes a volume unless a container uses it, other than
 // those going with it (by ID: a dry run of `down -v` still has them).
-func (e *Engine) removeVolume(name string, going map[string]bool) error {
+func (e *Engine) removeVolume(ctx context.Context, name string, going map[string]bool) error {
 	users, err := e.volumeUsers(name, going)
 	if err != nil {
 		return err
@@ -548,7 +549,7 @@ func (e *Engine) removeVolume(name string, going map[string]bool) error {
 	if _, err := e.volumeStore().Get(name); err != nil {
 		return err // checked here too, for a dry run
 	}
-	return e.would(func() error { return e.volumeStore().Remove(name) })
+	return e.would(func() error { return e.volumeStore().Remove(ctx, name) })
 }
 
 // projectVolumes lists what `down -v` removes: the project's named volumes
@@ -590,7 +591,7 @@ func (e *Engine) projectVolumes(name string, p *types.Project, recs []*record.Re
 }
 
 // downVolumes removes the volumes `down -v` removes (see projectVolumes).
-func (e *Engine) downVolumes(name string, p *types.Project, recs []*record.Record) error {
+func (e *Engine) downVolumes(ctx context.Context, name string, p *types.Project, recs []*record.Record) error {
 	names, err := e.projectVolumes(name, p, recs)
 	if err != nil {
 		return err
@@ -602,7 +603,7 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*record.Recor
 	var errs []error
 	for _, n := range names {
 		e.progress("Volume", strconv.Quote(n), "Removing")
-		if err := e.removeVolume(n, going); err != nil {
+		if err := e.removeVolume(ctx, n, going); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -613,7 +614,7 @@ func (e *Engine) downVolumes(name string, p *types.Project, recs []*record.Recor
 
 // removeAnonymousVolumes removes the anonymous volumes of a removed
 // container (`rm -v`); one still used by another container is kept.
-func (e *Engine) removeAnonymousVolumes(r *record.Record) error {
+func (e *Engine) removeAnonymousVolumes(ctx context.Context, r *record.Record) error {
 	var errs []error
 	for _, v := range r.Volumes {
 		if !v.Anonymous {
@@ -622,7 +623,7 @@ func (e *Engine) removeAnonymousVolumes(r *record.Record) error {
 		if users, err := e.volumeUsers(v.Name, nil); err != nil || len(users) > 0 {
 			continue
 		}
-		if err := e.volumeStore().Remove(v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		if err := e.volumeStore().Remove(ctx, v.Name); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
@@ -631,7 +632,7 @@ func (e *Engine) removeAnonymousVolumes(r *record.Record) error {
 
 // ensureProjectVolumes creates the project's declared volumes (not the
 // external ones) before any container, as Compose does.
-func (e *Engine) ensureProjectVolumes(p *types.Project) error {
+func (e *Engine) ensureProjectVolumes(ctx context.Context, p *types.Project) error {
 	keys := make([]string, 0, len(p.Volumes))
 	for k := range p.Volumes {
 		keys = append(keys, k)
@@ -646,7 +647,7 @@ func (e *Engine) ensureProjectVolumes(p *types.Project) error {
 		for lk, lv := range vol.Labels {
 			labels[lk] = lv
 		}
-		if _, err := e.ensureVolume(vol.Name, labels, vol.DriverOpts, true); err != nil {
+		if _, err := e.ensureVolume(ctx, vol.Name, labels, vol.DriverOpts, true); err != nil {
 			return err
 		}
 	}

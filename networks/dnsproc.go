@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // dnsStartTimeout bounds EnsureDNS when ctx has no deadline.
@@ -36,11 +37,11 @@ func (m *Manager) EnsureDNS(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, dnsStartTimeout)
 		defer cancel()
 	}
-	unlock, err := lockFile(filepath.Join(m.RunDir, dnsSpawnLock))
+	l, err := store.Lock(ctx, filepath.Join(m.RunDir, dnsSpawnLock))
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	if pid, ok := m.dnsPID(); ok {
 		_ = unix.Kill(pid, unix.SIGHUP)
 	} else if err := m.spawnDNS(ctx); err != nil {

@@ -28,11 +28,11 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 	if err := ctx.Err(); err != nil {
 		return Endpoint{}, err
 	}
-	unlock, err := m.lock()
+	l, err := m.lock(ctx)
 	if err != nil {
 		return Endpoint{}, err
 	}
-	defer unlock()
+	defer l.Unlock()
 	n, err := m.load(network)
 	if err != nil {
 		return Endpoint{}, err
@@ -250,11 +250,11 @@ func (m *Manager) release(ctx context.Context, network string, containerIDs ...s
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	unlock, err := m.lock()
+	l, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer l.Unlock()
 	n, err := m.load(network)
 	if errdefs.IsNotFound(err) {
 		return nil, nil

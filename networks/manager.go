@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // ipamLockPath is host-wide: every state root picks subnets under it, and
@@ -41,11 +42,11 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	unlock, err := m.lock()
+	l, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer l.Unlock()
 
 	n, err := m.load(name)
 	switch {
@@ -68,7 +69,7 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 		n.Bridge = opts.BridgeName
 	}
 	n.BridgeMAC = randomMAC().String()
-	if err := m.allocateBridge(n, opts); err != nil {
+	if err := m.allocateBridge(ctx, n, opts); err != nil {
 		return nil, err
 	}
 	if err := ensureNFT(n); err != nil {
@@ -86,12 +87,12 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 
 // allocateBridge picks a free subnet and creates the bridge under the
 // host-wide IPAM lock.
-func (m *Manager) allocateBridge(n *Network, opts Options) error {
-	unlock, err := lockFile(ipamLockPath)
+func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) error {
+	l, err := store.Lock(ctx, ipamLockPath)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	used, err := hostSubnets()
 	if err != nil {
 		return err
@@ -169,11 +170,11 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	unlock, err := m.lock()
+	l, err := m.lock(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	n, err := m.load(name)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package networks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // Network names follow Docker's rule so they are valid file names too.
@@ -25,22 +26,13 @@ func validName(name string) error {
 	return nil
 }
 
-// lockFile takes an exclusive flock on path (created if missing); the
-// returned func releases it.
-func lockFile(path string) (func(), error) {
-	l, err := state.Acquire(path)
-	if err != nil {
-		return nil, err
-	}
-	return func() { l.Unlock() }, nil
-}
-
 func recordPath(stateDir, name string) string {
 	return filepath.Join(stateDir, name+".json")
 }
 
-func (m *Manager) lock() (func(), error) {
-	return lockFile(filepath.Join(m.StateDir, ".lock"))
+// lock serialises changes of the records across compose invocations.
+func (m *Manager) lock(ctx context.Context) (*store.FileLock, error) {
+	return store.Lock(ctx, filepath.Join(m.StateDir, ".lock"))
 }
 
 func readRecord(path string) (*Network, error) {
@@ -72,7 +64,7 @@ func (m *Manager) save(n *Network) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFile(recordPath(m.StateDir, n.Name), data, 0o644)
+	return store.WriteFile(recordPath(m.StateDir, n.Name), data, 0o644)
 }
 
 // listRecords reads every record in stateDir, sorted by name.

@@ -200,11 +200,11 @@ func TestStoreRoundTrip(t *testing.T) {
 	if l, err := m.List(); err != nil || len(l) != 0 {
 		t.Fatalf("List empty: %v %v", l, err)
 	}
-	unlock, err := m.lock() // creates StateDir
+	lock, err := m.lock(t.Context()) // creates StateDir
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock()
+	lock.Unlock()
 	for _, name := range []string{"b_net", "a_net"} {
 		if err := m.save(&Network{Name: name, Subnet: "172.18.0.0/16", Endpoints: []Endpoint{{ContainerID: "c1", IP: "172.18.0.2"}}}); err != nil {
 			t.Fatal(err)

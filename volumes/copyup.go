@@ -1,6 +1,7 @@
 package volumes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -91,8 +92,8 @@ func clearDir(dir string) error {
 // Fill copies the image's content at path into src, the source dir of volume
 // name, when src is empty: Docker fills a volume whenever it is mounted empty.
 // The store's lock keeps two containers starting at once from both copying.
-func (s *Store) Fill(src string, layers []string, path string) error {
-	l, err := s.lock()
+func (s *Store) Fill(ctx context.Context, src string, layers []string, path string) error {
+	l, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}

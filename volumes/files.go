@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // WriteFile writes the content of a secret or config to path (atomically),
@@ -14,7 +14,7 @@ func WriteFile(path string, content []byte, uid, gid int, mode os.FileMode) erro
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	if err := state.WriteFile(path, content, mode); err != nil {
+	if err := store.WriteFile(path, content, mode); err != nil {
 		return err
 	}
 	if err := os.Chown(path, uid, gid); err != nil {

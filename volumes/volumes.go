@@ -6,6 +6,7 @@
 package volumes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,8 +19,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
+	"github.com/composer-dev/compose/internal/store/jsonfile"
 )
 
 // Driver is the only volume driver: Docker's "local".
@@ -50,8 +52,8 @@ type Store struct {
 func (s *Store) dir(name string) string { return filepath.Join(s.Dir, name) }
 
 // lock serialises mutations of the store across compose invocations.
-func (s *Store) lock() (*state.Lock, error) {
-	return state.Acquire(filepath.Join(s.Dir, ".lock"))
+func (s *Store) lock(ctx context.Context) (*store.FileLock, error) {
+	return store.Lock(ctx, filepath.Join(s.Dir, ".lock"))
 }
 
 // ValidateName checks a volume name the way Docker does.
@@ -128,7 +130,7 @@ func tmpfsData(o string) (string, error) {
 }
 
 // Create makes a volume; it fails with ErrAlreadyExists when the name is taken.
-func (s *Store) Create(name string, labels, opts map[string]string) (*Volume, error) {
+func (s *Store) Create(ctx context.Context, name string, labels, opts map[string]string) (*Volume, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -138,7 +140,7 @@ func (s *Store) Create(name string, labels, opts map[string]string) (*Volume, er
 	if err := os.MkdirAll(s.Dir, 0o711); err != nil {
 		return nil, err
 	}
-	l, err := s.lock()
+	l, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +162,7 @@ func (s *Store) Create(name string, labels, opts map[string]string) (*Volume, er
 	if err := os.MkdirAll(v.Mountpoint, 0o755); err != nil {
 		return nil, err
 	}
-	if err := state.WriteJSON(filepath.Join(s.dir(name), recordFile), v); err != nil {
+	if err := jsonfile.Write(filepath.Join(s.dir(name), recordFile), v); err != nil {
 		os.RemoveAll(s.dir(name))
 		return nil, err
 	}
@@ -173,7 +175,7 @@ func (s *Store) Get(name string) (*Volume, error) {
 		return nil, fmt.Errorf("volume %q: %w", name, errdefs.ErrNotFound)
 	}
 	var v Volume
-	if err := state.ReadJSON(filepath.Join(s.dir(name), recordFile), &v); err != nil {
+	if err := jsonfile.Read(filepath.Join(s.dir(name), recordFile), &v); err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errdefs.ErrNotFound) {
 			return nil, fmt.Errorf("no such volume: %s: %w", name, errdefs.ErrNotFound)
 		}
@@ -241,12 +243,12 @@ func mounted(dir string) bool {
 
 // Remove deletes a volume and its data (never the device of a bind volume).
 // The caller checks that no container uses it.
-func (s *Store) Remove(name string) error {
+func (s *Store) Remove(ctx context.Context, name string) error {
 	v, err := s.Get(name)
 	if err != nil {
 		return err
 	}
-	l, err := s.lock()
+	l, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}

@@ -18,14 +18,14 @@ const opaqueXattr = "trusted.overlay.opaque"
 
 func TestStoreLifecycle(t *testing.T) {
 	s := &Store{Dir: t.TempDir()}
-	v, err := s.Create("proj_data", map[string]string{"a": "b"}, nil)
+	v, err := s.Create(t.Context(), "proj_data", map[string]string{"a": "b"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Mountpoint != filepath.Join(s.Dir, "proj_data", "_data") || v.Driver != Driver {
 		t.Errorf("volume = %+v", v)
 	}
-	if _, err := s.Create("proj_data", nil, nil); !errors.Is(err, errdefs.ErrAlreadyExists) {
+	if _, err := s.Create(t.Context(), "proj_data", nil, nil); !errors.Is(err, errdefs.ErrAlreadyExists) {
 		t.Errorf("second create: %v", err)
 	}
 	if got, err := s.Get("proj_data"); err != nil || got.Labels["a"] != "b" {
@@ -38,13 +38,13 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Errorf("list = %v, %v", list, err)
 	}
-	if err := s.Remove("proj_data"); err != nil {
+	if err := s.Remove(t.Context(), "proj_data"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get("proj_data"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("get after remove: %v", err)
 	}
-	if err := s.Remove("proj_data"); !errors.Is(err, errdefs.ErrNotFound) {
+	if err := s.Remove(t.Context(), "proj_data"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("remove twice: %v", err)
 	}
 }
@@ -225,7 +225,7 @@ func TestCopyUpKeepsXattrs(t *testing.T) {
 func TestTmpfsVolume(t *testing.T) {
 	testutil.RequiresRoot(t)
 	s := &Store{Dir: t.TempDir()}
-	v, err := s.Create("tmpvol", nil, map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+	v, err := s.Create(t.Context(), "tmpvol", nil, map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestTmpfsVolume(t *testing.T) {
 	if _, err := s.Source(v); err != nil { // mounted once only
 		t.Fatal(err)
 	}
-	if err := s.Remove("tmpvol"); err != nil || mounted(v.Mountpoint) {
+	if err := s.Remove(t.Context(), "tmpvol"); err != nil || mounted(v.Mountpoint) {
 		t.Fatalf("remove: %v", err)
 	}
 }

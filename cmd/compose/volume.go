@@ -42,7 +42,7 @@ func newVolumeCreateCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := e.VolumeCreate(o)
+			v, err := e.VolumeCreate(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -144,7 +144,7 @@ func newVolumeRmCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := e.VolumeRemove(args, force); err != nil {
+			if err := e.VolumeRemove(cmd.Context(), args, force); err != nil {
 				return err
 			}
 			for _, n := range args {
@@ -168,7 +168,7 @@ func newVolumePruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := e.VolumePrune(all)
+			removed, err := e.VolumePrune(cmd.Context(), all)
 			if len(removed) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "Deleted Volumes:")
 				for _, n := range removed {

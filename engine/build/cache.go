@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // cache maps a step's key to the image config the step produced (with its
@@ -50,17 +52,7 @@ func (c *cache) put(key string, raw []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(raw); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
+	// Volatile: an entry lost in a crash is a cache miss, not worth an
+	// fsync on every step.
+	return store.WriteFileVolatile(p, raw, 0o600)
 }

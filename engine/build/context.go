@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // buildContext is the local directory COPY and ADD read from, less what
@@ -359,12 +360,6 @@ func (c *buildContext) saveDigests() {
 		return
 	}
 	_ = os.MkdirAll(filepath.Dir(c.digestFile), 0o700)
-	f, err := os.CreateTemp(filepath.Dir(c.digestFile), ".tmp-")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(b)
-	if f.Close() != nil || werr != nil || os.Rename(f.Name(), c.digestFile) != nil {
-		os.Remove(f.Name())
-	}
+	// Volatile: lost digests are computed again.
+	_ = store.WriteFileVolatile(c.digestFile, b, 0o600)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store/jsonfile"
 	"github.com/composer-dev/compose/internal/testutil"
 )
 
@@ -283,7 +284,7 @@ func TestSupervisorOutlivesCaller(t *testing.T) {
 	testutil.RequiresRoot(t)
 	rt := testRuntime(t)
 	spec := newSpec(t, rt, "sh", "-c", "sleep 100")
-	if err := writeJSON(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec}); err != nil {
+	if err := jsonfile.Write(filepath.Join(spec.Dir, specFile), savedSpec{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.CommandContext(t.Context(), rt.Exe, "__start_and_exit", rt.Exe, rt.Supervisor, rt.RunDir, spec.Dir).CombinedOutput()

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +61,7 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 	if err != nil {
 		return err
 	}
-	if err := state.WriteFileVolatile(specPath, data, 0o600); err != nil {
+	if err := store.WriteFileVolatile(specPath, data, 0o600); err != nil {
 		return err
 	}
 	synced := make(chan struct{})
@@ -69,7 +69,7 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 		// A failure here (a failing disk) only costs the crash safety of
 		// a file that is written and readable: not worth failing a start
 		// that has happened.
-		_ = state.Sync(specPath)
+		_ = store.Sync(specPath)
 		close(synced)
 	}()
 	defer func() { <-synced }()

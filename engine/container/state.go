@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store/jsonfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,11 +82,8 @@ func readStateFile(dir string) (State, error) {
 }
 
 func writeState(dir string, st State) error {
-	return writeJSON(filepath.Join(dir, stateFile), st)
+	return jsonfile.Write(filepath.Join(dir, stateFile), st)
 }
-
-// writeJSON writes v atomically: temp file, fsync, rename.
-func writeJSON(path string, v any) error { return state.WriteJSON(path, v) }
 
 // procStart returns a process's start time (clock ticks since boot), or 0 if
 // it does not exist.

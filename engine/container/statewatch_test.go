@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store/jsonfile"
 )
 
 // TestWaitForWakesOnWrite: a state write is seen at once (inotify), well
@@ -84,7 +85,7 @@ func BenchmarkWaitForWake(b *testing.B) {
 		// Only the rename is timed, as the supervisor's write ends with it
 		// (the fsync before it is the disk's time, not the watch's).
 		next := filepath.Join(b.TempDir(), "next")
-		if err := writeJSON(next, State{Status: StatusExited}); err != nil {
+		if err := jsonfile.Write(next, State{Status: StatusExited}); err != nil {
 			b.Fatal(err)
 		}
 		wrote := time.Now()

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // blobWriter writes a blob to a temporary file while hashing it; commit
@@ -58,7 +59,7 @@ func (w *blobWriter) commit(s *Store, want v1.Hash) error {
 		os.Remove(w.f.Name())
 		return err
 	}
-	return syncDir(s.blobDir())
+	return store.SyncDir(s.blobDir())
 }
 
 // abort drops the temporary file; harmless after commit.
@@ -74,12 +75,3 @@ func (w *blobWriter) abort() {
 func (s *Store) blobDir() string { return filepath.Join(s.dir, "blobs", "sha256") }
 
 func (s *Store) blobPath(h v1.Hash) string { return filepath.Join(s.blobDir(), h.Hex) }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -50,11 +50,11 @@ func (s *Store) removeImages(ctx context.Context, fn func(*index) ([]string, err
 		}
 		return 0, err
 	}
-	unlock, err := s.lock(ctx)
+	l, err := s.lock(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer unlock()
+	defer l.Unlock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return 0, err
@@ -72,7 +72,7 @@ func (s *Store) removeImages(ctx context.Context, fn func(*index) ([]string, err
 	if err != nil {
 		return 0, err
 	}
-	if err := writeFileAtomic(s.indexPath(), b); err != nil {
+	if err := s.writeIndex(b); err != nil {
 		return 0, err
 	}
 	return s.collect(idx, removed, ids, orphanGrace)

@@ -59,11 +59,11 @@ func (p *savePlan) close() {
 }
 
 func (s *Store) planSave(ctx context.Context, refs []string) (_ *savePlan, retErr error) {
-	unlock, err := s.lock(ctx)
+	l, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer l.Unlock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return nil, err

@@ -25,9 +25,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // Store is an image store rooted at one directory. It is safe for use by
@@ -235,11 +235,11 @@ func (s *Store) readIndex() (*index, error) {
 // compose processes never lose each other's changes, and writes it
 // atomically (temp file, fsync, rename).
 func (s *Store) update(ctx context.Context, fn func(*index) error) error {
-	unlock, err := s.lock(ctx)
+	l, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return err
@@ -251,55 +251,22 @@ func (s *Store) update(ctx context.Context, fn func(*index) error) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.indexPath(), b)
+	return s.writeIndex(b)
 }
 
-func (s *Store) lock(ctx context.Context) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "repositories.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+// lock takes the store's file lock, which serialises changes of the index
+// across compose processes.
+func (s *Store) lock(ctx context.Context) (*store.FileLock, error) {
+	l, err := store.Lock(ctx, filepath.Join(s.dir, "repositories.lock"))
 	if err != nil {
-		return nil, fmt.Errorf("image store lock: %w", err)
+		return nil, fmt.Errorf("image store: %w", err)
 	}
-	// flock blocks without honouring ctx; poll non-blocking so a cancelled
-	// command does not hang behind a stuck process.
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("image store lock: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return l, nil
 }
 
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+// writeIndex replaces repositories.json atomically and durably.
+func (s *Store) writeIndex(b []byte) error {
+	return store.WriteFile(s.indexPath(), b, 0o600)
 }
 
 // refsOf lists the references naming id (normalized), sorted.

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/runspec"
-	"github.com/composer-dev/compose/engine/state"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -142,7 +142,7 @@ func (s *Store) Save(r *Record) error {
 	if err != nil {
 		return err
 	}
-	if err := state.WriteFile(filepath.Join(r.Dir, File), data, 0o600); err != nil {
+	if err := store.WriteFile(filepath.Join(r.Dir, File), data, 0o600); err != nil {
 		return err
 	}
 	return s.index(r.Project, r.ID)

@@ -1,8 +1,11 @@
 // Package layering checks the import rules of DESIGN.md: only cmd/ knows
 // cobra, only engine/container knows libcontainer, nothing imports cmd/.
+// It also keeps os.WriteFile (neither atomic nor durable) out of library
+// code: state goes through internal/store.
 package layering
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -15,9 +18,13 @@ import (
 
 const module = "github.com/composer-dev/compose"
 
-func TestImportRules(t *testing.T) {
+func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func TestImportRules(t *testing.T) {
+	root := moduleRoot()
 	rules := []struct {
 		imported string // import path prefix
 		allowed  string // package dir prefix (relative to the module root) allowed to import it
@@ -61,4 +68,126 @@ func TestImportRules(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("checked only %d files: wrong root %s?", checked, root)
 	}
+}
+
+// writeFileAllowed are the os.WriteFile calls of library code that do not
+// write state, by file and enclosing function, each with its reason. State
+// is written with internal/store (atomic: temp file and rename; durable:
+// fsync), never with os.WriteFile.
+var writeFileAllowed = map[string]string{
+	"networks/bridge.go writeSysctl":                      "a /proc/sys knob: the kernel takes the value, nothing to rename",
+	"engine/build/steps.go run.layerStep":                 "empty marker in a build step's scratch dir: its existence is the record",
+	"engine/build/runmount.go run.runMounts":              "a secret for a RUN's mount, in the step's private dir before the container starts",
+	"engine/build/etc.go run.etcMounts":                   "/etc/hosts and resolv.conf for a RUN's mounts, in the step's private dir before it starts",
+	"engine/container/runtime.go requestStop":             "empty marker for the live supervisor: its existence is the record, stale after a crash",
+	"engine/container/runtime.go Runtime.stop":            "empty marker for the live supervisor: its existence is the record, stale after a crash",
+	"engine/container/pause.go Runtime.Pause":             "empty marker that wakes watchers of a live container: its existence is the record",
+	"internal/registrytest/push.go Registry.DockerConfig": "test fixture (a Docker config) in the test's temp dir",
+	"internal/registrytest/registrytest.go Start":         "test fixture (htpasswd) in the test's temp dir",
+	"internal/registrytest/registrytest.go Registry.run":  "test fixture (the registry's config) in the test's temp dir",
+}
+
+// TestNoOSWriteFile fails on os.WriteFile (or ioutil.WriteFile) in
+// non-test code outside cmd/ that writeFileAllowed does not list, and on
+// entries of writeFileAllowed that no longer match a call.
+func TestNoOSWriteFile(t *testing.T) {
+	root := moduleRoot()
+	used := map[string]bool{}
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "testdata" || rel == "cmd" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		checked++
+		for _, fn := range writeFileCalls(f) {
+			key := rel + " " + fn
+			if _, ok := writeFileAllowed[key]; ok {
+				used[key] = true
+				continue
+			}
+			t.Errorf("%s: os.WriteFile in %s: write state with internal/store (atomic, durable), or add %q to writeFileAllowed with the reason", rel, fn, key)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 10 {
+		t.Fatalf("checked only %d files: wrong root %s?", checked, root)
+	}
+	for key := range writeFileAllowed {
+		if !used[key] {
+			t.Errorf("writeFileAllowed lists %q, which no longer calls os.WriteFile: drop it", key)
+		}
+	}
+}
+
+// writeFileCalls names the functions of f ("Func" or "Type.Method") that
+// use os.WriteFile or ioutil.WriteFile, once per use.
+func writeFileCalls(f *ast.File) []string {
+	pkgs := map[string]bool{} // local names of os and io/ioutil
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		if p != "os" && p != "io/ioutil" {
+			continue
+		}
+		name := filepath.Base(p)
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		pkgs[name] = true
+	}
+	if len(pkgs) == 0 {
+		return nil
+	}
+	var out []string
+	for _, decl := range f.Decls {
+		name := "(package level)"
+		if fd, ok := decl.(*ast.FuncDecl); ok {
+			name = fd.Name.Name
+			if fd.Recv != nil && len(fd.Recv.List) > 0 {
+				name = recvType(fd.Recv.List[0].Type) + "." + name
+			}
+		}
+		ast.Inspect(decl, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "WriteFile" {
+				return true
+			}
+			if id, ok := sel.X.(*ast.Ident); ok && pkgs[id.Name] {
+				out = append(out, name)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func recvType(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.StarExpr:
+		return recvType(x.X)
+	case *ast.IndexExpr: // generic receiver
+		return recvType(x.X)
+	case *ast.IndexListExpr:
+		return recvType(x.X)
+	case *ast.Ident:
+		return x.Name
+	}
+	return "?"
 }

@@ -28,7 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/composer-dev/compose/engine/state"
+	"github.com/composer-dev/compose/internal/store"
 	"github.com/composer-dev/compose/logs"
 )
 
@@ -192,10 +192,10 @@ func (sv *supervisor) record(st State) {
 	sv.state = st
 	path := filepath.Join(sv.dir, StateFile)
 	if st.SupervisorPid != 0 {
-		_ = state.WriteFileVolatile(path, encodeState(st), 0o600)
+		_ = store.WriteFileVolatile(path, encodeState(st), 0o600)
 		return
 	}
-	_ = state.WriteFile(path, encodeState(st), 0o600)
+	_ = store.WriteFile(path, encodeState(st), 0o600)
 }
 
 // setHealth records a new health while the container runs.
