@@ -34,6 +34,30 @@ func TestImportRules(t *testing.T) {
 		{"github.com/fsnotify/fsnotify", "watch/"}, // one file watcher
 		{module + "/cmd", "cmd/"},
 	}
+	// The layering of DESIGN.md: dependencies point one way (cmd -> engine
+	// -> leaves), and what builds a container's description or reports on
+	// containers never needs the runtime.
+	forbidden := []struct {
+		importer string // package dir prefix
+		imported string // import path (prefix) it must not import
+		exact    bool   // only that very package (engine/container, not its supervisor)
+		why      string
+	}{
+		{"project/", module + "/engine", false, "leaves never import the engine"},
+		{"graph/", module + "/engine", false, "leaves never import the engine"},
+		{"logs/", module + "/engine", false, "leaves never import the engine"},
+		{"progress/", module + "/engine", false, "leaves never import the engine"},
+		{"networks/", module + "/engine", false, "leaves never import the engine"},
+		{"volumes/", module + "/engine", false, "leaves never import the engine"},
+		{"watch/", module + "/engine", false, "leaves never import the engine"},
+		{"errdefs/", module + "/", false, "errdefs is the bottom"},
+		{"internal/", module + "/engine", false, "internal helpers never import the engine"},
+		{"engine/runspec/", module + "/engine/container", true, "a container's description needs no runtime"},
+		{"engine/record/", module + "/engine/container", true, "records need no runtime"},
+		{"engine/specgen/", module + "/engine/container", true, "translation needs no runtime"},
+		{"engine/status/", module + "/engine/container", true, "status reports need no runtime"},
+		{"engine/container/supervisor/", "github.com/opencontainers/runc", false, "the supervisor stays lean"},
+	}
 	checked := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -57,6 +81,15 @@ func TestImportRules(t *testing.T) {
 			for _, r := range rules {
 				if strings.HasPrefix(p, r.imported) && !strings.HasPrefix(rel, r.allowed) {
 					t.Errorf("%s imports %s; only %s may", rel, p, r.allowed)
+				}
+			}
+			for _, f := range forbidden {
+				hit := strings.HasPrefix(p, f.imported)
+				if f.exact {
+					hit = p == f.imported
+				}
+				if strings.HasPrefix(rel, f.importer) && hit && !strings.HasSuffix(rel, "_test.go") {
+					t.Errorf("%s imports %s: %s", rel, p, f.why)
 				}
 			}
 		}
