@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,6 +316,57 @@ func TestFollowWaitsForFile(t *testing.T) {
 	w.Close()
 	if got := fmt.Sprint(lines(f.finish(t))); got != "[stderr:hello]" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestFollowWakesAtOnce: a line written is read at once (inotify), not on
+// the next pollInterval tick; so is a truncation's new first line.
+func TestFollowWakesAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	w := newTestWriter(t, path, jsonfile.WriterOptions{MaxSize: 400, MaxFiles: 1})
+	s := w.Stream("stdout")
+	f := startFollow(t, t.Context(), path, ReadOptions{Tail: -1})
+	var delays []time.Duration
+	for i := range 9 {
+		time.Sleep(20 * time.Millisecond) // the follower is waiting again
+		start := time.Now()
+		fmt.Fprintf(s, "line %d %s\n", i, strings.Repeat("x", 100)) // truncates every few lines
+		f.waitFor(t, i+1)
+		delays = append(delays, time.Since(start))
+	}
+	slices.Sort(delays)
+	if median := delays[len(delays)/2]; median > pollInterval/4 {
+		t.Errorf("median wake-up %s (all %v): polling, not inotify", median, delays)
+	}
+}
+
+// TestFollowDirectoryMadeAgain: the log's directory removed and made again
+// (a container recreated under the same path) is watched again.
+func TestFollowDirectoryMadeAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c-json.log")
+	f := startFollow(t, t.Context(), path, ReadOptions{Tail: -1})
+	time.Sleep(20 * time.Millisecond)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
+	s := w.Stream("stdout")
+	fmt.Fprint(s, "one\n")
+	f.waitFor(t, 1)
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	fmt.Fprint(s, "two\n")
+	f.waitFor(t, 2)
+	if d := time.Since(start); d > pollInterval/2 {
+		t.Errorf("the second line came after %s: the new directory is not watched", d)
 	}
 }
 
