@@ -14,13 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/internal/inotify"
 )
 
 // EventsOptions are the flags of `compose events`.
@@ -60,9 +57,9 @@ func (ev Event) String() string {
 }
 
 // Events streams the events of the project's containers (create, start,
-// health_status, pause, unpause, die, stop, destroy) until ctx ends. It
-// watches the state on disk with inotify: every change a supervisor or a
-// command makes wakes it, without polling.
+// health_status, pause, unpause, die, stop, destroy) until ctx ends or
+// opts.Until comes. It watches the state on disk with inotify: every
+// change a supervisor or a command makes wakes it, without polling.
 func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOptions, out io.Writer) error {
 	emit := func(ev Event) error {
 		if len(opts.Services) > 0 && !slices.Contains(opts.Services, ev.Service) {
@@ -84,14 +81,12 @@ func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOpti
 	if opts.Ready != nil {
 		opts.Ready()
 	}
-	stop := context.AfterFunc(ctx, w.close)
-	defer stop()
 	if !opts.Until.IsZero() {
-		t := time.AfterFunc(time.Until(opts.Until), w.close)
-		defer t.Stop()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, opts.Until)
+		defer cancel()
 	}
-	return w.run() // nil once closed: ctx ended or --until came
-
+	return w.run(ctx) // nil once ctx ends or --until comes
 }
 
 // stateWatcher turns changes of the containers' directories into events.
@@ -99,8 +94,7 @@ type stateWatcher struct {
 	dir     string // <root>/containers
 	project string
 	emit    func(Event) error
-	f       *os.File       // the inotify instance
-	wds     map[int]string // watch -> container id ("" = the containers directory)
+	in      *inotify.Watcher // the containers directory and each container's
 	seen    map[string]*seenContainer
 }
 
@@ -114,23 +108,13 @@ type seenContainer struct {
 	paused  bool
 }
 
-const (
-	watchRoot = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_ONLYDIR
-	watchDir  = unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE
-)
-
 func newStateWatcher(dir, project string, emit func(Event) error) (*stateWatcher, error) {
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	dir = filepath.Clean(dir)
+	in, err := inotify.Watch(dir)
 	if err != nil {
-		return nil, fmt.Errorf("inotify: %w", err)
-	}
-	// Non-blocking: reads park in Go's poller and Close wakes them.
-	w := &stateWatcher{dir: dir, project: project, emit: emit, f: os.NewFile(uintptr(fd), "inotify"),
-		wds: map[int]string{}, seen: map[string]*seenContainer{}}
-	if _, err := w.add(dir, "", watchRoot); err != nil {
-		w.close()
 		return nil, err
 	}
+	w := &stateWatcher{dir: dir, project: project, emit: emit, in: in, seen: map[string]*seenContainer{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		w.close()
@@ -144,73 +128,90 @@ func newStateWatcher(dir, project string, emit func(Event) error) (*stateWatcher
 	return w, nil
 }
 
-func (w *stateWatcher) close() { _ = w.f.Close() }
+func (w *stateWatcher) close() { _ = w.in.Close() }
 
-func (w *stateWatcher) add(path, id string, mask uint32) (int, error) {
-	wd, err := unix.InotifyAddWatch(int(w.f.Fd()), path, mask)
-	if err != nil {
-		return 0, fmt.Errorf("watch %s: %w", path, err)
-	}
-	w.wds[wd] = id
-	return wd, nil
-}
-
-// run reads inotify events until the watcher is closed.
-func (w *stateWatcher) run() error {
-	buf := make([]byte, 64*1024)
+// run reports changes until ctx ends.
+func (w *stateWatcher) run(ctx context.Context) error {
 	for {
-		n, err := w.f.Read(buf)
-		if errors.Is(err, os.ErrClosed) {
+		ev, err := w.in.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, inotify.ErrOverflow):
+			err = w.resync()
+		case err == nil:
+			err = w.handle(ev)
 		}
 		if err != nil {
-			return fmt.Errorf("inotify: %w", err)
+			return err
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			raw := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(raw.Len)]
-			name := strings.TrimRight(string(nameBytes), "\x00")
-			off += unix.SizeofInotifyEvent + int(raw.Len)
-			if err := w.handle(int(raw.Wd), raw.Mask, name); err != nil {
+	}
+}
+
+func (w *stateWatcher) handle(ev inotify.Event) error {
+	dir, name := filepath.Dir(ev.Path), filepath.Base(ev.Path)
+	switch {
+	case dir == w.dir: // a container's directory itself
+		switch {
+		case ev.Has(inotify.Create):
+			return w.track(name, true)
+		case ev.Has(inotify.Remove | inotify.Rename):
+			return w.destroyed(name)
+		}
+	case filepath.Dir(dir) == w.dir: // a file in it
+		id := filepath.Base(dir)
+		switch name {
+		case record.File, container.StateFileName:
+			return w.update(id, true)
+		case container.PausedFileName:
+			return w.pauseChanged(id, !ev.Has(inotify.Remove|inotify.Rename))
+		}
+	}
+	return nil
+}
+
+// resync compares every container with what was seen, after the kernel
+// dropped events (its queue overflowed).
+func (w *stateWatcher) resync() error {
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		return err
+	}
+	present := map[string]bool{}
+	for _, ent := range ents {
+		id := ent.Name()
+		if !ent.IsDir() {
+			continue
+		}
+		present[id] = true
+		if w.seen[id] == nil {
+			if err := w.track(id, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.update(id, true); err != nil {
+			return err
+		}
+		_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
+		if err := w.pauseChanged(id, err == nil); err != nil {
+			return err
+		}
+	}
+	for id := range w.seen {
+		if !present[id] {
+			if err := w.destroyed(id); err != nil {
 				return err
 			}
 		}
-	}
-}
-
-func (w *stateWatcher) handle(wd int, mask uint32, name string) error {
-	if mask&unix.IN_IGNORED != 0 { // the directory is gone
-		delete(w.wds, wd)
-		return nil
-	}
-	id, ok := w.wds[wd]
-	if !ok {
-		return nil
-	}
-	if id == "" { // the containers directory itself
-		switch {
-		case mask&unix.IN_ISDIR == 0:
-			return nil
-		case mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0:
-			return w.track(name, true)
-		case mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
-			return w.destroyed(name)
-		}
-		return nil
-	}
-	switch name {
-	case record.File, container.StateFileName:
-		return w.update(id, true)
-	case container.PausedFileName:
-		return w.pauseChanged(id, mask&unix.IN_DELETE == 0)
 	}
 	return nil
 }
 
 // track starts watching a container's directory and reads what is in it.
 func (w *stateWatcher) track(id string, report bool) error {
-	if _, err := w.add(filepath.Join(w.dir, id), id, watchDir); err != nil {
-		return nil // gone again already
+	if err := w.in.Add(filepath.Join(w.dir, id)); err != nil {
+		return nil // gone again already, or not a directory
 	}
 	_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
 	w.seen[id] = &seenContainer{paused: err == nil}

@@ -1,5 +1,5 @@
-// Package logs keeps each container's output in a log file in Docker's
-// json-file format (write, rotate, read, tail, follow) and renders several
-// containers' logs as Docker Compose does: "web-1  | line", coloured per
-// container, optionally with timestamps.
+// Package logs reads each container's log file in Docker's json-file
+// format (read, tail, follow, across rotations; logs/jsonfile writes it)
+// and renders several containers' logs as Docker Compose does:
+// "web-1  | line", coloured per container, optionally with timestamps.
 package logs

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/composer-dev/compose/logs/jsonfile"
 )
 
 // lockedBuffer lets the test read output while Follow is writing it.
@@ -49,7 +51,7 @@ func TestFollowAllRead(t *testing.T) {
 	var sources []Source
 	for _, name := range []string{"web-1", "client-1"} {
 		path := filepath.Join(dir, name+".log")
-		w := newTestWriter(t, path, WriterOptions{})
+		w := newTestWriter(t, path, jsonfile.WriterOptions{})
 		s := w.Stream("stdout")
 		for i := range 100 {
 			fmt.Fprintf(s, "%s %d\n", name, i)
@@ -75,7 +77,7 @@ func TestFollowAllRead(t *testing.T) {
 func TestFollowUntilDone(t *testing.T) {
 	dir := t.TempDir()
 	type src struct {
-		w    *Writer
+		w    *jsonfile.Writer
 		done atomic.Bool
 	}
 	names := []string{"a-1", "b-1"}
@@ -83,7 +85,7 @@ func TestFollowUntilDone(t *testing.T) {
 	var sources []Source
 	for _, name := range names {
 		path := filepath.Join(dir, name+".log")
-		s := &src{w: newTestWriter(t, path, WriterOptions{MaxSize: 1500, MaxFiles: 100})}
+		s := &src{w: newTestWriter(t, path, jsonfile.WriterOptions{MaxSize: 1500, MaxFiles: 100})}
 		srcs[name] = s
 		sources = append(sources, Source{Name: name, Path: path, Done: s.done.Load})
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/composer-dev/compose/logs/jsonfile"
 )
 
 // Entry is one line of a container's output.
@@ -286,7 +288,7 @@ func (r *reader) consume(lf *logFile, data []byte) error {
 
 // record decodes one json-file line and joins partial records into lines.
 func (r *reader) record(line []byte) error {
-	var rec record
+	var rec jsonfile.Record
 	if len(line) == 0 || json.Unmarshal(line, &rec) != nil {
 		return nil // corrupt or empty: skip
 	}

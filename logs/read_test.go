@@ -6,12 +6,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/composer-dev/compose/logs/jsonfile"
 )
+
+func newTestWriter(t *testing.T, path string, opts jsonfile.WriterOptions) *jsonfile.Writer {
+	t.Helper()
+	w, err := jsonfile.NewWriter(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
 
 func readAll(t *testing.T, path string, opts ReadOptions) []Entry {
 	t.Helper()
@@ -26,6 +39,18 @@ func readAll(t *testing.T, path string, opts ReadOptions) []Entry {
 	return got
 }
 
+// short abbreviates long strings in failure messages.
+func short(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if len(s) > 40 {
+			s = fmt.Sprintf("%s…(%d bytes)", s[:20], len(s))
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func lines(es []Entry) []string {
 	var out []string
 	for _, e := range es {
@@ -36,10 +61,9 @@ func lines(es []Entry) []string {
 
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	tick := 0
-	w.now = func() time.Time { tick++; return base.Add(time.Duration(tick) * time.Second) }
+	w := newTestWriter(t, path, jsonfile.WriterOptions{Now: func() time.Time { tick++; return base.Add(time.Duration(tick) * time.Second) }})
 	out, errs := w.Stream("stdout"), w.Stream("stderr")
 	long := strings.Repeat("é", 20000) // 40000 bytes, cut mid-rune by the 16 KiB split
 	fmt.Fprint(out, "one\ntwo\n")
@@ -93,7 +117,7 @@ garbage
 
 func TestTail(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	s := w.Stream("stdout")
 	const n = 50000 // several MB, many 32 KiB back-scan chunks
 	for i := range n {
@@ -148,10 +172,9 @@ func TestTailOffset(t *testing.T) {
 
 func TestSinceUntil(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tick := 0
-	w.now = func() time.Time { tick++; return base.Add(time.Duration(tick) * time.Minute) }
+	w := newTestWriter(t, path, jsonfile.WriterOptions{Now: func() time.Time { tick++; return base.Add(time.Duration(tick) * time.Minute) }})
 	s := w.Stream("stdout")
 	for i := 1; i <= 5; i++ {
 		fmt.Fprintf(s, "m%d\n", i) // written at base + i minutes
@@ -181,7 +204,7 @@ func TestSinceUntil(t *testing.T) {
 
 func TestReadStopsOnCallbackError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	fmt.Fprint(w.Stream("stdout"), "a\nb\nc\n")
 	w.Close()
 	boom := errors.New("boom")
@@ -264,7 +287,7 @@ func (f *follower) finish(t *testing.T) []Entry {
 
 func TestFollow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	s := w.Stream("stdout")
 	fmt.Fprint(s, "old1\nold2\n")
 	f := startFollow(t, t.Context(), path, ReadOptions{Tail: 1})
@@ -287,12 +310,63 @@ func TestFollowWaitsForFile(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	fmt.Fprint(w.Stream("stderr"), "hello\n")
 	f.waitFor(t, 1)
 	w.Close()
 	if got := fmt.Sprint(lines(f.finish(t))); got != "[stderr:hello]" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestFollowWakesAtOnce: a line written is read at once (inotify), not on
+// the next pollInterval tick; so is a truncation's new first line.
+func TestFollowWakesAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	w := newTestWriter(t, path, jsonfile.WriterOptions{MaxSize: 400, MaxFiles: 1})
+	s := w.Stream("stdout")
+	f := startFollow(t, t.Context(), path, ReadOptions{Tail: -1})
+	var delays []time.Duration
+	for i := range 9 {
+		time.Sleep(20 * time.Millisecond) // the follower is waiting again
+		start := time.Now()
+		fmt.Fprintf(s, "line %d %s\n", i, strings.Repeat("x", 100)) // truncates every few lines
+		f.waitFor(t, i+1)
+		delays = append(delays, time.Since(start))
+	}
+	slices.Sort(delays)
+	if median := delays[len(delays)/2]; median > pollInterval/4 {
+		t.Errorf("median wake-up %s (all %v): polling, not inotify", median, delays)
+	}
+}
+
+// TestFollowDirectoryMadeAgain: the log's directory removed and made again
+// (a container recreated under the same path) is watched again.
+func TestFollowDirectoryMadeAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c-json.log")
+	f := startFollow(t, t.Context(), path, ReadOptions{Tail: -1})
+	time.Sleep(20 * time.Millisecond)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
+	s := w.Stream("stdout")
+	fmt.Fprint(s, "one\n")
+	f.waitFor(t, 1)
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	fmt.Fprint(s, "two\n")
+	f.waitFor(t, 2)
+	if d := time.Since(start); d > pollInterval/2 {
+		t.Errorf("the second line came after %s: the new directory is not watched", d)
 	}
 }
 
@@ -305,7 +379,7 @@ func TestFollowDoneWithoutFile(t *testing.T) {
 
 func TestFollowCancel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	fmt.Fprint(w.Stream("stdout"), "x\n")
 	ctx, cancel := context.WithCancel(t.Context())
 	result := make(chan error, 1)
@@ -343,7 +417,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c-json.log")
-			w := newTestWriter(t, path, WriterOptions{MaxSize: 2000, MaxFiles: tt.maxFiles})
+			w := newTestWriter(t, path, jsonfile.WriterOptions{MaxSize: 2000, MaxFiles: tt.maxFiles})
 			s := w.Stream("stdout")
 			f := startFollow(t, t.Context(), path, ReadOptions{Tail: -1})
 			const n = 400
@@ -368,9 +442,43 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 }
 
+// TestReadRotated: the rotated files and the live one read as one log,
+// whole or tailed across files.
+func TestReadRotated(t *testing.T) {
+	for _, maxFiles := range []int{3, 2, 1} {
+		t.Run(fmt.Sprint(maxFiles), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c-json.log")
+			w := newTestWriter(t, path, jsonfile.WriterOptions{MaxSize: 1000, MaxFiles: maxFiles})
+			s := w.Stream("stdout")
+			const n = 300
+			for i := range n {
+				fmt.Fprintf(s, "line %d\n", i)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, path, ReadOptions{Tail: -1})
+			if len(got) == 0 || len(got) >= n {
+				t.Fatalf("read %d lines", len(got))
+			}
+			first := n - len(got)
+			for i, e := range got {
+				if want := fmt.Sprintf("line %d", first+i); e.Line != want {
+					t.Fatalf("entry %d = %q, want %q", i, e.Line, want)
+				}
+			}
+			k := min(len(got), 30)
+			tail := readAll(t, path, ReadOptions{Tail: k})
+			if len(tail) != k || tail[0].Line != fmt.Sprintf("line %d", n-k) || tail[k-1].Line != fmt.Sprintf("line %d", n-1) {
+				t.Errorf("tail %d = %v", k, tail)
+			}
+		})
+	}
+}
+
 func TestTailSeeksFromEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c-json.log")
-	w := newTestWriter(t, path, WriterOptions{})
+	w := newTestWriter(t, path, jsonfile.WriterOptions{})
 	s := w.Stream("stdout")
 	for i := range 20000 {
 		fmt.Fprintf(s, "line %d\n", i)

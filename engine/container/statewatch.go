@@ -2,13 +2,10 @@ package container
 
 import (
 	"context"
-	"errors"
-	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/internal/inotify"
 )
 
 // staleCheck bounds each sleep between state reads: a supervisor killed
@@ -35,72 +32,48 @@ func WaitFor(ctx context.Context, dir string, done func(State) bool) (State, err
 }
 
 // WaitDir calls check now and after each change of an entry in dir (and at
-// least every second) until it returns true, or until ctx ends.
+// least every second) until it returns true, or until ctx ends. Writes in
+// place, such as the log file's, are no change: the files a check reads
+// are replaced by rename. Where inotify is unavailable it polls.
 func WaitDir(ctx context.Context, dir string, check func() bool) error {
-	w := newDirWatch(dir)
+	w, _ := inotify.Watch(dir) // nil: poll
 	// Closing an inotify instance waits for the kernel (an RCU grace
 	// period, often milliseconds): do it off the caller's path.
-	defer func() { go w.close() }()
+	defer func() {
+		if w != nil {
+			go w.Close()
+		}
+	}()
 	for !check() {
-		if err := w.wait(ctx); err != nil {
-			return err
+		if w == nil {
+			if err := sleep(ctx, pollInterval); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := w.Wait(ctx, staleCheck, replaced); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			go w.Close() // a broken instance: poll from now on
+			w = nil
 		}
 	}
 	return nil
 }
 
-// dirWatch wakes on changes in one directory.
-type dirWatch struct {
-	f   *os.File // non-blocking inotify instance, so deadlines work; nil = poll
-	buf []byte
-}
+// replaced accepts the changes that can change what is read from a
+// container's directory: entries added, renamed or removed.
+func replaced(ev inotify.Event) bool { return ev.Has(inotify.Create | inotify.Remove | inotify.Rename) }
 
-func newDirWatch(dir string) *dirWatch {
-	w := &dirWatch{}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return w
-	}
-	const mask = unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE_SELF
-	if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
-		unix.Close(fd)
-		return w
-	}
-	w.f, w.buf = os.NewFile(uintptr(fd), "inotify"), make([]byte, 4096)
-	return w
-}
-
-// wait returns after a change, after staleCheck, or with ctx's error.
-func (w *dirWatch) wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if w.f == nil || w.f.SetReadDeadline(time.Now().Add(staleCheck)) != nil {
-		t := time.NewTimer(pollInterval)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	}
-	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	_, err := w.f.Read(w.buf)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		w.f.Close() // broken instance: poll from now on
-		w.f = nil
-	}
-	return nil
-}
-
-func (w *dirWatch) close() {
-	if w.f != nil {
-		w.f.Close()
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -59,6 +59,56 @@ func TestWaitForEnds(t *testing.T) {
 	}
 }
 
+// TestWaitDirIgnoresLogWrites: a container's log lines, written in place
+// beside its state, do not make a waiter read the state again.
+func TestWaitDirIgnoresLogWrites(t *testing.T) {
+	dir := t.TempDir()
+	log, err := os.Create(filepath.Join(dir, "c-json.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	stop := make(chan struct{})
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				log.WriteString(`{"log":"line\n"}` + "\n")
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	checks := 0
+	if err := WaitDir(ctx, dir, func() bool { checks++; return false }); err != context.DeadlineExceeded {
+		t.Errorf("at the deadline: %v", err)
+	}
+	close(stop)
+	<-written
+	if checks != 1 {
+		t.Errorf("checked %d times while only the log was written", checks)
+	}
+	// The directory removed ends the wait at once.
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	gone := filepath.Join(t.TempDir(), "c")
+	if err := os.Mkdir(gone, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(20*time.Millisecond, func() { os.Remove(gone) })
+	start := time.Now()
+	if err := WaitDir(ctx, gone, func() bool { _, err := os.Stat(gone); return err != nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > staleCheck/2 {
+		t.Errorf("noticed the removal after %s", d)
+	}
+}
+
 // BenchmarkWaitForWake: from the rename that replaces the state file to
 // WaitFor returning.
 func BenchmarkWaitForWake(b *testing.B) {

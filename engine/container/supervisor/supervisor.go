@@ -29,7 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/internal/store"
-	"github.com/composer-dev/compose/logs"
+	"github.com/composer-dev/compose/logs/jsonfile"
 )
 
 // config is the part of DIR/spec.json the supervisor needs.
@@ -90,7 +90,7 @@ type supervisor struct {
 	cfg    config
 	clk    clock
 	reaper *reaper
-	log    *logs.Writer // nil with the "none" driver
+	log    *jsonfile.Writer // nil with the "none" driver
 	attach *attachServer
 
 	mu    sync.Mutex
@@ -108,7 +108,7 @@ func newSupervisor(dir string) (*supervisor, error) {
 	}
 	sv := &supervisor{dir: dir, cfg: cfg, clk: realClock{}, reaper: newReaper()}
 	if cfg.Log.Driver != LogNone {
-		w, err := logs.NewWriter(filepath.Join(dir, cfg.ID+"-json.log"), logs.WriterOptions{MaxSize: cfg.Log.MaxSize, MaxFiles: cfg.Log.MaxFile})
+		w, err := jsonfile.NewWriter(filepath.Join(dir, cfg.ID+"-json.log"), jsonfile.WriterOptions{MaxSize: cfg.Log.MaxSize, MaxFiles: cfg.Log.MaxFile})
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package logs
+package jsonfile
 
 import (
 	"bufio"
@@ -16,18 +16,18 @@ import (
 )
 
 // rawRecords returns the records of one log file as written.
-func rawRecords(t *testing.T, path string) []record {
+func rawRecords(t *testing.T, path string) []Record {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var recs []record
+	var recs []Record
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var r record
+		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -240,22 +240,21 @@ func TestRotation(t *testing.T) {
 					t.Errorf("%s exists (err %v)", path+suf, err)
 				}
 			}
-			// Reading all gives a contiguous run ending at the last line.
-			got := readAll(t, path, ReadOptions{Tail: -1})
-			if len(got) == 0 || len(got) >= n {
-				t.Fatalf("read %d lines", len(got))
-			}
-			first := n - len(got)
-			for i, e := range got {
-				if want := fmt.Sprintf("line %d", first+i); e.Line != want {
-					t.Fatalf("entry %d = %q, want %q", i, e.Line, want)
+			// The files, oldest first, hold a contiguous run ending at the last line.
+			var got []string
+			for i := len(tt.want) - 1; i >= 0; i-- {
+				for _, r := range rawRecords(t, path+tt.want[i]) {
+					got = append(got, r.Log)
 				}
 			}
-			// Tail across files.
-			k := min(len(got), 30)
-			tail := readAll(t, path, ReadOptions{Tail: k})
-			if len(tail) != k || tail[0].Line != fmt.Sprintf("line %d", n-k) || tail[k-1].Line != fmt.Sprintf("line %d", n-1) {
-				t.Errorf("tail %d = %v", k, tail)
+			if len(got) == 0 || len(got) >= n {
+				t.Fatalf("kept %d lines", len(got))
+			}
+			first := n - len(got)
+			for i, l := range got {
+				if want := fmt.Sprintf("line %d\n", first+i); l != want {
+					t.Fatalf("record %d = %q, want %q", i, l, want)
+				}
 			}
 		})
 	}

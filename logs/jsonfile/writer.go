@@ -1,4 +1,9 @@
-package logs
+// Package jsonfile writes a container's output to its log file in
+// Docker's json-file format, one record per line, rotated by size like
+// Docker's max-size and max-file. It runs in every container's supervisor,
+// which is kept small: it encodes with leanjson and builds errors without
+// fmt. Reading and following the file is package logs' job.
+package jsonfile
 
 import (
 	"bytes"
@@ -13,9 +18,6 @@ import (
 	"github.com/composer-dev/compose/internal/leanjson"
 )
 
-// The writer runs in every container's supervisor, which is kept small: it
-// encodes with leanjson and builds errors without fmt.
-
 // maxLineSize is where a long line is cut into partial records, as Docker's
 // log copier does with its 16 KiB buffer.
 const maxLineSize = 16 * 1024
@@ -27,6 +29,9 @@ type WriterOptions struct {
 	// MaxFiles is how many files to keep, the live one included (path,
 	// path.1, …). With MaxSize set and MaxFiles <= 1 the file is truncated.
 	MaxFiles int
+	// Now is the clock records are stamped with; nil = time.Now (tests
+	// inject one).
+	Now func() time.Time
 }
 
 // Writer appends json-file records to a log file. Its streams may be
@@ -47,15 +52,15 @@ type Writer struct {
 // maxKeptBuffer bounds the record buffer kept between writes.
 const maxKeptBuffer = 4 << 10
 
-// record is one line of a json-file log.
-type record struct {
+// Record is one line of a json-file log.
+type Record struct {
 	Log    string    `json:"log"`
 	Stream string    `json:"stream"`
 	Time   time.Time `json:"time"`
 }
 
 // appendRecord appends rec as encoding/json's Encoder writes it.
-func appendRecord(b []byte, rec record) []byte {
+func appendRecord(b []byte, rec Record) []byte {
 	b = append(b, `{"log":`...)
 	b = leanjson.AppendString(b, rec.Log)
 	b = append(b, `,"stream":`...)
@@ -81,7 +86,10 @@ func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 	if opts.MaxSize < 0 || opts.MaxFiles < 0 {
 		return nil, wrap("log file "+strconv.Quote(path)+": negative rotation limits", errdefs.ErrInvalidArgument)
 	}
-	w := &Writer{path: path, opts: opts, now: time.Now}
+	w := &Writer{path: path, opts: opts, now: opts.Now}
+	if w.now == nil {
+		w.now = time.Now
+	}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
@@ -142,7 +150,7 @@ func (w *Writer) write(streamName string, data []byte) error {
 		return wrap("log file "+strconv.Quote(w.path), os.ErrClosed)
 	}
 	// The time is taken under the lock so the file is ordered by time.
-	buf := appendRecord(w.buf[:0], record{Log: string(data), Stream: streamName, Time: w.now().UTC()})
+	buf := appendRecord(w.buf[:0], Record{Log: string(data), Stream: streamName, Time: w.now().UTC()})
 	if cap(buf) <= maxKeptBuffer {
 		w.buf = buf
 	}
