@@ -17,6 +17,7 @@ import (
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
@@ -95,10 +96,10 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
 		}
-		if err := checkServiceNetworking(p, svc); err != nil {
+		if err := specgen.CheckNetworking(p, svc); err != nil {
 			return nil, err
 		}
-		if _, err := servicePortSpecs(svc); err != nil {
+		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
 		}
 		if svc.ContainerName != "" && svc.GetScale() > 1 {
@@ -109,7 +110,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			if !ok {
 				return nil, fmt.Errorf("service %q refers to undefined network %s: %w", name, key, errdefs.ErrInvalidArgument)
 			}
-			if _, err := networkOptions(key, nw); err != nil {
+			if _, err := specgen.NetworkOptions(key, nw); err != nil {
 				return nil, err
 			}
 			usedNets[key] = true
@@ -336,14 +337,14 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
 	rec.NetworkMode = mode
-	rec.Links = serviceLinks(svc)
+	rec.Links = specgen.Links(svc)
 	rec.DNS = svc.DNS
 	if target != nil && len(target.Networks) > 0 {
 		if n, err := e.nets.Get(target.Networks[0].Network); err == nil {
 			nameserver = n.Gateway
 		}
 	}
-	specs, err := servicePortSpecs(svc)
+	specs, err := specgen.Ports(svc)
 	if mode != "" {
 		if len(specs) > 0 {
 			e.warn(name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
@@ -357,7 +358,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
-	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
+	spec, err := buildSpec(rec, svc, img)
 	e.warn(name, rec.Warnings...)
 	if err == nil {
 		var storage []runspec.Mount
@@ -368,10 +369,10 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		spec.Mounts = append(spec.Mounts, ov.mounts...)
 		rec.Command = spec.Args
 		rec.Spec = spec
-		rec.ExtraHosts, err = extraHosts(svc, nameserver)
+		rec.ExtraHosts, err = specgen.ExtraHosts(svc, nameserver)
 	}
 	if err == nil {
-		err = writeServiceResolvConf(dir, nameserver, svc)
+		err = writeResolvConf(dir, nameserver, svc)
 	}
 	if err == nil {
 		err = e.records.Save(rec)
