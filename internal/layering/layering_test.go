@@ -1,5 +1,8 @@
 // Package layering checks the import rules of DESIGN.md: only cmd/ knows
-// cobra, only engine/container knows libcontainer, nothing imports cmd/.
+// cobra, only engine/container knows libcontainer, nothing imports cmd/;
+// and the rules that keep engine's sub-packages apart (the translation in
+// engine/specgen and the description in engine/runspec never depend on the
+// runtime or the engine).
 package layering
 
 import (
@@ -27,6 +30,17 @@ func TestImportRules(t *testing.T) {
 		{"github.com/fsnotify/fsnotify", "watch/"}, // one file watcher
 		{module + "/cmd", "cmd/"},
 	}
+	// Packages under dir must not import banned, except what allowed lists.
+	// A path ending in "/..." stands for that package and those below it.
+	bans := []struct {
+		dir     string // package dir (relative to the module root), with its subdirectories
+		banned  []string
+		allowed []string
+	}{
+		{"engine/specgen", []string{module + "/engine/..."}, []string{module + "/engine/runspec"}},
+		{"engine/runspec", []string{module + "/engine/..."}, []string{module + "/engine/container/supervisor"}},
+	}
+	bansChecked := make([]int, len(bans))
 	checked := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -52,6 +66,15 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s; only %s may", rel, p, r.allowed)
 				}
 			}
+			for i, b := range bans {
+				if !matches(filepath.ToSlash(filepath.Dir(rel)), b.dir+"/...") {
+					continue
+				}
+				bansChecked[i]++
+				if matchesAny(p, b.banned) && !matchesAny(p, b.allowed) {
+					t.Errorf("%s imports %s; %s must not import %s (but %s)", rel, p, b.dir, strings.Join(b.banned, ", "), strings.Join(b.allowed, ", "))
+				}
+			}
 		}
 		return nil
 	})
@@ -61,4 +84,27 @@ func TestImportRules(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("checked only %d files: wrong root %s?", checked, root)
 	}
+	for i, b := range bans {
+		if bansChecked[i] == 0 {
+			t.Errorf("no imports checked in %s: was it moved?", b.dir)
+		}
+	}
+}
+
+// matches reports whether import path p is pattern, or below it when
+// pattern ends in "/...".
+func matches(p, pattern string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return p == base || strings.HasPrefix(p, base+"/")
+	}
+	return p == pattern
+}
+
+func matchesAny(p string, patterns []string) bool {
+	for _, pattern := range patterns {
+		if matches(p, pattern) {
+			return true
+		}
+	}
+	return false
 }
