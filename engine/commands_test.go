@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
@@ -51,39 +49,6 @@ func TestSplitCpArg(t *testing.T) {
 		if s != tt.service || p != tt.path || in != tt.inContainer {
 			t.Errorf("splitCpArg(%q) = %q, %q, %v", tt.in, s, p, in)
 		}
-	}
-}
-
-func TestRunVolumes(t *testing.T) {
-	tests := []struct {
-		in   string
-		want types.ServiceVolumeConfig
-		err  error
-	}{
-		{"/srv:/data", types.ServiceVolumeConfig{Type: "bind", Source: "/srv", Target: "/data"}, nil},
-		{"/srv:/data:ro", types.ServiceVolumeConfig{Type: "bind", Source: "/srv", Target: "/data", ReadOnly: true}, nil},
-		{"./sub:/data:rw", types.ServiceVolumeConfig{Type: "bind", Source: "/proj/sub", Target: "/data"}, nil},
-		{"named:/data", types.ServiceVolumeConfig{Type: "volume", Source: "named", Target: "/data"}, nil},
-		{"/data", types.ServiceVolumeConfig{Type: "volume", Target: "/data"}, nil},
-		{"/srv:/data:xx", types.ServiceVolumeConfig{}, errdefs.ErrInvalidArgument},
-		{"/srv:rel", types.ServiceVolumeConfig{}, errdefs.ErrInvalidArgument},
-	}
-	for _, tt := range tests {
-		got, err := runVolumes("/proj", nil, []string{tt.in})
-		if tt.err != nil {
-			if !errors.Is(err, tt.err) {
-				t.Errorf("runVolumes(%q) err = %v, want %v", tt.in, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || len(got) != 1 || got[0].Type != tt.want.Type || got[0].Source != tt.want.Source || got[0].Target != tt.want.Target || got[0].ReadOnly != tt.want.ReadOnly {
-			t.Errorf("runVolumes(%q) = %+v, %v", tt.in, got, err)
-		}
-	}
-	// A -v replaces the service's volume at the same target.
-	got, err := runVolumes("/proj", []types.ServiceVolumeConfig{{Type: "volume", Source: "a", Target: "/data"}}, []string{"bvol:/data"})
-	if err != nil || len(got) != 1 || got[0].Source != "bvol" {
-		t.Errorf("runVolumes override = %+v, %v", got, err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
@@ -292,7 +293,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		for k, v := range nw.Labels {
 			labels[k] = v
 		}
-		opts, err := networkOptions(key, nw)
+		opts, err := specgen.NetworkOptions(key, nw)
 		if err != nil {
 			return err
 		}

@@ -5,84 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 )
-
-// portSpec is one published port as the compose file asks for it: a fixed
-// host port, a host port range to pick from, or none (ephemeral).
-type portSpec struct {
-	networks.PortMapping
-	rangeEnd uint16 // > HostPort when a range "8080-8089" was given
-}
-
-func (s portSpec) ephemeral() bool { return s.HostPort == 0 }
-
-// servicePortSpecs validates and converts the service's ports (any syntax
-// compose-go parses: short, long, ranges, host_ip, /udp; mode and
-// app_protocol are accepted and have no effect on a single host).
-func servicePortSpecs(svc types.ServiceConfig) ([]portSpec, error) {
-	var out []portSpec
-	for _, p := range svc.Ports {
-		s, err := portSpecOf(p)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func portSpecOf(p types.ServicePortConfig) (portSpec, error) {
-	proto := strings.ToLower(p.Protocol)
-	if proto == "" {
-		proto = "tcp"
-	}
-	if p.Target == 0 || p.Target > 65535 {
-		return portSpec{}, fmt.Errorf("port %d: invalid container port: %w", p.Target, errdefs.ErrInvalidArgument)
-	}
-	if p.Mode != "" && p.Mode != "ingress" && p.Mode != "host" {
-		return portSpec{}, fmt.Errorf("port %d: mode %q (ingress, host): %w", p.Target, p.Mode, errdefs.ErrInvalidArgument)
-	}
-	hostIP := p.HostIP
-	if hostIP == "0.0.0.0" {
-		hostIP = ""
-	}
-	s := portSpec{PortMapping: networks.PortMapping{HostIP: hostIP, ContainerPort: uint16(p.Target), Protocol: proto}}
-	if p.Published != "" {
-		lo, hi, isRange := strings.Cut(p.Published, "-")
-		first, err := parsePort(lo)
-		if err != nil {
-			return portSpec{}, fmt.Errorf("published port %q: %w", p.Published, err)
-		}
-		s.HostPort = first
-		if isRange {
-			last, err := parsePort(hi)
-			if err != nil || last < first {
-				return portSpec{}, fmt.Errorf("published port range %q: %w", p.Published, errdefs.ErrInvalidArgument)
-			}
-			s.rangeEnd = last
-		}
-	}
-	if err := networks.ValidatePort(networks.PortMapping{HostIP: s.HostIP, HostPort: s.HostPort, ContainerPort: s.ContainerPort, Protocol: s.Protocol}); err != nil {
-		return portSpec{}, err
-	}
-	return s, nil
-}
-
-func parsePort(s string) (uint16, error) {
-	n, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || n == 0 {
-		return 0, fmt.Errorf("port %q: %w", s, errdefs.ErrInvalidArgument)
-	}
-	return uint16(n), nil
-}
 
 // checkPorts finds, before anything is created, host ports that can not be
 // published: taken by a program on the host, by another container, twice
@@ -116,12 +47,12 @@ func (e *Engine) checkPorts(pl *plan) error {
 // checkServicePorts checks the service's fixed host ports against the host,
 // the published map (except mine) and the ports planned so far.
 func checkServicePorts(svc types.ServiceConfig, published map[networks.PortMapping]string, mine map[string]bool, planned *[]networks.PortMapping) error {
-	specs, err := servicePortSpecs(svc)
+	specs, err := specgen.Ports(svc)
 	if err != nil {
 		return err
 	}
 	for _, s := range specs {
-		if s.ephemeral() || s.rangeEnd > 0 {
+		if s.Ephemeral() || s.RangeEnd > 0 {
 			continue
 		}
 		if svc.GetScale() > 1 {
@@ -183,7 +114,7 @@ func (e *Engine) serviceIDs(projectName, service string) (map[string]bool, error
 
 // allocatePorts turns specs into concrete mappings for a new container:
 // ephemeral ports get a free host port now, ranges their first free port.
-func allocatePorts(specs []portSpec) ([]networks.PortMapping, error) {
+func allocatePorts(specs []specgen.PortSpec) ([]networks.PortMapping, error) {
 	if len(specs) == 0 {
 		return nil, nil
 	}
@@ -195,18 +126,18 @@ func allocatePorts(specs []portSpec) ([]networks.PortMapping, error) {
 	for _, s := range specs {
 		m := s.PortMapping
 		switch {
-		case s.ephemeral():
+		case s.Ephemeral():
 			if m.HostPort, err = networks.FreePort(m, published); err != nil {
 				return nil, err
 			}
-		case s.rangeEnd > 0:
+		case s.RangeEnd > 0:
 			found := false
-			for p := int(s.HostPort); p <= int(s.rangeEnd) && !found; p++ {
+			for p := int(s.HostPort); p <= int(s.RangeEnd) && !found; p++ {
 				m.HostPort = uint16(p)
 				found = networks.CheckPortFree(m, published, nil) == nil && !usedIn(out, m)
 			}
 			if !found {
-				return nil, fmt.Errorf("no free host port in %d-%d/%s: %w", s.HostPort, s.rangeEnd, s.Protocol, errdefs.ErrConflict)
+				return nil, fmt.Errorf("no free host port in %d-%d/%s: %w", s.HostPort, s.RangeEnd, s.Protocol, errdefs.ErrConflict)
 			}
 		}
 		published[m] = "planned"

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/composer-dev/compose/progress"
@@ -53,4 +55,24 @@ func statusOf(text string) progress.Status {
 		return progress.Working
 	}
 	return progress.Done
+}
+
+// warn shows the warnings of creating container name: as lines of the
+// progress display when one is open, else the way Docker Compose prints its
+// own warnings.
+func (e *Engine) warn(name string, msgs ...string) {
+	for i, m := range msgs {
+		e.pmu.Lock()
+		pw := e.pw
+		e.pmu.Unlock()
+		if pw == nil {
+			fmt.Fprintf(e.err, "WARN[0000] %s\n", m)
+			continue
+		}
+		id := "Container " + name + " warning"
+		if i > 0 {
+			id += " " + strconv.Itoa(i+1)
+		}
+		e.event(progress.Event{ID: id, Text: m, Status: progress.Warning})
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 	"github.com/composer-dev/compose/project"
@@ -68,7 +69,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if err := runPorts(&svc, opts); err != nil {
 		return 0, err
 	}
-	if svc.Volumes, err = runVolumes(pl.project.WorkingDir, svc.Volumes, opts.Volumes); err != nil {
+	if svc.Volumes, err = specgen.RunVolumes(pl.project.WorkingDir, svc.Volumes, opts.Volumes); err != nil {
 		return 0, err
 	}
 	if err := e.checkServiceStorage(pl.project, svc, pl.images[svc.Name]); err != nil {

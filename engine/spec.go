@@ -4,72 +4,56 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/internal/store"
 )
 
-// defaultPath is what Docker puts in PATH when the image sets none.
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// commandLine merges the image's Entrypoint/Cmd with the service's overrides
-// the way Docker does: overriding the entrypoint also drops the image's Cmd.
-func commandLine(svc types.ServiceConfig, cfg v1.Config) ([]string, error) {
-	entrypoint, cmd := cfg.Entrypoint, cfg.Cmd
-	if svc.Entrypoint != nil {
-		entrypoint, cmd = svc.Entrypoint, nil
+// buildSpec turns a service and its image into the new container's spec
+// (specgen does the translation; its warnings go to rec.Warnings) and
+// writes the container's /etc/hostname and a first /etc/hosts.
+func buildSpec(rec *record.Record, svc types.ServiceConfig, img *image.Image) (runspec.Spec, error) {
+	containersDir := filepath.Dir(rec.Dir)
+	spec, warnings, err := specgen.Build(svc, img.Config, specgen.Input{
+		ID:         rec.ID,
+		Name:       rec.Name,
+		Dir:        rec.Dir,
+		Labels:     rec.Labels,
+		Layers:     img.LayerDirs,
+		ProjectDir: rec.Labels[record.LabelWorkingDir],
+		FindPeer: func(ref string) (specgen.Peer, error) {
+			dir, err := containerDir(containersDir, rec.Project, ref)
+			if err != nil {
+				return specgen.Peer{}, err
+			}
+			peer := specgen.Peer{Dir: dir}
+			if sp, err := container.ReadSpec(dir); err == nil {
+				peer.Options = &sp.Options
+			}
+			return peer, nil
+		},
+		Runtime: runtimeChecks{},
+	})
+	rec.Warnings = warnings
+	if err != nil {
+		return spec, err
 	}
-	if svc.Command != nil {
-		cmd = svc.Command
+	if err := writeHostname(rec.Dir, spec.Hostname); err != nil {
+		return spec, err
 	}
-	args := append(append([]string{}, entrypoint...), cmd...)
-	if len(args) == 0 {
-		return nil, fmt.Errorf("service %q: no command specified: %w", svc.Name, errdefs.ErrInvalidArgument)
+	if err := writeHosts(rec.Dir, spec.Hostname, ""); err != nil {
+		return spec, err
 	}
-	return args, nil
+	return spec, nil
 }
-
-// environment is the image's env overlaid with the service's, plus HOSTNAME and
-// a default PATH as Docker adds them.
-func environment(svc types.ServiceConfig, cfg v1.Config, hostname string) []string {
-	index := map[string]int{}
-	var env []string
-	set := func(kv string) {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := index[k]; ok {
-			env[i] = kv
-			return
-		}
-		index[k] = len(env)
-		env = append(env, kv)
-	}
-	set(defaultPath)
-	set("HOSTNAME=" + hostname)
-	for _, kv := range cfg.Env {
-		set(kv)
-	}
-	keys := make([]string, 0, len(svc.Environment))
-	for k := range svc.Environment {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if v := svc.Environment[k]; v != nil {
-			set(k + "=" + *v)
-		}
-	}
-	return env
-}
-
-// etcFiles are the per-container /etc files Docker bind-mounts.
-var etcFiles = []string{"hostname", "hosts", "resolv.conf"}
 
 func writeHostname(dir, hostname string) error {
 	return store.WriteFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644)
@@ -77,85 +61,66 @@ func writeHostname(dir, hostname string) error {
 
 // writeHosts writes /etc/hosts with the container's own address, as Docker does.
 func writeHosts(dir, hostname, ip string, extra ...string) error {
-	var b strings.Builder
-	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
-	if ip != "" {
-		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
-	}
-	for _, line := range extra { // extra_hosts
-		b.WriteString(line + "\n")
-	}
-	return store.WriteFile(filepath.Join(dir, "hosts"), []byte(b.String()), 0o644)
+	return store.WriteFile(filepath.Join(dir, "hosts"), specgen.HostsFile(hostname, ip, extra), 0o644)
 }
 
-// writeResolvConf points the container at the embedded DNS server on its
-// first network's gateway, keeping the host's search domains and options.
-func writeResolvConf(dir, nameserver string) error {
-	var b strings.Builder
-	if nameserver != "" {
-		fmt.Fprintf(&b, "nameserver %s\n", nameserver)
+// writeResolvConf writes a service's /etc/resolv.conf, pointing it at the
+// embedded DNS server on nameserver (when there is one) and keeping the
+// host's search domains unless the service sets its own.
+func writeResolvConf(dir, nameserver string, svc types.ServiceConfig) error {
+	host, _ := os.ReadFile("/etc/resolv.conf")
+	data, err := specgen.ResolvConf(svc, nameserver, host)
+	if err != nil {
+		return err
 	}
-	if host, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-		for _, line := range strings.Split(string(host), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && f[0] == "search" {
-				b.WriteString(line + "\n")
-			}
+	return store.WriteFile(filepath.Join(dir, "resolv.conf"), data, 0o644)
+}
+
+// containerDir resolves service:NAME (its first container in project) or
+// container:NAME (a name or ID) to that container's directory.
+func containerDir(containersDir, project, ref string) (string, error) {
+	kind, name, _ := strings.Cut(ref, ":")
+	entries, err := os.ReadDir(containersDir)
+	if err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	var best *record.Record
+	for _, e := range entries {
+		r, err := record.Load(filepath.Join(containersDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		match := kind == "container" && (r.Name == name || r.ID == name || len(name) >= 12 && strings.HasPrefix(r.ID, name))
+		if kind == "service" {
+			match = r.Project == project && r.Service == name && r.Labels[record.LabelOneoff] != "True"
+		}
+		if match && (best == nil || r.Number < best.Number) {
+			best = r
 		}
 	}
-	b.WriteString("options ndots:0\n")
-	return store.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
+	if best == nil {
+		return "", fmt.Errorf("%s %q has no container: %w", kind, name, errdefs.ErrNotFound)
+	}
+	return best.Dir, nil
 }
 
-// buildSpec turns a service and its image into the runtime's container spec.
-func buildSpec(rec *record.Record, svc types.ServiceConfig, cfg v1.Config, layers []string) (runspec.Spec, error) {
-	args, err := commandLine(svc, cfg)
-	if err != nil {
-		return runspec.Spec{}, err
-	}
-	hostname := svc.Hostname
-	if hostname == "" {
-		hostname = rec.ID[:12]
-	}
-	cwd := svc.WorkingDir
-	if cwd == "" {
-		cwd = cfg.WorkingDir
-	}
-	user := svc.User
-	if user == "" {
-		user = cfg.User
-	}
-	stopSignal := svc.StopSignal
-	if stopSignal == "" {
-		stopSignal = cfg.StopSignal
-	}
-	spec := runspec.Spec{
-		ID:         rec.ID,
-		Name:       rec.Name,
-		Dir:        rec.Dir,
-		Args:       args,
-		Env:        environment(svc, cfg, hostname),
-		Cwd:        cwd,
-		User:       user,
-		Hostname:   hostname,
-		Lower:      layers,
-		Labels:     rec.Labels,
-		StopSignal: stopSignal,
-	}
-	env := optionsEnv{projectDir: rec.Labels[record.LabelWorkingDir], project: rec.Project, containersDir: filepath.Dir(rec.Dir)}
-	if spec.Options, rec.Warnings, err = containerOptions(svc, cfg, env); err != nil {
-		return spec, err
-	}
-	if spec.Restart, spec.Health, spec.Log, err = supervisorPolicy(svc, cfg); err != nil {
-		return spec, err
-	}
-	for _, name := range etcFiles {
-		spec.Mounts = append(spec.Mounts, runspec.Mount{Source: filepath.Join(rec.Dir, name), Destination: "/etc/" + name})
-	}
-	if err := writeHostname(rec.Dir, hostname); err != nil {
-		return spec, err
-	}
-	if err := writeHosts(rec.Dir, hostname, ""); err != nil {
-		return spec, err
-	}
-	return spec, nil
+// runtimeChecks gives specgen the checks and host facts of engine/container.
+type runtimeChecks struct{}
+
+func (runtimeChecks) CheckCapability(name string) error {
+	_, err := container.NormalizeCap(name)
+	return err
 }
+
+func (runtimeChecks) CheckDeviceCgroupRule(rule string) error {
+	_, err := container.ParseDeviceCgroupRule(rule)
+	return err
+}
+
+func (runtimeChecks) CheckUlimit(u runspec.Ulimit) error { return container.CheckUlimit(u) }
+func (runtimeChecks) CheckSeccompProfile(profile []byte) error {
+	return container.ValidateSeccompProfile(profile)
+}
+func (runtimeChecks) HardLimit(ulimit string) (uint64, bool) { return container.HostHardLimit(ulimit) }
+func (runtimeChecks) CgroupV2() bool                         { return container.CgroupV2() }
+func (runtimeChecks) SwapLimitSupported() bool               { return container.SwapLimitSupported() }

@@ -17,6 +17,7 @@ import (
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
+	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
 	"github.com/composer-dev/compose/project"
@@ -94,10 +95,10 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
 		}
-		if err := checkServiceNetworking(p, svc); err != nil {
+		if err := specgen.CheckNetworking(p, svc); err != nil {
 			return nil, err
 		}
-		if _, err := servicePortSpecs(svc); err != nil {
+		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
 		}
 		if svc.ContainerName != "" && svc.GetScale() > 1 {
@@ -108,7 +109,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 			if !ok {
 				return nil, fmt.Errorf("service %q refers to undefined network %s: %w", name, key, errdefs.ErrInvalidArgument)
 			}
-			if _, err := networkOptions(key, nw); err != nil {
+			if _, err := specgen.NetworkOptions(key, nw); err != nil {
 				return nil, err
 			}
 			usedNets[key] = true
@@ -274,6 +275,8 @@ type createOverrides struct {
 	previous *record.Record
 }
 
+// createWith creates one container of svc: its record, spec, /etc files
+// and published ports; what it made is removed when a step fails.
 func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConfig, number int, hash string, img *image.Image, ov createOverrides) (*record.Record, error) {
 	p := pl.project
 	name := svc.ContainerName
@@ -296,6 +299,25 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	if err := os.MkdirAll(dir, 0o710); err != nil {
 		return nil, err
 	}
+	rec := &record.Record{
+		ID: id, Name: name, Project: p.Name, Service: svc.Name, Number: number,
+		Image: svc.Image, ImageID: img.ID, Labels: containerLabels(p, svc, number, hash, img.ID, ov),
+		Created: time.Now().UTC(), Dir: dir,
+	}
+	if svc.StopGracePeriod != nil {
+		d := time.Duration(*svc.StopGracePeriod)
+		rec.StopTimeout = &d
+	}
+	if err := e.fillRecord(ctx, pl, svc, rec, img, ov); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	progress("Container", name, "Created")
+	return rec, nil
+}
+
+// containerLabels are the service's labels, Compose's own and the overrides'.
+func containerLabels(p *types.Project, svc types.ServiceConfig, number int, hash, imageID string, ov createOverrides) map[string]string {
 	labels := map[string]string{}
 	for k, v := range svc.Labels {
 		labels[k] = v
@@ -314,7 +336,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 		record.LabelWorkingDir:  p.WorkingDir,
 		record.LabelConfigFiles: strings.Join(p.ComposeFiles, ","),
 		record.LabelVersion:     Version,
-		record.LabelImage:       img.ID,
+		record.LabelImage:       imageID,
 		record.LabelDependsOn:   strings.Join(deps, ","),
 	} {
 		labels[k] = v
@@ -325,14 +347,43 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	for k, v := range ov.labels {
 		labels[k] = v
 	}
-	rec := &record.Record{
-		ID: id, Name: name, Project: p.Name, Service: svc.Name, Number: number,
-		Image: svc.Image, ImageID: img.ID, Labels: labels, Created: time.Now().UTC(), Dir: dir,
+	return labels
+}
+
+// fillRecord fills in the new container's networking and spec, writes its
+// files and saves its record.
+func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, ov createOverrides) error {
+	nameserver, err := e.networking(pl.project, svc, rec)
+	if err != nil {
+		return err
 	}
-	if svc.StopGracePeriod != nil {
-		d := time.Duration(*svc.StopGracePeriod)
-		rec.StopTimeout = &d
+	spec, err := buildSpec(rec, svc, img)
+	e.warn(rec.Name, rec.Warnings...)
+	if err != nil {
+		return err
 	}
+	storage, err := e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
+	if err != nil {
+		return err
+	}
+	spec.Mounts = append(spec.Mounts, storage...)
+	spec.Mounts = append(spec.Mounts, ov.mounts...)
+	rec.Command = spec.Args
+	rec.Spec = spec
+	if rec.ExtraHosts, err = specgen.ExtraHosts(svc, nameserver); err != nil {
+		return err
+	}
+	if err := writeResolvConf(rec.Dir, nameserver, svc); err != nil {
+		return err
+	}
+	return e.records.Save(rec)
+}
+
+// networking sets the new container's networks (or network mode), links,
+// dns servers and published ports. It returns the address of the DNS
+// server for its resolv.conf: the gateway of its first network, or of the
+// first network of the container whose namespace it joins.
+func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *record.Record) (string, error) {
 	var nameserver string
 	for _, key := range serviceNetworks(svc) {
 		nw := p.Networks[key]
@@ -355,56 +406,27 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	}
 	mode, target, err := e.resolveNetworkMode(p.Name, svc.NetworkMode)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("container %s: %w", name, err)
+		return "", err
 	}
 	rec.NetworkMode = mode
-	rec.Links = serviceLinks(svc)
+	rec.Links = specgen.Links(svc)
 	rec.DNS = svc.DNS
 	if target != nil && len(target.Networks) > 0 {
 		if n, err := e.nets.Get(target.Networks[0].Network); err == nil {
 			nameserver = n.Gateway
 		}
 	}
-	specs, err := servicePortSpecs(svc)
+	specs, err := specgen.Ports(svc)
 	if mode != "" {
 		if len(specs) > 0 {
-			e.warn(name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
+			e.warn(rec.Name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
 		}
 		specs = nil
 	}
 	if err == nil {
 		rec.Ports, err = allocatePorts(specs)
 	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("container %s: %w", name, err)
-	}
-	spec, err := buildSpec(rec, svc, img.Config, img.LayerDirs)
-	e.warn(name, rec.Warnings...)
-	if err == nil {
-		var storage []runspec.Mount
-		storage, err = e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
-		spec.Mounts = append(spec.Mounts, storage...)
-	}
-	if err == nil {
-		spec.Mounts = append(spec.Mounts, ov.mounts...)
-		rec.Command = spec.Args
-		rec.Spec = spec
-		rec.ExtraHosts, err = extraHosts(svc, nameserver)
-	}
-	if err == nil {
-		err = writeServiceResolvConf(dir, nameserver, svc)
-	}
-	if err == nil {
-		err = e.records.Save(rec)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("container %s: %w", name, err)
-	}
-	progress("Container", name, "Created")
-	return rec, nil
+	return nameserver, err
 }
 
 func (e *Engine) startRecord(ctx context.Context, r *record.Record) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -56,7 +57,7 @@ type seccompFilter struct {
 }
 
 // SeccompUnconfined is the Options.Seccomp value that disables seccomp.
-const SeccompUnconfined = "unconfined"
+const SeccompUnconfined = runspec.SeccompUnconfined
 
 // ValidateSeccompProfile checks a profile in Docker's JSON format, so that a
 // bad file is reported when the container is created, not when it starts.

@@ -64,6 +64,19 @@ type (
 	LogOptions    = supervisor.LogOptions
 )
 
+// The restart policy names and log drivers the supervisor knows.
+const (
+	RestartNo            = supervisor.RestartNo
+	RestartAlways        = supervisor.RestartAlways
+	RestartOnFailure     = supervisor.RestartOnFailure
+	RestartUnlessStopped = supervisor.RestartUnlessStopped
+	LogJSONFile          = supervisor.LogJSONFile
+	LogNone              = supervisor.LogNone
+)
+
+// SeccompUnconfined as Options.Seccomp runs the container without seccomp.
+const SeccompUnconfined = "unconfined"
+
 // HostNetNS as Spec.NetNS runs the container in the host's network
 // namespace (network_mode: host).
 const HostNetNS = "host"

@@ -1,7 +1,9 @@
 // Package layering checks the import rules of DESIGN.md: only cmd/ knows
 // cobra, only engine/container knows libcontainer, nothing imports cmd/.
 // It also keeps os.WriteFile (neither atomic nor durable) out of library
-// code: state goes through internal/store.
+// code: state goes through internal/store. And the rules that keep
+// engine's sub-packages apart: the translation in engine/specgen and the
+// description in engine/runspec never depend on the runtime or the engine.
 package layering
 
 import (
@@ -62,6 +64,17 @@ func TestImportRules(t *testing.T) {
 		{"engine/status/", module + "/engine/container", true, "status reports need no runtime"},
 		{"engine/container/supervisor/", "github.com/opencontainers/runc", false, "the supervisor stays lean"},
 	}
+	// Packages under dir must not import banned, except what allowed lists.
+	// A path ending in "/..." stands for that package and those below it.
+	bans := []struct {
+		dir     string // package dir (relative to the module root), with its subdirectories
+		banned  []string
+		allowed []string
+	}{
+		{"engine/specgen", []string{module + "/engine/..."}, []string{module + "/engine/runspec"}},
+		{"engine/runspec", []string{module + "/engine/..."}, []string{module + "/engine/container/supervisor"}},
+	}
+	bansChecked := make([]int, len(bans))
 	checked := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -96,6 +109,15 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s: %s", rel, p, f.why)
 				}
 			}
+			for i, b := range bans {
+				if !matches(filepath.ToSlash(filepath.Dir(rel)), b.dir+"/...") {
+					continue
+				}
+				bansChecked[i]++
+				if matchesAny(p, b.banned) && !matchesAny(p, b.allowed) {
+					t.Errorf("%s imports %s; %s must not import %s (but %s)", rel, p, b.dir, strings.Join(b.banned, ", "), strings.Join(b.allowed, ", "))
+				}
+			}
 		}
 		return nil
 	})
@@ -105,6 +127,29 @@ func TestImportRules(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("checked only %d files: wrong root %s?", checked, root)
 	}
+	for i, b := range bans {
+		if bansChecked[i] == 0 {
+			t.Errorf("no imports checked in %s: was it moved?", b.dir)
+		}
+	}
+}
+
+// matches reports whether import path p is pattern, or below it when
+// pattern ends in "/...".
+func matches(p, pattern string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return p == base || strings.HasPrefix(p, base+"/")
+	}
+	return p == pattern
+}
+
+func matchesAny(p string, patterns []string) bool {
+	for _, pattern := range patterns {
+		if matches(p, pattern) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeFileAllowed are the os.WriteFile calls of library code that do not

@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 	"github.com/composer-dev/compose/errdefs"
 )
 
-// runVolumes adds `run -v` volumes (HOST:CONTAINER[:opts], NAME:CONTAINER,
+// RunVolumes adds `run -v` volumes (HOST:CONTAINER[:opts], NAME:CONTAINER,
 // or CONTAINER for an anonymous one) to the service's, replacing those at the
 // same target. A relative or ~ host path is resolved like in the compose file.
-func runVolumes(projectDir string, have []types.ServiceVolumeConfig, specs []string) ([]types.ServiceVolumeConfig, error) {
+func RunVolumes(projectDir string, have []types.ServiceVolumeConfig, specs []string) ([]types.ServiceVolumeConfig, error) {
 	out := append([]types.ServiceVolumeConfig(nil), have...)
 	for _, spec := range specs {
 		v, err := format.ParseVolume(spec)

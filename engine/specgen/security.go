@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/composer-dev/compose/engine/container"
-	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -59,7 +57,7 @@ func (m *optionsMapper) seccomp(o *runspec.Options, val string) error {
 	case "":
 		return invalid("security_opt seccomp: want seccomp=unconfined or seccomp=<profile.json>")
 	case "unconfined":
-		o.Seccomp = container.SeccompUnconfined
+		o.Seccomp = runspec.SeccompUnconfined
 		return nil
 	case "builtin", "default":
 		o.Seccomp = ""
@@ -67,7 +65,7 @@ func (m *optionsMapper) seccomp(o *runspec.Options, val string) error {
 	}
 	path := val
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(m.env.projectDir, path)
+		path = filepath.Join(m.in.ProjectDir, path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -76,7 +74,7 @@ func (m *optionsMapper) seccomp(o *runspec.Options, val string) error {
 		}
 		return fmt.Errorf("security_opt seccomp: %w", err)
 	}
-	if err := container.ValidateSeccompProfile(data); err != nil {
+	if err := m.in.Runtime.CheckSeccompProfile(data); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	o.Seccomp = string(data)
@@ -95,11 +93,11 @@ func (m *optionsMapper) namespaces(o *runspec.Options) error {
 	case s.Pid == "" || s.Pid == "host":
 		o.PIDMode = s.Pid
 	case isContainerRef(s.Pid):
-		dir, err := m.containerDir(s.Pid)
+		peer, err := m.peer(s.Pid)
 		if err != nil {
 			return fmt.Errorf("pid: %w", err)
 		}
-		o.PIDContainer = dir
+		o.PIDContainer = peer.Dir
 	default:
 		return invalid("pid %q: want host, service:NAME or container:NAME", s.Pid)
 	}
@@ -107,12 +105,12 @@ func (m *optionsMapper) namespaces(o *runspec.Options) error {
 	case s.Ipc == "" || s.Ipc == "private" || s.Ipc == "shareable" || s.Ipc == "host" || s.Ipc == "none":
 		o.IPCMode = s.Ipc
 	case isContainerRef(s.Ipc):
-		dir, err := m.containerDir(s.Ipc)
+		peer, err := m.peer(s.Ipc)
 		if err != nil {
 			return fmt.Errorf("ipc: %w", err)
 		}
-		o.IPCContainer = dir
-		if sp, err := container.ReadSpec(dir); err == nil && sp.Options.IPCMode != "shareable" {
+		o.IPCContainer = peer.Dir
+		if peer.Options != nil && peer.Options.IPCMode != "shareable" {
 			m.warn("ipc %s: its /dev/shm is not shared (only its IPC namespace) unless it sets ipc: shareable", s.Ipc)
 		}
 	default:
@@ -139,30 +137,11 @@ func isContainerRef(v string) bool {
 	return strings.HasPrefix(v, "service:") || strings.HasPrefix(v, "container:")
 }
 
-// containerDir resolves service:NAME (its first container in this project)
-// or container:NAME to that container's directory.
-func (m *optionsMapper) containerDir(ref string) (string, error) {
-	kind, name, _ := strings.Cut(ref, ":")
-	entries, err := os.ReadDir(m.env.containersDir)
-	if err != nil && !os.IsNotExist(err) {
-		return "", err
+// peer finds the container a service:NAME or container:NAME reference names.
+func (m *optionsMapper) peer(ref string) (Peer, error) {
+	if m.in.FindPeer == nil {
+		kind, name, _ := strings.Cut(ref, ":")
+		return Peer{}, fmt.Errorf("%s %q has no container: %w", kind, name, errdefs.ErrNotFound)
 	}
-	var best *record.Record
-	for _, e := range entries {
-		r, err := record.Load(filepath.Join(m.env.containersDir, e.Name()))
-		if err != nil {
-			continue
-		}
-		match := kind == "container" && (r.Name == name || r.ID == name || len(name) >= 12 && strings.HasPrefix(r.ID, name))
-		if kind == "service" {
-			match = r.Project == m.env.project && r.Service == name && r.Labels[record.LabelOneoff] != "True"
-		}
-		if match && (best == nil || r.Number < best.Number) {
-			best = r
-		}
-	}
-	if best == nil {
-		return "", fmt.Errorf("%s %q has no container: %w", kind, name, errdefs.ErrNotFound)
-	}
-	return best.Dir, nil
+	return m.in.FindPeer(ref)
 }

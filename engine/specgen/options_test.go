@@ -1,20 +1,17 @@
-package engine
+package specgen
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/container"
-	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -28,10 +25,6 @@ func TestContainerOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	mib := func(n int64) types.UnitBytes { return types.UnitBytes(n << 20) }
-	swap := int64(0) // memswap default: twice the memory when swap is accounted
-	if container.SwapLimitSupported() {
-		swap = 128 << 20
-	}
 	tests := []struct {
 		name string
 		svc  types.ContainerSpec
@@ -54,7 +47,7 @@ func TestContainerOptions(t *testing.T) {
 				return o.NoNewPrivileges && o.Seccomp == profile && o.UnmaskPaths && len(o.CapAdd) == 1
 			}},
 		{"seccomp unconfined", types.ContainerSpec{SecurityOpt: []string{"seccomp:unconfined"}}, nil,
-			func(o *runspec.Options) bool { return o.Seccomp == container.SeccompUnconfined }},
+			func(o *runspec.Options) bool { return o.Seccomp == runspec.SeccompUnconfined }},
 		{"sysctls and ulimits", types.ContainerSpec{Sysctls: types.Mapping{"net.core.somaxconn": "1024", "kernel.shmmax": "1"},
 			Ulimits: map[string]*types.UlimitsConfig{"nofile": {Soft: 1024, Hard: 2048}, "nproc": {Single: 100}}}, nil,
 			func(o *runspec.Options) bool {
@@ -70,12 +63,12 @@ func TestContainerOptions(t *testing.T) {
 		{"resources", types.ContainerSpec{MemLimit: mib(64), MemReservation: mib(32), CPUS: 0.5, CPUShares: 512, PidsLimit: 100, OomScoreAdj: -500}, nil,
 			func(o *runspec.Options) bool {
 				r := o.Resources
-				return r.Memory == 64<<20 && r.MemorySwap == swap && r.MemoryReservation == 32<<20 && r.NanoCPUs == 5e8 &&
+				return r.Memory == 64<<20 && r.MemorySwap == 128<<20 && r.MemoryReservation == 32<<20 && r.NanoCPUs == 5e8 &&
 					r.CPUShares == 512 && r.PidsLimit == 100 && *o.OOMScoreAdj == -500
 			}},
 		{"unlimited swap", types.ContainerSpec{MemLimit: mib(64), MemSwapLimit: -1}, nil,
 			func(o *runspec.Options) bool {
-				return o.Resources.MemorySwap == -1 || !container.SwapLimitSupported()
+				return o.Resources.MemorySwap == -1
 			}},
 		{"deploy limits", types.ContainerSpec{}, &types.DeployConfig{Resources: types.Resources{
 			Limits:       &types.Resource{NanoCPUs: 0.25, MemoryBytes: types.UnitBytes(32 << 20), Pids: 50},
@@ -98,7 +91,7 @@ func TestContainerOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := types.ServiceConfig{Name: "web", ContainerSpec: tt.svc, Deploy: tt.dep}
-			o, warnings, err := containerOptions(svc, v1.Config{}, optionsEnv{projectDir: profileDir, containersDir: t.TempDir()})
+			o, warnings, err := containerOptions(svc, Input{ProjectDir: profileDir, Runtime: testRuntime()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +160,7 @@ func TestContainerOptionsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := types.ServiceConfig{Name: "web", ContainerSpec: tt.svc}
-			_, _, err := containerOptions(svc, v1.Config{}, optionsEnv{projectDir: dir, containersDir: t.TempDir()})
+			_, _, err := containerOptions(svc, Input{ProjectDir: dir, Runtime: testRuntime()})
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
@@ -180,79 +173,106 @@ func TestContainerOptionsErrors(t *testing.T) {
 }
 
 func TestContainerOptionsWarnings(t *testing.T) {
+	v1Host := testRuntime()
+	v1Host.cgroupV2 = false
+	noSwap := testRuntime()
+	noSwap.swap = false
+	lowNofile := testRuntime()
+	lowNofile.hard = map[string]uint64{"nofile": 1024}
 	tests := []struct {
 		name string
 		svc  types.ContainerSpec
-		warn string
+		rt   *fakeRuntime // nil: testRuntime()
+		warn string       // "": no warning
 	}{
-		{"label", types.ContainerSpec{SecurityOpt: []string{"label=disable"}}, "SELinux"},
-		{"apparmor profile", types.ContainerSpec{SecurityOpt: []string{"apparmor=docker-default"}}, "AppArmor"},
-		{"privileged with caps", types.ContainerSpec{Privileged: true, CapDrop: []string{"NET_RAW"}}, "privileged"},
-		{"blkio", types.ContainerSpec{BlkioConfig: &types.BlkioConfig{Weight: 100}}, "blkio_config"},
-		{"cpu_count", types.ContainerSpec{CPUCount: 2}, "Windows"},
-		{"rt", types.ContainerSpec{CPURTRuntime: 1000}, "real-time"},
-		{"shares clamp", types.ContainerSpec{CPUShares: 1}, "minimum, 2"},
-		{"shm with host ipc", types.ContainerSpec{Ipc: "host", ShmSize: 1 << 20}, "shm_size is ignored"},
-		{"huge nproc", types.ContainerSpec{Ulimits: map[string]*types.UlimitsConfig{"nproc": {Single: -1}}}, ""},
+		{"label", types.ContainerSpec{SecurityOpt: []string{"label=disable"}}, nil, "SELinux"},
+		{"apparmor profile", types.ContainerSpec{SecurityOpt: []string{"apparmor=docker-default"}}, nil, "AppArmor"},
+		{"apparmor unconfined", types.ContainerSpec{SecurityOpt: []string{"apparmor:unconfined"}}, nil, ""},
+		{"privileged with caps", types.ContainerSpec{Privileged: true, CapDrop: []string{"NET_RAW"}}, nil, "privileged"},
+		{"privileged with seccomp profile", types.ContainerSpec{Privileged: true, SecurityOpt: []string{"seccomp=p.json"}}, nil, "privileged containers run without seccomp"},
+		{"blkio", types.ContainerSpec{BlkioConfig: &types.BlkioConfig{Weight: 100}}, nil, "blkio_config"},
+		{"cpu_count", types.ContainerSpec{CPUCount: 2}, nil, "Windows"},
+		{"credential_spec", types.ContainerSpec{CredentialSpec: &types.CredentialSpecConfig{File: "x"}}, nil, "Windows"},
+		{"rt", types.ContainerSpec{CPURTRuntime: 1000}, nil, "real-time"},
+		{"shares clamp low", types.ContainerSpec{CPUShares: 1}, nil, "minimum, 2"},
+		{"shares clamp high", types.ContainerSpec{CPUShares: 1 << 20}, nil, "maximum, 262144"},
+		{"shm with host ipc", types.ContainerSpec{Ipc: "host", ShmSize: 1 << 20}, nil, "shm_size is ignored"},
+		{"huge nproc", types.ContainerSpec{Ulimits: map[string]*types.UlimitsConfig{"nproc": {Single: -1}}}, nil, ""},
+		{"nofile above the host's", types.ContainerSpec{Ulimits: map[string]*types.UlimitsConfig{"nofile": {Single: 4096}}}, lowNofile, "hard limit 4096 is above this host's 1024"},
+		{"oom kill disable v2", types.ContainerSpec{OomKillDisable: true, MemLimit: 1 << 30}, nil, "cgroup v2"},
+		{"oom kill disable v1 with limit", types.ContainerSpec{OomKillDisable: true, MemLimit: 1 << 30}, v1Host, ""},
+		{"oom kill disable without limit", types.ContainerSpec{OomKillDisable: true}, v1Host, "without mem_limit"},
+		{"swappiness v2", types.ContainerSpec{MemSwappiness: 10}, nil, "no per-cgroup swappiness"},
+		{"swappiness v1", types.ContainerSpec{MemSwappiness: 10}, v1Host, ""},
+		{"swap not accounted", types.ContainerSpec{MemLimit: 1 << 30, MemSwapLimit: 2 << 30}, noSwap, "memswap_limit is ignored"},
 	}
-	if container.CgroupV2() {
-		tests = append(tests, struct {
-			name string
-			svc  types.ContainerSpec
-			warn string
-		}{"oom kill disable v2", types.ContainerSpec{OomKillDisable: true, MemLimit: 1 << 30}, "cgroup v2"})
-	} else {
-		tests = append(tests, struct {
-			name string
-			svc  types.ContainerSpec
-			warn string
-		}{"oom kill disable without limit", types.ContainerSpec{OomKillDisable: true}, "without mem_limit"})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.json"), []byte(`{"defaultAction":"SCMP_ACT_ALLOW"}`), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			rt := tt.rt
+			if rt == nil {
+				rt = testRuntime()
+			}
 			svc := types.ServiceConfig{Name: "web", ContainerSpec: tt.svc}
-			_, warnings, err := containerOptions(svc, v1.Config{}, optionsEnv{containersDir: t.TempDir()})
+			_, warnings, err := containerOptions(svc, Input{ProjectDir: dir, Runtime: rt})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.warn == "" {
-				return // only that it is not an error
+				if len(warnings) > 0 {
+					t.Errorf("warnings %q, want none", warnings)
+				}
+				return
 			}
-			if len(warnings) != 1 || !strings.Contains(warnings[0], tt.warn) || !strings.HasPrefix(warnings[0], `service "web": `) {
-				t.Errorf("warnings %q, want one about %q", warnings, tt.warn)
+			if len(warnings) != 1 || !strings.Contains(warnings[0], tt.warn) || !strings.HasPrefix(warnings[0], `service "web": `) || strings.Contains(warnings[0], "\n") {
+				t.Errorf("warnings %q, want one line about %q", warnings, tt.warn)
 			}
 		})
 	}
 }
 
-// TestNamespaceContainerRef resolves service:x to the first container of
-// that service in the project, and container:name to that container.
-func TestNamespaceContainerRef(t *testing.T) {
-	root := t.TempDir()
-	e := &Engine{root: root, records: &record.Store{Root: root}}
-	for _, r := range []*record.Record{
-		{ID: "aaa", Name: "p-db-2", Project: "p", Service: "db", Number: 2},
-		{ID: "bbb", Name: "p-db-1", Project: "p", Service: "db", Number: 1},
-		{ID: "ccc", Name: "q-db-1", Project: "q", Service: "db", Number: 1},
-	} {
-		r.Dir = e.records.Dir(r.ID)
-		r.Created = time.Now()
-		if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.records.Save(r); err != nil {
-			t.Fatal(err)
-		}
+// TestNamespacePeers joins the namespaces of the container a service:x or
+// container:x reference finds, and warns when its /dev/shm is not shared.
+func TestNamespacePeers(t *testing.T) {
+	peers := map[string]Peer{
+		"service:db":       {Dir: "/c/bbb", Options: &runspec.Options{IPCMode: "shareable"}},
+		"container:q-db-1": {Dir: "/c/ccc"},
+		"container:p-db-2": {Dir: "/c/aaa", Options: &runspec.Options{}},
 	}
-	env := optionsEnv{project: "p", containersDir: e.records.ContainersDir()}
-	for ref, want := range map[string]string{"service:db": "bbb", "container:q-db-1": "ccc", "container:p-db-2": "aaa"} {
+	in := Input{Runtime: testRuntime(), FindPeer: func(ref string) (Peer, error) {
+		if p, ok := peers[ref]; ok {
+			return p, nil
+		}
+		return Peer{}, fmt.Errorf("%s has no container: %w", ref, errdefs.ErrNotFound)
+	}}
+	for ref, want := range map[string]struct{ dir, warn string }{
+		"service:db":       {"/c/bbb", ""},
+		"container:q-db-1": {"/c/ccc", ""}, // never started: nothing known of its /dev/shm
+		"container:p-db-2": {"/c/aaa", "its /dev/shm is not shared"},
+	} {
 		svc := types.ServiceConfig{Name: "web", ContainerSpec: types.ContainerSpec{Ipc: ref, Pid: ref}}
-		o, _, err := containerOptions(svc, v1.Config{}, env)
+		o, warnings, err := containerOptions(svc, in)
 		if err != nil {
 			t.Fatalf("%s: %v", ref, err)
 		}
-		if filepath.Base(o.IPCContainer) != want || filepath.Base(o.PIDContainer) != want {
-			t.Errorf("%s -> ipc %s pid %s, want %s", ref, o.IPCContainer, o.PIDContainer, want)
+		if o.IPCContainer != want.dir || o.PIDContainer != want.dir || o.IPCMode != "" || o.PIDMode != "" {
+			t.Errorf("%s -> ipc %q pid %q, want %s", ref, o.IPCContainer, o.PIDContainer, want.dir)
 		}
+		if got := strings.Join(warnings, "\n"); want.warn == "" && got != "" || !strings.Contains(got, want.warn) {
+			t.Errorf("%s: warnings %q, want %q", ref, got, want.warn)
+		}
+	}
+	svc := types.ServiceConfig{Name: "web", ContainerSpec: types.ContainerSpec{Pid: "service:cache"}}
+	_, _, err := containerOptions(svc, in)
+	if !errors.Is(err, errdefs.ErrNotFound) || !strings.HasPrefix(err.Error(), `service "web": pid: service:cache`) {
+		t.Errorf("missing peer: %v", err)
+	}
+	in.FindPeer = nil
+	_, _, err = containerOptions(svc, in)
+	if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != `service "web": pid: service "cache" has no container: not found` {
+		t.Errorf("no finder: %v", err)
 	}
 }

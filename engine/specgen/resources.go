@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"os"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/docker/go-units"
 
-	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/runspec"
 )
 
@@ -88,7 +87,7 @@ func (m *optionsMapper) memory(r *runspec.Resources) error {
 			units.BytesSize(float64(r.MemoryReservation)), units.BytesSize(float64(r.Memory)))
 	}
 	switch {
-	case !container.SwapLimitSupported():
+	case !m.in.Runtime.SwapLimitSupported():
 		if r.MemorySwap > 0 {
 			m.warn("memswap_limit is ignored: this kernel does not account swap in cgroups (memory is limited without swap)")
 		}
@@ -100,7 +99,7 @@ func (m *optionsMapper) memory(r *runspec.Resources) error {
 		switch {
 		case sw < 0 || sw > 100:
 			return invalid("mem_swappiness %d: want 0 to 100", sw)
-		case container.CgroupV2():
+		case m.in.Runtime.CgroupV2():
 			m.warn("mem_swappiness is ignored: cgroup v2 has no per-cgroup swappiness")
 		default:
 			v := uint64(sw)
@@ -109,7 +108,7 @@ func (m *optionsMapper) memory(r *runspec.Resources) error {
 	}
 	if r.OOMKillDisable {
 		switch {
-		case container.CgroupV2():
+		case m.in.Runtime.CgroupV2():
 			m.warn("oom_kill_disable is ignored: cgroup v2 cannot disable the OOM killer")
 			r.OOMKillDisable = false
 		case r.Memory == 0:

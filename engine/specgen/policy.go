@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"fmt"
@@ -10,7 +10,6 @@ import (
 	units "github.com/docker/go-units"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -41,14 +40,14 @@ func restartPolicy(svc types.ServiceConfig) (runspec.RestartPolicy, error) {
 	if svc.Restart != "" {
 		name, max, hasMax := strings.Cut(svc.Restart, ":")
 		switch name {
-		case container.RestartNo, container.RestartAlways, container.RestartUnlessStopped, container.RestartOnFailure:
+		case runspec.RestartNo, runspec.RestartAlways, runspec.RestartUnlessStopped, runspec.RestartOnFailure:
 		default:
 			return p, policyError(svc, "restart %q: use no, always, on-failure[:max-retries] or unless-stopped", svc.Restart)
 		}
 		p.Name = name
 		if hasMax {
 			n, err := strconv.Atoi(max)
-			if name != container.RestartOnFailure || err != nil || n < 0 {
+			if name != runspec.RestartOnFailure || err != nil || n < 0 {
 				return p, policyError(svc, "restart %q: only on-failure takes a maximum retry count, a number >= 0", svc.Restart)
 			}
 			p.MaxRetries = n
@@ -59,21 +58,21 @@ func restartPolicy(svc types.ServiceConfig) (runspec.RestartPolicy, error) {
 		p = runspec.RestartPolicy{}
 		switch rp.Condition {
 		case "none", "no":
-			p.Name = container.RestartNo
+			p.Name = runspec.RestartNo
 		case "on-failure":
-			p.Name = container.RestartOnFailure
+			p.Name = runspec.RestartOnFailure
 		case "", "any", "always": // the compose spec's default is any
-			p.Name = container.RestartAlways
+			p.Name = runspec.RestartAlways
 		case "unless-stopped":
-			p.Name = container.RestartUnlessStopped
+			p.Name = runspec.RestartUnlessStopped
 		default:
 			return p, policyError(svc, "deploy.restart_policy.condition %q: use none, on-failure or any", rp.Condition)
 		}
 		if rp.MaxAttempts != nil {
 			p.MaxRetries = int(*rp.MaxAttempts)
-			if p.Name == container.RestartAlways && p.MaxRetries > 0 {
+			if p.Name == runspec.RestartAlways && p.MaxRetries > 0 {
 				// Attempts only limit restarts after failures in Docker's model.
-				p.Name = container.RestartOnFailure
+				p.Name = runspec.RestartOnFailure
 			}
 		}
 		if rp.Delay != nil {
@@ -161,15 +160,15 @@ func logOptions(svc types.ServiceConfig) (runspec.LogOptions, error) {
 		return o, nil
 	}
 	switch lc.Driver {
-	case "", container.LogJSONFile:
+	case "", runspec.LogJSONFile:
 	case "local":
 		// Written in json-file format, which our logs command reads.
 		o.MaxSize, o.MaxFile = localMaxSize, localMaxFile
-	case container.LogNone:
+	case runspec.LogNone:
 		if len(lc.Options) > 0 {
 			return o, policyError(svc, "logging driver none takes no options")
 		}
-		return runspec.LogOptions{Driver: container.LogNone}, nil
+		return runspec.LogOptions{Driver: runspec.LogNone}, nil
 	default:
 		return o, policyError(svc, "logging driver %q is not supported: use json-file, local or none", lc.Driver)
 	}

@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"errors"
@@ -12,27 +12,16 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/go-units"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
-	"github.com/composer-dev/compose/progress"
 )
-
-// optionsEnv is what mapping a service's options needs beyond the service:
-// where relative paths start and how to find other containers.
-type optionsEnv struct {
-	projectDir    string // relative paths (seccomp profiles) start here
-	project       string
-	containersDir string // <root>/containers, to resolve service:x and container:x
-}
 
 // containerOptions maps a service's options onto the runtime's. Options the
 // engine cannot honour are an error naming the option; options it honours
 // only in part come back as one-line warnings for the user.
-func containerOptions(svc types.ServiceConfig, cfg v1.Config, env optionsEnv) (runspec.Options, []string, error) {
-	m := &optionsMapper{svc: svc, env: env}
+func containerOptions(svc types.ServiceConfig, in Input) (runspec.Options, []string, error) {
+	m := &optionsMapper{svc: svc, in: in}
 	o := runspec.Options{
 		Tty:          svc.Tty,
 		OpenStdin:    svc.StdinOpen,
@@ -61,7 +50,7 @@ func containerOptions(svc types.ServiceConfig, cfg v1.Config, env optionsEnv) (r
 // optionsMapper collects warnings while the options are mapped.
 type optionsMapper struct {
 	svc      types.ServiceConfig
-	env      optionsEnv
+	in       Input
 	warnings []string
 }
 
@@ -216,7 +205,7 @@ func tmpfsOption(opt string) (string, error) {
 func (m *optionsMapper) caps(o *runspec.Options) error {
 	for _, list := range [][]string{o.CapAdd, o.CapDrop} {
 		for _, c := range list {
-			if _, err := container.NormalizeCap(c); err != nil {
+			if err := m.in.Runtime.CheckCapability(c); err != nil {
 				return err
 			}
 		}
@@ -238,7 +227,7 @@ func (m *optionsMapper) devices(o *runspec.Options) error {
 		o.Devices = append(o.Devices, runspec.Device{Source: d.Source, Target: d.Target, Permissions: d.Permissions})
 	}
 	for _, r := range m.svc.DeviceCgroupRules {
-		if _, err := container.ParseDeviceCgroupRule(r); err != nil {
+		if err := m.in.Runtime.CheckDeviceCgroupRule(r); err != nil {
 			return err
 		}
 	}
@@ -299,10 +288,10 @@ func (m *optionsMapper) ulimits(o *runspec.Options) error {
 		if c.Single != 0 {
 			u.Soft, u.Hard = int64(c.Single), int64(c.Single)
 		}
-		if err := container.CheckUlimit(u); err != nil {
+		if err := m.in.Runtime.CheckUlimit(u); err != nil {
 			return err
 		}
-		if host, ok := container.HostHardLimit(name); ok && rlim(u.Hard) > host {
+		if host, ok := m.in.Runtime.HardLimit(name); ok && rlim(u.Hard) > host {
 			m.warn("ulimits %s: hard limit %d is above this host's %d; the container gets it because the engine runs as root", name, u.Hard, host)
 		}
 		o.Ulimits = append(o.Ulimits, u)
@@ -327,24 +316,4 @@ func (m *optionsMapper) oomScoreAdj(o *runspec.Options) error {
 		o.OOMScoreAdj = &n
 	}
 	return nil
-}
-
-// warn shows the warnings of creating container name: as lines of the
-// progress display when one is open, else the way Docker Compose prints its
-// own warnings.
-func (e *Engine) warn(name string, msgs ...string) {
-	for i, m := range msgs {
-		e.pmu.Lock()
-		pw := e.pw
-		e.pmu.Unlock()
-		if pw == nil {
-			fmt.Fprintf(e.err, "WARN[0000] %s\n", m)
-			continue
-		}
-		id := "Container " + name + " warning"
-		if i > 0 {
-			id += " " + strconv.Itoa(i+1)
-		}
-		e.event(progress.Event{ID: id, Text: m, Status: progress.Warning})
-	}
 }
