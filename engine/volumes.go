@@ -234,135 +234,165 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 // configs of a new container and returns its mounts, parents first. prev is
 // the container it replaces, whose anonymous volumes it takes over.
 func (e *Engine) storageMounts(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, prev *record.Record) ([]runspec.Mount, error) {
-	p := pl.project
-	vols := e.volumeStore()
-	prevAnon := map[string]string{}
+	m := &mountSet{e: e, ctx: ctx, p: pl.project, rec: rec, img: img, vols: e.volumeStore(), prevAnon: map[string]string{}, taken: map[string]bool{}}
 	if prev != nil {
 		for _, v := range prev.Volumes {
 			if v.Anonymous {
-				prevAnon[v.Destination] = v.Name
+				m.prevAnon[v.Destination] = v.Name
 			}
 		}
 	}
-	var mounts []runspec.Mount
-	taken := map[string]bool{}
-	add := func(m runspec.Mount, ref *record.VolumeRef) {
-		taken[m.Destination] = true
-		mounts = append(mounts, m)
-		if ref != nil {
-			rec.Volumes = append(rec.Volumes, *ref)
-		}
-	}
-	// volume mounts a named or anonymous volume at target, filling it from
-	// the image on first use.
-	volume := func(name string, labels map[string]string, opts map[string]string, v types.ServiceVolumeConfig, anonymous bool) error {
-		vol, err := e.ensureVolume(ctx, name, labels, opts, !anonymous || prevAnon[v.Target] != name)
-		if err != nil {
-			return err
-		}
-		src, err := vols.Source(vol)
-		if err != nil {
-			return err
-		}
-		sub := v.Volume != nil && v.Volume.Subpath != ""
-		if sub {
-			if src, err = securejoin.SecureJoin(src, v.Volume.Subpath); err != nil {
-				return err
-			}
-			if fi, err := os.Stat(src); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
-				return fmt.Errorf("volume %q: subpath %s does not exist: %w", name, v.Volume.Subpath, errdefs.ErrNotFound)
-			}
-		}
-		if !sub && (v.Volume == nil || !v.Volume.NoCopy) && img != nil {
-			if err := vols.Fill(ctx, src, img.LayerDirs, v.Target); err != nil {
-				return fmt.Errorf("volume %q: %w", name, err)
-			}
-		}
-		add(runspec.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
-			&record.VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
-		return nil
-	}
-	anonLabels := map[string]string{record.LabelProject: p.Name, labelAnonymous: "", record.LabelVersion: Version}
 	for _, v := range svc.Volumes {
-		switch v.Type {
-		case types.VolumeTypeVolume:
-			if v.Source == "" {
-				name := prevAnon[v.Target]
-				if name == "" {
-					name = record.NewID()
-				}
-				if err := volume(name, anonLabels, nil, v, true); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			name, labels, opts := v.Source, map[string]string(nil), map[string]string(nil)
-			if vol, ok := p.Volumes[v.Source]; ok {
-				name, opts = vol.Name, vol.DriverOpts
-				if !bool(vol.External) {
-					labels = map[string]string{record.LabelProject: p.Name, labelVolume: v.Source, record.LabelVersion: Version}
-					for k, val := range vol.Labels {
-						labels[k] = val
-					}
-				}
-			}
-			if err := volume(name, labels, opts, v, false); err != nil {
-				return nil, err
-			}
-		case types.VolumeTypeBind:
-			if _, err := os.Stat(v.Source); errors.Is(err, os.ErrNotExist) {
-				// Like Docker Compose: a missing host dir is created.
-				if err := os.MkdirAll(v.Source, 0o755); err != nil {
-					return nil, fmt.Errorf("bind source %s: %w", v.Source, err)
-				}
-			}
-			m := runspec.Mount{Source: v.Source, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
-			if v.Bind != nil {
-				m.Propagation = v.Bind.Propagation
-			}
-			add(m, &record.VolumeRef{Type: "bind", Source: v.Source, Destination: m.Destination, ReadOnly: v.ReadOnly})
-		case types.VolumeTypeTmpfs:
-			m := runspec.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
-			if v.Tmpfs != nil {
-				if v.Tmpfs.Size > 0 {
-					m.Options = append(m.Options, "size="+strconv.FormatInt(int64(v.Tmpfs.Size), 10))
-				}
-				if v.Tmpfs.Mode != 0 {
-					m.Options = append(m.Options, "mode="+strconv.FormatUint(uint64(v.Tmpfs.Mode), 8))
-				}
-			}
-			add(m, nil)
-		}
-	}
-	// The image's VOLUMEs not covered by the service get anonymous volumes.
-	imageVols := make([]string, 0)
-	if img != nil {
-		for path := range img.Config.Volumes {
-			imageVols = append(imageVols, filepath.Clean(path))
-		}
-	}
-	sort.Strings(imageVols)
-	for _, path := range imageVols {
-		if taken[path] || tmpfsAt(svc, path) {
-			continue
-		}
-		name := prevAnon[path]
-		if name == "" {
-			name = record.NewID()
-		}
-		if err := volume(name, anonLabels, nil, types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: path}, true); err != nil {
+		if err := m.serviceVolume(v); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.volumesFrom(p, svc, add, taken); err != nil {
+	if err := m.imageVolumes(svc); err != nil {
 		return nil, err
 	}
-	if err := e.fileObjects(p, svc, rec, add); err != nil {
+	if err := e.volumesFrom(m.p, svc, m.add, m.taken); err != nil {
+		return nil, err
+	}
+	if err := e.fileObjects(m.p, svc, rec, m.add); err != nil {
 		return nil, err
 	}
 	// Parents before children, so a mount inside another one is not hidden.
-	sort.SliceStable(mounts, func(i, j int) bool { return depth(mounts[i].Destination) < depth(mounts[j].Destination) })
-	return mounts, nil
+	sort.SliceStable(m.mounts, func(i, j int) bool { return depth(m.mounts[i].Destination) < depth(m.mounts[j].Destination) })
+	return m.mounts, nil
+}
+
+// mountSet gathers a new container's storage mounts and the volume
+// references its record keeps.
+type mountSet struct {
+	e        *Engine
+	ctx      context.Context
+	p        *types.Project
+	rec      *record.Record
+	img      *image.Image
+	vols     *volumes.Store
+	prevAnon map[string]string // target -> anonymous volume of the container replaced
+	taken    map[string]bool   // targets mounted already
+	mounts   []runspec.Mount
+}
+
+func (m *mountSet) add(mt runspec.Mount, ref *record.VolumeRef) {
+	m.taken[mt.Destination] = true
+	m.mounts = append(m.mounts, mt)
+	if ref != nil {
+		m.rec.Volumes = append(m.rec.Volumes, *ref)
+	}
+}
+
+// anonymousName is the volume at target: the one the replaced container
+// had there (taken over, as Docker does), or a new one.
+func (m *mountSet) anonymousName(target string) string {
+	if name := m.prevAnon[target]; name != "" {
+		return name
+	}
+	return record.NewID()
+}
+
+func (m *mountSet) anonLabels() map[string]string {
+	return map[string]string{record.LabelProject: m.p.Name, labelAnonymous: "", record.LabelVersion: Version}
+}
+
+// serviceVolume mounts one entry of the service's volumes: a named or
+// anonymous volume, a bind (its missing host dir created, like Docker
+// Compose) or a tmpfs.
+func (m *mountSet) serviceVolume(v types.ServiceVolumeConfig) error {
+	switch v.Type {
+	case types.VolumeTypeVolume:
+		if v.Source == "" {
+			return m.volume(m.anonymousName(v.Target), m.anonLabels(), nil, v, true)
+		}
+		name, labels, opts := v.Source, map[string]string(nil), map[string]string(nil)
+		if vol, ok := m.p.Volumes[v.Source]; ok {
+			name, opts = vol.Name, vol.DriverOpts
+			if !bool(vol.External) {
+				labels = map[string]string{record.LabelProject: m.p.Name, labelVolume: v.Source, record.LabelVersion: Version}
+				for k, val := range vol.Labels {
+					labels[k] = val
+				}
+			}
+		}
+		return m.volume(name, labels, opts, v, false)
+	case types.VolumeTypeBind:
+		if _, err := os.Stat(v.Source); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(v.Source, 0o755); err != nil {
+				return fmt.Errorf("bind source %s: %w", v.Source, err)
+			}
+		}
+		mt := runspec.Mount{Source: v.Source, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+		if v.Bind != nil {
+			mt.Propagation = v.Bind.Propagation
+		}
+		m.add(mt, &record.VolumeRef{Type: "bind", Source: v.Source, Destination: mt.Destination, ReadOnly: v.ReadOnly})
+	case types.VolumeTypeTmpfs:
+		mt := runspec.Mount{Type: "tmpfs", Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly}
+		if v.Tmpfs != nil {
+			if v.Tmpfs.Size > 0 {
+				mt.Options = append(mt.Options, "size="+strconv.FormatInt(int64(v.Tmpfs.Size), 10))
+			}
+			if v.Tmpfs.Mode != 0 {
+				mt.Options = append(mt.Options, "mode="+strconv.FormatUint(uint64(v.Tmpfs.Mode), 8))
+			}
+		}
+		m.add(mt, nil)
+	}
+	return nil
+}
+
+// imageVolumes gives the image's VOLUMEs the service does not cover
+// anonymous volumes.
+func (m *mountSet) imageVolumes(svc types.ServiceConfig) error {
+	if m.img == nil {
+		return nil
+	}
+	paths := make([]string, 0, len(m.img.Config.Volumes))
+	for path := range m.img.Config.Volumes {
+		paths = append(paths, filepath.Clean(path))
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		if m.taken[path] || tmpfsAt(svc, path) {
+			continue
+		}
+		v := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: path}
+		if err := m.volume(m.anonymousName(path), m.anonLabels(), nil, v, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// volume mounts a named or anonymous volume at its target, filling it
+// from the image on first use (unless nocopy or a subpath).
+func (m *mountSet) volume(name string, labels, opts map[string]string, v types.ServiceVolumeConfig, anonymous bool) error {
+	vol, err := m.e.ensureVolume(m.ctx, name, labels, opts, !anonymous || m.prevAnon[v.Target] != name)
+	if err != nil {
+		return err
+	}
+	src, err := m.vols.Source(vol)
+	if err != nil {
+		return err
+	}
+	sub := v.Volume != nil && v.Volume.Subpath != ""
+	if sub {
+		if src, err = securejoin.SecureJoin(src, v.Volume.Subpath); err != nil {
+			return err
+		}
+		if fi, err := os.Stat(src); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
+			return fmt.Errorf("volume %q: subpath %s does not exist: %w", name, v.Volume.Subpath, errdefs.ErrNotFound)
+		}
+	}
+	if !sub && (v.Volume == nil || !v.Volume.NoCopy) && m.img != nil {
+		if err := m.vols.Fill(m.ctx, src, m.img.LayerDirs, v.Target); err != nil {
+			return fmt.Errorf("volume %q: %w", name, err)
+		}
+	}
+	m.add(runspec.Mount{Source: src, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly},
+		&record.VolumeRef{Type: "volume", Name: name, Destination: filepath.Clean(v.Target), ReadOnly: v.ReadOnly, Anonymous: anonymous})
+	return nil
 }
 
 func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
