@@ -126,28 +126,45 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	final := r.states[target].cfg
-	if len(opts.Labels) > 0 {
+	final := withLabels(r.states[target].cfg, opts.Labels)
+	id, err := b.export(ctx, final, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.res.ID = id
+	return r.res, nil
+}
+
+// withLabels adds the build's labels (a service's build.labels) to the
+// final stage's config.
+func withLabels(final v1.ConfigFile, labels map[string]string) v1.ConfigFile {
+	if len(labels) > 0 {
 		if final.Config.Labels == nil {
 			final.Config.Labels = map[string]string{}
 		}
-		for k, v := range opts.Labels {
+		for k, v := range labels {
 			final.Config.Labels[k] = v
 		}
 	}
+	return final
+}
+
+// export stores the built image, tags it and prints BuildKit's export
+// lines; it returns the image's ID.
+func (b *Builder) export(ctx context.Context, final v1.ConfigFile, opts Options) (string, error) {
 	raw, err := json.Marshal(final)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	img, err := b.Images.ImageFromConfig(raw)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	n := b.nextStep()
 	fmt.Fprintf(opts.Out, "#%d exporting to image\n", n)
 	id, err := b.Images.Add(ctx, img, opts.Tags...)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	fmt.Fprintf(opts.Out, "#%d writing image %s done\n", n, id)
 	for _, t := range opts.Tags {
@@ -155,8 +172,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (*Result, error) {
 			fmt.Fprintf(opts.Out, "#%d naming to %s done\n", n, full)
 		}
 	}
-	r.res.ID = id
-	return r.res, nil
+	return id, nil
 }
 
 func (b *Builder) nextStep() int {

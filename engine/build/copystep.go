@@ -35,153 +35,188 @@ type copySpec struct {
 // an image, written into an overlay of the parent.
 func (r *run) copyStep(ctx context.Context, stage int, parent *state, cp copySpec, label string) (*state, error) {
 	fail := func(err error) error { return fmt.Errorf("%s: %s: %w", r.d.name, cp.text, err) }
-	if cp.parents {
-		return nil, fail(fmt.Errorf("--parents is not supported yet: %w", errdefs.ErrInvalidArgument))
+	if err := r.checkCopy(cp); err != nil {
+		return nil, fail(err)
 	}
-	if named := r.opts.NamedContexts[cp.from]; len(cp.excludes) > 0 && cp.from != "" && (named == "" || strings.HasPrefix(named, dockerImagePrefix)) {
-		return nil, fail(fmt.Errorf("--exclude with --from of a stage or image is not supported yet: %w", errdefs.ErrInvalidArgument))
-	}
-	if cp.checksum != "" && (len(cp.sd.SourcePaths) != 1 || cp.from != "") {
-		return nil, fail(fmt.Errorf("--checksum needs exactly one source: %w", errdefs.ErrInvalidArgument))
-	}
-	for _, s := range cp.sd.SourcePaths {
-		if isURL(s) && (!cp.add || cp.from != "") {
-			return nil, fail(fmt.Errorf("source %s: only ADD can fetch URLs: %w", s, errdefs.ErrInvalidArgument))
-		}
-		if cp.add && (strings.HasPrefix(s, "git@") || strings.HasSuffix(s, ".git")) {
-			return nil, fail(fmt.Errorf("ADD of a git repository is not supported yet: %w", errdefs.ErrInvalidArgument))
-		}
-	}
-	dest := cp.sd.DestPath
-	if !path.IsAbs(dest) {
-		// Relative to WORKDIR; "." and "dir/" stay directories.
-		isDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
-		dest = path.Join("/", parent.cfg.Config.WorkingDir, dest)
-		if isDir && dest != "/" {
-			dest += "/"
-		}
-	}
-	nsrc := len(cp.sd.SourcePaths) + len(cp.sd.SourceContents)
-
-	// Sources and what the cache key takes from them.
-	var src sourceSet
-	var inputs string
-	switch {
-	case r.opts.NamedContexts[cp.from] != "" && !strings.HasPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix):
-		named, err := newContext(r.opts.NamedContexts[cp.from], "")
-		if err != nil {
-			return nil, fail(err)
-		}
-		all, d, err := r.sources(ctx, named, cp, false)
-		if err != nil {
-			return nil, fail(err)
-		}
-		if len(all) > 1 {
-			nsrc = len(all) + len(cp.sd.SourceContents)
-		}
-		src = sourceSet{ctx: named, srcs: all}
-		inputs = "named context " + cp.from + " " + d
-	case cp.from != "":
-		if ref, ok := strings.CutPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix); ok {
-			cp.from = ref
-		}
-		if j, ok := r.d.stageIndex(cp.from, len(r.d.stages)); ok && j >= stage && (r.d.stages[j].Name != "" || isNumber(cp.from)) {
-			return nil, fail(fmt.Errorf("--from=%s refers to the current or a later stage: %w", cp.from, errdefs.ErrInvalidArgument))
-		}
-		if j, ok := r.d.stageIndex(cp.from, stage); ok {
-			from, err := r.stageState(ctx, j)
-			if err != nil {
-				return nil, err
-			}
-			src = sourceSet{lower: from.lower(r.b.Images)}
-			inputs = "stage " + from.key
-		} else {
-			raw, id, err := r.baseImage(ctx, cp.from)
-			if err != nil {
-				return nil, fail(err)
-			}
-			var cfg v1.ConfigFile
-			if err := json.Unmarshal(raw, &cfg); err != nil {
-				return nil, fail(err)
-			}
-			st := &state{cfg: cfg}
-			src = sourceSet{lower: st.lower(r.b.Images)}
-			inputs = "image " + id
-		}
-	default:
-		all, d, err := r.sources(ctx, r.ctx, cp, cp.add)
-		if err != nil {
-			return nil, fail(err)
-		}
-		if cp.checksum != "" {
-			if err := r.verifyChecksum(all, cp.checksum); err != nil {
-				return nil, fail(err)
-			}
-		}
-		if len(all) > 1 {
-			nsrc = len(all) + len(cp.sd.SourceContents)
-		}
-		src = sourceSet{ctx: r.ctx, srcs: all}
-		inputs = "context " + d
+	dest := copyDest(cp.sd.DestPath, parent.cfg.Config.WorkingDir)
+	src, inputs, err := r.copySources(ctx, stage, cp, fail)
+	if err != nil {
+		return nil, err
 	}
 	for _, sc := range cp.sd.SourceContents {
 		inputs += "\nheredoc " + sc.Path + "\n" + sc.Data
+	}
+	nsrc := len(cp.sd.SourcePaths) + len(cp.sd.SourceContents)
+	if len(src.srcs) > 1 { // globs count what they match
+		nsrc = len(src.srcs) + len(cp.sd.SourceContents)
 	}
 	if nsrc > 1 && !strings.HasSuffix(dest, "/") {
 		return nil, fail(fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /: %w", errdefs.ErrInvalidArgument))
 	}
 	key := stepKey(parent.key, cp.text, parent.cfg.Config.WorkingDir, inputs)
 	return r.layerStep(ctx, parent, key, cp.text, label, func(ctx context.Context, dir string, n int) error {
-		root, err := container.MountBuildRootfs(dir, parent.lower(r.b.Images))
+		return r.writeCopy(dir, parent, cp, src, dest, fail)
+	})
+}
+
+// checkCopy refuses the flag combinations not supported yet, before any
+// source is looked at.
+func (r *run) checkCopy(cp copySpec) error {
+	if cp.parents {
+		return fmt.Errorf("--parents is not supported yet: %w", errdefs.ErrInvalidArgument)
+	}
+	if named := r.opts.NamedContexts[cp.from]; len(cp.excludes) > 0 && cp.from != "" && (named == "" || strings.HasPrefix(named, dockerImagePrefix)) {
+		return fmt.Errorf("--exclude with --from of a stage or image is not supported yet: %w", errdefs.ErrInvalidArgument)
+	}
+	if cp.checksum != "" && (len(cp.sd.SourcePaths) != 1 || cp.from != "") {
+		return fmt.Errorf("--checksum needs exactly one source: %w", errdefs.ErrInvalidArgument)
+	}
+	for _, s := range cp.sd.SourcePaths {
+		if isURL(s) && (!cp.add || cp.from != "") {
+			return fmt.Errorf("source %s: only ADD can fetch URLs: %w", s, errdefs.ErrInvalidArgument)
+		}
+		if cp.add && (strings.HasPrefix(s, "git@") || strings.HasSuffix(s, ".git")) {
+			return fmt.Errorf("ADD of a git repository is not supported yet: %w", errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
+// copyDest makes a relative destination absolute under WORKDIR; "." and
+// "dir/" stay directories (a trailing "/").
+func copyDest(dest, workdir string) string {
+	if path.IsAbs(dest) {
+		return dest
+	}
+	isDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
+	dest = path.Join("/", workdir, dest)
+	if isDir && dest != "/" {
+		dest += "/"
+	}
+	return dest
+}
+
+// copySources finds the sources of a COPY or ADD (a named context, an
+// earlier stage, an image or the build context) and what the cache key
+// takes from them.
+func (r *run) copySources(ctx context.Context, stage int, cp copySpec, fail func(error) error) (sourceSet, string, error) {
+	switch {
+	case r.opts.NamedContexts[cp.from] != "" && !strings.HasPrefix(r.opts.NamedContexts[cp.from], dockerImagePrefix):
+		named, err := newContext(r.opts.NamedContexts[cp.from], "")
+		if err != nil {
+			return sourceSet{}, "", fail(err)
+		}
+		all, d, err := r.sources(ctx, named, cp, false)
+		if err != nil {
+			return sourceSet{}, "", fail(err)
+		}
+		return sourceSet{ctx: named, srcs: all}, "named context " + cp.from + " " + d, nil
+	case cp.from != "":
+		from := cp.from
+		if ref, ok := strings.CutPrefix(r.opts.NamedContexts[from], dockerImagePrefix); ok {
+			from = ref
+		}
+		return r.copyFromSources(ctx, stage, from, fail)
+	default:
+		all, d, err := r.sources(ctx, r.ctx, cp, cp.add)
+		if err != nil {
+			return sourceSet{}, "", fail(err)
+		}
+		if cp.checksum != "" {
+			if err := r.verifyChecksum(all, cp.checksum); err != nil {
+				return sourceSet{}, "", fail(err)
+			}
+		}
+		return sourceSet{ctx: r.ctx, srcs: all}, "context " + d, nil
+	}
+}
+
+// copyFromSources resolves --from: an earlier stage (built first if need
+// be) or else an image, whose layers become the sources' root.
+func (r *run) copyFromSources(ctx context.Context, stage int, from string, fail func(error) error) (sourceSet, string, error) {
+	if j, ok := r.d.stageIndex(from, len(r.d.stages)); ok && j >= stage && (r.d.stages[j].Name != "" || isNumber(from)) {
+		return sourceSet{}, "", fail(fmt.Errorf("--from=%s refers to the current or a later stage: %w", from, errdefs.ErrInvalidArgument))
+	}
+	if j, ok := r.d.stageIndex(from, stage); ok {
+		st, err := r.stageState(ctx, j)
+		if err != nil {
+			return sourceSet{}, "", err // names its own step
+		}
+		return sourceSet{lower: st.lower(r.b.Images)}, "stage " + st.key, nil
+	}
+	raw, id, err := r.baseImage(ctx, from)
+	if err != nil {
+		return sourceSet{}, "", fail(err)
+	}
+	var cfg v1.ConfigFile
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return sourceSet{}, "", fail(err)
+	}
+	st := &state{cfg: cfg}
+	return sourceSet{lower: st.lower(r.b.Images)}, "image " + id, nil
+}
+
+// writeCopy is the layer step of a COPY or ADD: it writes the sources and
+// heredocs into an overlay of the parent mounted in dir.
+func (r *run) writeCopy(dir string, parent *state, cp copySpec, src sourceSet, dest string, fail func(error) error) error {
+	root, err := container.MountBuildRootfs(dir, parent.lower(r.b.Images))
+	if err != nil {
+		return err
+	}
+	owner, err := parseChown(root, cp.chown)
+	if err != nil {
+		return fail(err)
+	}
+	mode, err := parseChmod(cp.chmod)
+	if err != nil {
+		return fail(err)
+	}
+	if wd := parent.cfg.Config.WorkingDir; wd != "" {
+		if err := (&writer{root: root}).mkdirAll(wd); err != nil {
+			return fail(err)
+		}
+	}
+	w := &writer{root: root, owner: owner, chmod: mode}
+	if src.lower != nil {
+		srcDir := filepath.Join(dir, "from")
+		if err := os.Mkdir(srcDir, 0o700); err != nil {
+			return err
+		}
+		from, err := container.MountBuildRootfs(srcDir, src.lower)
 		if err != nil {
 			return err
 		}
-		owner, err := parseChown(root, cp.chown)
-		if err != nil {
+		defer container.UnmountBuildRootfs(srcDir)
+		if err := r.copyFromRoot(w, from, cp, dest); err != nil {
 			return fail(err)
 		}
-		mode, err := parseChmod(cp.chmod)
-		if err != nil {
+	} else {
+		if w.owner == nil { // context files belong to root unless --chown
+			w.owner = &[2]int{0, 0}
+		}
+		if err := copyFromContext(w, src.ctx, src.srcs, cp, dest); err != nil {
 			return fail(err)
 		}
-		if wd := parent.cfg.Config.WorkingDir; wd != "" {
-			if err := (&writer{root: root}).mkdirAll(wd); err != nil {
-				return fail(err)
-			}
+	}
+	if err := writeHeredocs(w, cp, dest); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// writeHeredocs writes COPY's inline sources (<<EOF) like files of the
+// context: into dest when it is a directory, else as dest.
+func writeHeredocs(w *writer, cp copySpec, dest string) error {
+	for _, sc := range cp.sd.SourceContents {
+		target := dest
+		if strings.HasSuffix(dest, "/") || w.isDir(dest) {
+			target = path.Join(dest, path.Base(sc.Path))
 		}
-		w := &writer{root: root, owner: owner, chmod: mode}
-		if src.lower != nil {
-			srcDir := filepath.Join(dir, "from")
-			if err := os.Mkdir(srcDir, 0o700); err != nil {
-				return err
-			}
-			from, err := container.MountBuildRootfs(srcDir, src.lower)
-			if err != nil {
-				return err
-			}
-			defer container.UnmountBuildRootfs(srcDir)
-			if err := r.copyFromRoot(w, from, cp, dest); err != nil {
-				return fail(err)
-			}
-		} else {
-			if w.owner == nil { // context files belong to root unless --chown
-				w.owner = &[2]int{0, 0}
-			}
-			if err := copyFromContext(w, src.ctx, src.srcs, cp, dest); err != nil {
-				return fail(err)
-			}
+		if err := w.putData(target, []byte(sc.Data), 0o644); err != nil {
+			return err
 		}
-		for _, sc := range cp.sd.SourceContents {
-			target := dest
-			if strings.HasSuffix(dest, "/") || w.isDir(dest) {
-				target = path.Join(dest, path.Base(sc.Path))
-			}
-			if err := w.putData(target, []byte(sc.Data), 0o644); err != nil {
-				return fail(err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 type sourceSet struct {

@@ -28,6 +28,33 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
 	}
+	inputs := []string{c.String()}
+	for _, m := range mounts {
+		inputs = append(inputs, m.input)
+	}
+	args, err := runArgs(c, parent.cfg.Config.Shell)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
+	}
+	keyEnv := runEnv(parent)
+	argv, _ := json.Marshal(args)
+	key := stepKey(parent.key, "RUN", string(argv), strings.Join(keyEnv, "\n"), strings.Join(inputs, "\n"))
+	text := "RUN " + strings.Join(c.CmdLine, " ")
+	if !c.PrependShell {
+		text = "RUN " + string(argv)
+	}
+	job := &runJob{
+		parent: parent, args: args, env: r.withProxyArgs(keyEnv), netns: r.runNetNS(c),
+		mounts: mounts, text: text, label: label,
+	}
+	return r.layerStep(ctx, parent, key, text, label, func(ctx context.Context, dir string, n int) error {
+		return r.execRun(ctx, job, dir, n)
+	})
+}
+
+// runNetNS is the network namespace of a RUN: the host's, or with
+// --network=none (or build.network: none) one of its own with only lo.
+func (r *run) runNetNS(c *instructions.RunCommand) string {
 	netns := runspec.HostNetNS
 	switch instructions.GetNetwork(c) {
 	case instructions.NetworkNone:
@@ -38,88 +65,119 @@ func (r *run) runStep(ctx context.Context, stage int, parent *state, c *instruct
 			netns = ""
 		}
 	}
-	inputs := []string{c.String()}
-	for _, m := range mounts {
-		inputs = append(inputs, m.input)
+	return netns
+}
+
+// runArgs is the command line of a RUN: the exec form as it is, the shell
+// form through the stage's SHELL, a script of heredocs through the shell.
+func runArgs(c *instructions.RunCommand, shell []string) ([]string, error) {
+	if len(c.Files) == 0 {
+		return commandLine(shell, c.ShellDependantCmdLine), nil
 	}
-	args := commandLine(parent.cfg.Config.Shell, c.ShellDependantCmdLine)
-	if len(c.Files) > 0 {
-		script, err := heredocScript(c.ShellDependantCmdLine)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", r.d.name, c.String(), err)
-		}
-		args = append(append([]string(nil), shellOf(parent.cfg.Config.Shell)...), script)
+	script, err := heredocScript(c.ShellDependantCmdLine)
+	if err != nil {
+		return nil, err
 	}
-	runEnv := append(append(env(nil), parent.args...), parent.cfg.Config.Env...)
+	return append(append([]string(nil), shellOf(shell)...), script), nil
+}
+
+// runEnv is a RUN's environment, as the cache key takes it: the stage's
+// ARGs overridden by the image's ENV, one value per name.
+func runEnv(parent *state) env {
+	all := append(append(env(nil), parent.args...), parent.cfg.Config.Env...)
 	var dedup env
-	for _, kv := range runEnv {
+	for _, kv := range all {
 		k, v, _ := strings.Cut(kv, "=")
 		dedup = dedup.set(k, v)
 	}
-	argv, _ := json.Marshal(args)
-	key := stepKey(parent.key, "RUN", string(argv), strings.Join(dedup, "\n"), strings.Join(inputs, "\n"))
-	// Docker's predefined proxy args reach RUN without an ARG line, and
-	// stay out of the cache key and the image.
+	return dedup
+}
+
+// withProxyArgs adds Docker's predefined proxy args: they reach RUN
+// without an ARG line, and stay out of the cache key and the image.
+func (r *run) withProxyArgs(e env) env {
 	for _, k := range proxyArgs {
 		if v, ok := r.opts.Args[k]; ok {
-			if _, set := dedup.Get(k); !set {
-				dedup = dedup.set(k, v)
+			if _, set := e.Get(k); !set {
+				e = e.set(k, v)
 			}
 		}
 	}
-	text := "RUN " + strings.Join(c.CmdLine, " ")
-	if !c.PrependShell {
-		text = "RUN " + string(argv)
+	return e
+}
+
+// runJob is a RUN resolved: what its container gets.
+type runJob struct {
+	parent      *state
+	args        []string
+	env         env
+	netns       string
+	mounts      []runMount
+	text, label string
+}
+
+// execRun is the layer step of a RUN: it runs the container over an
+// overlay of the parent in dir and leaves the overlay's upper dir as the
+// layer, without the mount points the step's mounts made.
+func (r *run) execRun(ctx context.Context, job *runJob, dir string, n int) error {
+	ok, err := container.OverlaySupported(r.b.Dir)
+	if err != nil {
+		return err
 	}
-	return r.layerStep(ctx, parent, key, text, label, func(ctx context.Context, dir string, n int) error {
-		ok, err := container.OverlaySupported(r.b.Dir)
+	if !ok {
+		return fmt.Errorf("building images needs overlayfs under %s: %w", r.b.Dir, errdefs.ErrFailedPrecondition)
+	}
+	spec, etc, err := r.runSpec(job, dir)
+	if err != nil {
+		return err
+	}
+	code, msg, err := r.runContainer(ctx, spec, n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", job.text, err)
+	}
+	if err := container.UnmountBuildRootfs(dir); err != nil {
+		return err
+	}
+	for _, m := range job.mounts {
+		if m.created != "" {
+			dropCreated(container.UpperDir(dir), spec.Lower, m.created)
+		}
+	}
+	for _, m := range etc {
+		dropCreated(container.UpperDir(dir), spec.Lower, m.Destination)
+	}
+	if code != 0 {
+		return &StepError{Step: fmt.Sprintf("#%d %s %s", n, job.label, job.text), Command: job.args, ExitCode: code, Msg: msg}
+	}
+	return nil
+}
+
+// runSpec is the step container's spec, with its /etc files and --mount
+// mounts made in dir; the /etc mounts are returned too, to be dropped from
+// the layer afterwards.
+func (r *run) runSpec(job *runJob, dir string) (runspec.Spec, []runspec.Mount, error) {
+	id := newID()
+	spec := runspec.Spec{
+		ID: id, Name: "build-" + id[:12], Dir: dir, Args: job.args, Env: job.env,
+		Cwd: job.parent.cfg.Config.WorkingDir, User: job.parent.cfg.Config.User,
+		Lower: job.parent.lower(r.b.Images), NetNS: job.netns,
+		Restart: runspec.RestartPolicy{Name: container.RestartNo},
+	}
+	spec.Options.ShmSize = r.opts.ShmSize
+	spec.Options.Privileged = r.opts.Privileged
+	etc, err := r.etcMounts(dir)
+	if err != nil {
+		return runspec.Spec{}, nil, err
+	}
+	spec.Mounts = append(spec.Mounts, etc...)
+	for _, m := range job.mounts {
+		cm, err := m.make(dir)
 		if err != nil {
-			return err
+			return runspec.Spec{}, nil, fmt.Errorf("%s: --mount: %w", job.text, err)
 		}
-		if !ok {
-			return fmt.Errorf("building images needs overlayfs under %s: %w", r.b.Dir, errdefs.ErrFailedPrecondition)
-		}
-		id := newID()
-		spec := runspec.Spec{
-			ID: id, Name: "build-" + id[:12], Dir: dir, Args: args, Env: dedup,
-			Cwd: parent.cfg.Config.WorkingDir, User: parent.cfg.Config.User,
-			Lower: parent.lower(r.b.Images), NetNS: netns,
-			Restart: runspec.RestartPolicy{Name: container.RestartNo},
-		}
-		spec.Options.ShmSize = r.opts.ShmSize
-		spec.Options.Privileged = r.opts.Privileged
-		etc, err := r.etcMounts(dir)
-		if err != nil {
-			return err
-		}
-		spec.Mounts = append(spec.Mounts, etc...)
-		for _, m := range mounts {
-			cm, err := m.make(dir)
-			if err != nil {
-				return fmt.Errorf("%s: --mount: %w", text, err)
-			}
-			spec.Mounts = append(spec.Mounts, cm)
-		}
-		code, msg, err := r.runContainer(ctx, spec, n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", text, err)
-		}
-		if err := container.UnmountBuildRootfs(dir); err != nil {
-			return err
-		}
-		for _, m := range mounts {
-			if m.created != "" {
-				dropCreated(container.UpperDir(dir), spec.Lower, m.created)
-			}
-		}
-		for _, m := range etc {
-			dropCreated(container.UpperDir(dir), spec.Lower, m.Destination)
-		}
-		if code != 0 {
-			return &StepError{Step: fmt.Sprintf("#%d %s %s", n, label, text), Command: args, ExitCode: code, Msg: msg}
-		}
-		return nil
-	})
+		spec.Mounts = append(spec.Mounts, cm)
+	}
+	return spec, etc, nil
 }
 
 // StepError is a RUN that exited non-zero.

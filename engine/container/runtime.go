@@ -12,11 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
 	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/internal/store"
-	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
 )
 
 // pollInterval is how often Wait and Stop look at the state file.
@@ -54,24 +55,10 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 	if err := os.MkdirAll(r.RunDir, 0o700); err != nil {
 		return err
 	}
-	// The spec must be on disk by the time Start returns (it outlives
-	// reboots); the wait for the disk overlaps the supervisor's start.
-	specPath := filepath.Join(spec.Dir, specFile)
-	data, err := json.MarshalIndent(savedSpec{Spec: spec, RunDir: r.RunDir, Exe: r.Exe}, "", "  ")
+	synced, err := r.saveSpec(spec)
 	if err != nil {
 		return err
 	}
-	if err := store.WriteFileVolatile(specPath, data, 0o600); err != nil {
-		return err
-	}
-	synced := make(chan struct{})
-	go func() {
-		// A failure here (a failing disk) only costs the crash safety of
-		// a file that is written and readable: not worth failing a start
-		// that has happened.
-		_ = store.Sync(specPath)
-		close(synced)
-	}()
 	defer func() { <-synced }()
 	if err := os.Remove(filepath.Join(spec.Dir, supervisor.StopFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -89,9 +76,45 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 		return err
 	}
 	defer null.Close()
-	cmd := exec.Command(sup, spec.Dir)
+	cmd := supervisorCommand(sup, spec.Dir, null, wr, gate)
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		return fmt.Errorf("container %s: start supervisor: %w", spec.DisplayName(), err)
+	}
+	return r.awaitSupervisor(ctx, cmd, rd, spec)
+}
+
+// saveSpec writes the spec the supervisor and later commands read. It must
+// be on disk by the time Start returns (it outlives reboots): the returned
+// channel closes then, and the wait for the disk overlaps the supervisor's
+// start.
+func (r *Runtime) saveSpec(spec Spec) (<-chan struct{}, error) {
+	specPath := filepath.Join(spec.Dir, specFile)
+	data, err := json.MarshalIndent(savedSpec{Spec: spec, RunDir: r.RunDir, Exe: r.Exe}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := store.WriteFileVolatile(specPath, data, 0o600); err != nil {
+		return nil, err
+	}
+	synced := make(chan struct{})
+	go func() {
+		// A failure here (a failing disk) only costs the crash safety of
+		// a file that is written and readable: not worth failing a start
+		// that has happened.
+		_ = store.Sync(specPath)
+		close(synced)
+	}()
+	return synced, nil
+}
+
+// supervisorCommand is the supervisor's command line for the container in
+// dir: it reports on ready (fd 3) and takes the start gate, if any, on fd 4.
+func supervisorCommand(sup, dir string, null, ready, gate *os.File) *exec.Cmd {
+	cmd := exec.Command(sup, dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.ExtraFiles = []*os.File{wr} // fd 3
+	cmd.ExtraFiles = []*os.File{ready} // fd 3
 	cmd.Env = append(append(os.Environ(), supervisor.TuningEnv()...), supervisor.ReadyFDEnv+"=3")
 	if gate != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, gate) // fd 4
@@ -100,16 +123,17 @@ func (r *Runtime) start(ctx context.Context, spec Spec, gate *os.File) error {
 	cmd.Dir = "/"
 	// Its own session: no terminal signals, and it outlives the caller.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	wr.Close()
-	if err != nil {
-		return fmt.Errorf("container %s: start supervisor: %w", spec.DisplayName(), err)
-	}
+	return cmd
+}
 
+// awaitSupervisor waits for the started supervisor's one report on ready:
+// nil once the container runs, else its error. When ctx ends first, the
+// supervisor is killed and what it left is cleaned up.
+func (r *Runtime) awaitSupervisor(ctx context.Context, cmd *exec.Cmd, ready *os.File, spec Spec) error {
 	msgc := make(chan supervisor.Ready, 1)
 	go func() {
 		var m supervisor.Ready
-		b, _ := io.ReadAll(rd)
+		b, _ := io.ReadAll(ready)
 		if err := json.Unmarshal(b, &m); err != nil {
 			m = supervisor.Ready{Error: "container " + spec.DisplayName() + ": supervisor exited before the container started"}
 		}

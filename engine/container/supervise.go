@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
@@ -111,24 +112,8 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	if s.Hostname == "" {
 		s.Hostname = s.ID[:min(12, len(s.ID))]
 	}
-	// Leftovers of a previous run that did not finish cleanly.
-	destroyLeftover(cr.root, s.ID)
-	// Nothing is mounted below a rootfs dir that does not exist (a first
-	// start): the look at every mount on the host is not needed then.
-	if _, err := os.Lstat(rootfsDir(cr.dir)); err == nil {
-		if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
-			return supervisor.CreateReport{}, err
-		}
-	}
-	// A run whose teardown was left to a removal that never came (an
-	// interrupted `down`) still holds its network.
-	if remove := filepath.Join(cr.dir, supervisor.RemoveFile); fileExists(remove) {
-		if cr.hooks.Cleanup != nil {
-			cr.hooks.Cleanup(ctx, s)
-		}
-		if err := os.Remove(remove); err != nil {
-			return supervisor.CreateReport{}, err
-		}
+	if err := cr.clearLeftovers(ctx); err != nil {
+		return supervisor.CreateReport{}, err
 	}
 
 	prepared := false
@@ -152,14 +137,56 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	if err := <-mounted; err != nil {
 		return supervisor.CreateReport{}, err
 	}
-	rootfs := mergedDir(cr.dir)
-	u, err := resolveUser(rootfs, s.User, s.Options.GroupAdd...)
+	u, cfg, err := cr.config(mergedDir(cr.dir))
 	if err != nil {
 		return supervisor.CreateReport{}, err
 	}
-	cfg, err := libcontainerConfig(s, rootfs)
+	c, err = libcontainer.Create(cr.root, s.ID, cfg)
 	if err != nil {
 		return supervisor.CreateReport{}, err
+	}
+	pid, err := startInit(c, cr.process(u))
+	if err != nil {
+		return supervisor.CreateReport{}, err
+	}
+	return supervisor.CreateReport{Pid: pid, OOMFile: oomFile(c)}, nil
+}
+
+// clearLeftovers undoes what a previous run that did not finish cleanly
+// left behind, so this run starts from nothing.
+func (cr *creator) clearLeftovers(ctx context.Context) error {
+	destroyLeftover(cr.root, cr.spec.ID)
+	// Nothing is mounted below a rootfs dir that does not exist (a first
+	// start): the look at every mount on the host is not needed then.
+	if _, err := os.Lstat(rootfsDir(cr.dir)); err == nil {
+		if err := unmountUnder(resolvedPath(rootfsDir(cr.dir))); err != nil {
+			return err
+		}
+	}
+	// A run whose teardown was left to a removal that never came (an
+	// interrupted `down`) still holds its network.
+	if remove := filepath.Join(cr.dir, supervisor.RemoveFile); fileExists(remove) {
+		if cr.hooks.Cleanup != nil {
+			cr.hooks.Cleanup(ctx, cr.spec)
+		}
+		if err := os.Remove(remove); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// config resolves the process's user in the mounted rootfs and makes
+// libcontainer's config for a container that outlives us.
+func (cr *creator) config(rootfs string) (execUser, *configs.Config, error) {
+	s := cr.spec
+	u, err := resolveUser(rootfs, s.User, s.Options.GroupAdd...)
+	if err != nil {
+		return execUser{}, nil, err
+	}
+	cfg, err := libcontainerConfig(s, rootfs)
+	if err != nil {
+		return execUser{}, nil, err
 	}
 	if u.UID != 0 {
 		// Like Docker: a non-root user keeps the bounding set only.
@@ -168,10 +195,13 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	// We exit once the container runs and the supervisor adopts its init:
 	// a parent-death signal would kill it then.
 	cfg.ParentDeathSignal = 0
-	c, err = libcontainer.Create(cr.root, s.ID, cfg)
-	if err != nil {
-		return supervisor.CreateReport{}, err
-	}
+	return u, cfg, nil
+}
+
+// process is the container's init process, as user u, with the
+// supervisor's pipes (or console socket) as its stdio.
+func (cr *creator) process(u execUser) *libcontainer.Process {
+	s := cr.spec
 	cwd := s.Cwd
 	if cwd == "" {
 		cwd = "/"
@@ -197,21 +227,28 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 		proc.Stdout = os.NewFile(supervisor.CreateStdoutFD, "stdout")
 		proc.Stderr = os.NewFile(supervisor.CreateStderrFD, "stderr")
 	}
+	return proc
+}
+
+// startInit starts the container's init, holds it at the start gate if
+// there is one, then lets it exec the user's program; it returns the
+// init's pid once the program runs.
+func startInit(c *libcontainer.Container, proc *libcontainer.Process) (int, error) {
 	if err := c.Start(proc); err != nil {
-		return supervisor.CreateReport{}, errors.New(initCause(err))
+		return 0, errors.New(initCause(err))
 	}
 	if err := waitGate(); err != nil {
-		return supervisor.CreateReport{}, err
+		return 0, err
 	}
 	if err := c.Exec(); err != nil {
-		return supervisor.CreateReport{}, errors.New(initCause(err))
+		return 0, errors.New(initCause(err))
 	}
 	pid, err := proc.Pid()
 	if err != nil {
-		return supervisor.CreateReport{}, err
+		return 0, err
 	}
 	waitExec(pid)
-	return supervisor.CreateReport{Pid: pid, OOMFile: oomFile(c)}, nil
+	return pid, nil
 }
 
 // waitGate holds a gated start until the starter releases it: the

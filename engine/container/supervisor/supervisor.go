@@ -256,91 +256,137 @@ type running struct {
 // stdio, then adopts its init. meanwhile, if not nil, runs while __create
 // starts up.
 func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
-	fail := func(err error) (*running, *Ready) {
-		return nil, &Ready{Error: "container " + sv.name() + ": " + err.Error(), ExitCode: 128}
-	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return fail(err)
+		return sv.startFailed(err)
 	}
 	defer null.Close()
-	// Everything the child gets is closed here once it has started.
-	var childEnds, ours []*os.File
-	defer func() {
-		for _, f := range childEnds {
-			f.Close()
-		}
-	}()
-	closeOurs := func() {
-		for _, f := range ours {
-			f.Close()
-		}
-	}
-	pair := func(child, parent *os.File, err error) (*os.File, *os.File, error) {
-		if err == nil {
-			childEnds, ours = append(childEnds, child), append(ours, parent)
-		}
-		return child, parent, err
-	}
-	repChild, repOurs, err := pair(socketPair("report"))
+	cio, err := sv.openCreateIO(null)
 	if err != nil {
-		return fail(err)
+		return sv.startFailed(err)
 	}
-	files := []*os.File{null, null, null, repChild, null, null, null}
-	var stdin io.WriteCloser
-	var outR, errR, console *os.File
-	if sv.cfg.Options.OpenStdin && !sv.cfg.Options.Tty {
-		r, w, err := pair(os.Pipe())
-		if err != nil {
-			closeOurs()
-			return fail(err)
-		}
-		files[CreateStdinFD], stdin = r, w
-	}
-	if sv.cfg.Options.Tty {
-		c, s, err := pair(socketPair("console"))
-		if err != nil {
-			closeOurs()
-			return fail(err)
-		}
-		files[CreateStdoutFD], console = c, s
-	} else {
-		w, r, err := pipeReversed()
-		if err == nil {
-			_, _, _ = pair(w, r, nil)
-			files[CreateStdoutFD], outR = w, r
-			w, r, err = pipeReversed()
-			if err == nil {
-				_, _, _ = pair(w, r, nil)
-				files[CreateStderrFD], errR = w, r
-			}
-		}
-		if err != nil {
-			closeOurs()
-			return fail(err)
-		}
-	}
+	defer cio.closeChildEnds()
 	if sv.gate != nil { // the first run starts when the starter says so
-		files = append(files, sv.gate)
-		childEnds = append(childEnds, sv.gate)
+		cio.files = append(cio.files, sv.gate)
+		cio.childEnds = append(cio.childEnds, sv.gate)
 		sv.gate = nil
 		os.Setenv(GateFDEnv, strconv.Itoa(CreateGateFD))
 		defer os.Unsetenv(GateFDEnv)
 	}
-	_, created, err := sv.reaper.start([]string{sv.cfg.Exe, CreateArg, sv.dir}, files)
+	_, created, err := sv.reaper.start([]string{sv.cfg.Exe, CreateArg, sv.dir}, cio.files)
 	if err != nil {
-		closeOurs()
-		return fail(err)
+		cio.closeOurs()
+		return sv.startFailed(err)
 	}
-	for _, f := range childEnds {
-		f.Close()
-	}
-	childEnds = nil
+	cio.closeChildEnds()
 	if meanwhile != nil {
 		meanwhile()
 	}
 
-	rep, err := readCreateReport(repOurs)
+	r, failed := sv.adopt(cio.report, created)
+	if failed != nil {
+		cio.closeOurs()
+		return nil, failed
+	}
+	// Its exit (it has nothing left to do) is reaped whenever it comes:
+	// the init it leaves us is watched already.
+	r.started = sv.clk.Now()
+	if err := sv.connect(r, cio); err != nil {
+		return sv.startFailed(err)
+	}
+	sv.markRunning(r)
+	return r, nil
+}
+
+// startFailed is the report of a start that failed here, not in __create.
+func (sv *supervisor) startFailed(err error) (*running, *Ready) {
+	return nil, &Ready{Error: "container " + sv.name() + ": " + err.Error(), ExitCode: 128}
+}
+
+// createIO is what one __create gets on its fds, and our ends of it.
+type createIO struct {
+	files     []*os.File // the child's fds, from 0
+	childEnds []*os.File // closed here once the child has started
+	ours      []*os.File // closed here if the start fails
+	report    *os.File   // our end of the report socket
+	stdin     io.WriteCloser
+	// The container's output: a pipe per stream, or the console socket
+	// that the terminal's master comes through.
+	outR, errR, console *os.File
+}
+
+// pair keeps track of both ends of a new pipe or socket pair.
+func (c *createIO) pair(child, parent *os.File, err error) (*os.File, *os.File, error) {
+	if err == nil {
+		c.childEnds, c.ours = append(c.childEnds, child), append(c.ours, parent)
+	}
+	return child, parent, err
+}
+
+func (c *createIO) closeChildEnds() {
+	for _, f := range c.childEnds {
+		f.Close()
+	}
+	c.childEnds = nil
+}
+
+func (c *createIO) closeOurs() {
+	for _, f := range c.ours {
+		f.Close()
+	}
+}
+
+// openCreateIO makes the report socket and the container's stdio: pipes,
+// or with a terminal the console socket. On failure it closes what it made.
+func (sv *supervisor) openCreateIO(null *os.File) (*createIO, error) {
+	c := &createIO{}
+	fail := func(err error) (*createIO, error) {
+		c.closeOurs()
+		c.closeChildEnds()
+		return nil, err
+	}
+	repChild, repOurs, err := c.pair(socketPair("report"))
+	if err != nil {
+		return fail(err)
+	}
+	c.report = repOurs
+	c.files = []*os.File{null, null, null, repChild, null, null, null}
+	if sv.cfg.Options.OpenStdin && !sv.cfg.Options.Tty {
+		r, w, err := c.pair(os.Pipe())
+		if err != nil {
+			return fail(err)
+		}
+		c.files[CreateStdinFD], c.stdin = r, w
+	}
+	if sv.cfg.Options.Tty {
+		child, ours, err := c.pair(socketPair("console"))
+		if err != nil {
+			return fail(err)
+		}
+		c.files[CreateStdoutFD], c.console = child, ours
+		return c, nil
+	}
+	w, r, err := pipeReversed()
+	if err == nil {
+		_, _, _ = c.pair(w, r, nil)
+		c.files[CreateStdoutFD], c.outR = w, r
+		w, r, err = pipeReversed()
+		if err == nil {
+			_, _, _ = c.pair(w, r, nil)
+			c.files[CreateStderrFD], c.errR = w, r
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+// adopt reads __create's report and acks it, so that __create exits and
+// leaves the container's init to us. When __create failed (it undid what
+// it did before it exits) or died, the report says why.
+func (sv *supervisor) adopt(report *os.File, created <-chan unix.WaitStatus) (*running, *Ready) {
+	rep, err := readCreateReport(report)
 	if err != nil {
 		ws := <-created
 		created = nil
@@ -352,28 +398,32 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 		// Watch the init before __create exits and hands it to us.
 		r.exited = sv.reaper.watch(rep.Pid)
 	}
-	_, _ = repOurs.Write([]byte{1}) // ack: __create may exit now
-	repOurs.Close()
+	_, _ = report.Write([]byte{1}) // ack: __create may exit now
+	report.Close()
 	if rep.Error != "" {
 		if created != nil {
 			<-created // it undid what it did
 		}
-		closeOurs()
 		return nil, &rep.Ready
 	}
-	// Its exit (it has nothing left to do) is reaped whenever it comes:
-	// the init it leaves us is watched already.
-	r.started = sv.clk.Now()
+	return r, nil
+}
 
+// connect hands the run's stdio to attach and starts copying its output
+// to the log. With a terminal it first takes the master from the console
+// socket; failing that, the container is killed and torn down.
+func (sv *supervisor) connect(r *running, cio *createIO) error {
+	stdin, outR := cio.stdin, cio.outR
 	var tty *os.File
-	if console != nil {
-		tty, err = recvFD(console)
-		console.Close()
+	if cio.console != nil {
+		var err error
+		tty, err = recvFD(cio.console)
+		cio.console.Close()
 		if err != nil {
 			killPid(r.pid, unix.SIGKILL)
 			<-r.exited
 			sv.cleanup()
-			return fail(errors.New("terminal: " + err.Error()))
+			return errors.New("terminal: " + err.Error())
 		}
 		outR = tty
 		if sv.cfg.Options.OpenStdin {
@@ -385,9 +435,15 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 		sv.attach.setIO(stdin, tty)
 	}
 	sv.copy(r, "stdout", FrameStdout, outR)
-	if errR != nil {
-		sv.copy(r, "stderr", FrameStderr, errR)
+	if cio.errR != nil {
+		sv.copy(r, "stderr", FrameStderr, cio.errR)
 	}
+	return nil
+}
+
+// markRunning records the run as running, with a starting health when
+// there is a healthcheck.
+func (sv *supervisor) markRunning(r *running) {
 	sv.mu.Lock()
 	restarts := sv.state.RestartCount
 	sv.mu.Unlock()
@@ -400,7 +456,6 @@ func (sv *supervisor) start(meanwhile func()) (*running, *Ready) {
 		// Stop came while we were (re)starting it and found nothing to signal.
 		killPid(r.pid, unix.SIGKILL)
 	}
-	return r, nil
 }
 
 // wait runs the healthcheck until the container's init exits, then tears
