@@ -159,7 +159,7 @@ func matchesAny(p string, patterns []string) bool {
 var writeFileAllowed = map[string]string{
 	"networks/bridge.go writeSysctl":                      "a /proc/sys knob: the kernel takes the value, nothing to rename",
 	"engine/build/steps.go run.layerStep":                 "empty marker in a build step's scratch dir: its existence is the record",
-	"engine/build/runmount.go run.secretMount":             "a secret for a RUN's mount, in the step's private dir before the container starts",
+	"engine/build/runmount.go run.secretMount":            "a secret for a RUN's mount, in the step's private dir before the container starts",
 	"engine/build/etc.go run.etcMounts":                   "/etc/hosts and resolv.conf for a RUN's mounts, in the step's private dir before it starts",
 	"engine/container/runtime.go requestStop":             "empty marker for the live supervisor: its existence is the record, stale after a crash",
 	"engine/container/runtime.go Runtime.stop":            "empty marker for the live supervisor: its existence is the record, stale after a crash",
