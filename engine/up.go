@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"sort"
 	"strconv"
@@ -19,8 +18,6 @@ import (
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
-	"github.com/composer-dev/compose/graph"
-	"github.com/composer-dev/compose/project"
 )
 
 // defaultStopTimeout is Docker's grace period between SIGTERM and SIGKILL.
@@ -43,91 +40,6 @@ type UpOptions struct {
 	Interrupts <-chan os.Signal
 	UpAttach                   // --wait, --abort-on-container-exit, --attach...: upattach.go
 	Converge   ConvergeOptions // how existing containers are brought in line (converge.go)
-}
-
-// plan is a validated project: every error the user can fix is found before
-// anything is created.
-type plan struct {
-	project  *types.Project
-	graph    *graph.Graph
-	images   map[string]*image.Image // by service
-	networks []string                // network keys used by the selected services
-	opts     ConvergeOptions
-	named    map[string]bool // services named on the command line (none: all)
-	// quietBuild leaves out the output of the builds up and run make.
-	quietBuild bool
-	// names are the containers each service has once converged.
-	names    map[string][]string
-	diverged []string // networks whose options changed: recreated (networks.go)
-}
-
-func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
-	if err := project.SelectServices(p, services); err != nil {
-		return nil, err
-	}
-	if len(services) > 0 { // naming a service enables it past its profiles, as in Compose
-		var err error
-		if p, err = p.WithServicesEnabled(services...); err != nil {
-			return nil, err
-		}
-	}
-	g, err := graph.New(p)
-	if err != nil {
-		return nil, err
-	}
-	if len(services) > 0 {
-		if g, err = g.Subset(services, true); err != nil {
-			return nil, err
-		}
-	}
-	p = projectCopy(p)
-	setBuildImages(p)
-	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}}
-	for _, s := range services {
-		pl.named[s] = true
-	}
-	usedNets := map[string]bool{}
-	for _, name := range g.Services() {
-		svc, err := p.GetService(name)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", name, errdefs.ErrNotFound)
-		}
-		if svc.Image == "" {
-			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
-		}
-		if err := specgen.CheckNetworking(p, svc); err != nil {
-			return nil, err
-		}
-		if _, err := specgen.Ports(svc); err != nil {
-			return nil, err
-		}
-		if svc.ContainerName != "" && svc.GetScale() > 1 {
-			return nil, fmt.Errorf("service %q: container_name %q can not be used with more than one replica: %w", name, svc.ContainerName, errdefs.ErrInvalidArgument)
-		}
-		for _, key := range serviceNetworks(svc) {
-			nw, ok := p.Networks[key]
-			if !ok {
-				return nil, fmt.Errorf("service %q refers to undefined network %s: %w", name, key, errdefs.ErrInvalidArgument)
-			}
-			if _, err := specgen.NetworkOptions(key, nw); err != nil {
-				return nil, err
-			}
-			usedNets[key] = true
-		}
-	}
-	for key := range usedNets {
-		pl.networks = append(pl.networks, key)
-	}
-	sort.Strings(pl.networks)
-	return pl, nil
-}
-
-// projectCopy is a copy of p whose services can be changed (scale, image
-// names) without changing the caller's project.
-func projectCopy(p *types.Project) *types.Project {
-	q := *p
-	q.Services = maps.Clone(p.Services)
-	return &q
 }
 
 // serviceNetworks lists the network keys a service joins, by priority then name.
