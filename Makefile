@@ -22,9 +22,15 @@ deps:
 demo: deps build
 	./scripts/demo.sh
 
+# RACE are the packages whose goroutines the race detector checks (their
+# tests run without starting containers, so it stays quick).
+RACE := ./watch/ ./logs/... ./internal/store/... ./internal/inotify/ ./progress/ ./graph/ \
+	./engine/ ./engine/record/ ./engine/specgen/ ./errdefs/ ./project/
+
 # test runs every test; the integration tests need root (CI runs as root).
 test: deps
 	$(GO) vet -tags $(TAGS) ./...
+	$(GO) test -tags $(TAGS) -race -count=1 $(RACE)
 	$(GO) test -tags $(TAGS) -count=1 -timeout 20m ./...
 
 clean:
