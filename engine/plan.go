@@ -23,6 +23,10 @@ import (
 // the very same code with every change to the host behind would(), so what
 // it reports is what `up` does.
 
+// maxReplicas bounds a service's scale: an absurd count would only exhaust
+// the memory planning its containers.
+const maxReplicas = 10000
+
 // plan is a validated project: every error the user can fix is found before
 // anything is created.
 type plan struct {
@@ -78,6 +82,9 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		}
 		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
+		}
+		if n := svc.GetScale(); n > maxReplicas {
+			return nil, fmt.Errorf("service %q: scale %d is more than one host can run (at most %d replicas): %w", name, n, maxReplicas, errdefs.ErrInvalidArgument)
 		}
 		if svc.ContainerName != "" && svc.GetScale() > 1 {
 			return nil, fmt.Errorf("service %q: container_name %q can not be used with more than one replica: %w", name, svc.ContainerName, errdefs.ErrInvalidArgument)

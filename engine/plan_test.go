@@ -13,6 +13,7 @@ import (
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
@@ -197,4 +198,16 @@ func TestUpPlanOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, planLines(out), "Container p-gone-1  Stopping", "Container p-gone-1  Removed", "Container p-web-1  Running")
+}
+
+// An absurd scale is refused before anything is planned (or allocated).
+func TestUpPlanAbsurdScale(t *testing.T) {
+	e, _ := planEngine(t)
+	web := service("web")
+	web.Scale = new(int)
+	*web.Scale = 100000000
+	err := e.Up(t.Context(), planProject(web), UpOptions{Detach: true})
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), `service "web": scale 100000000 is more than one host can run`) {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -5,9 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/errdefs"
@@ -22,6 +26,7 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	keepDescriptorsToSelf()
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))
@@ -35,4 +40,23 @@ func exitCode(err error) int {
 		fmt.Fprintln(os.Stderr, errdefs.Message(err))
 	}
 	return code
+}
+
+// keepDescriptorsToSelf marks every descriptor compose inherited beyond
+// stdio close-on-exec: the supervisors and the DNS server it starts outlive
+// it, and must not hold its caller's pipes open (a caller reading one would
+// never see its end).
+func keepDescriptorsToSelf() {
+	if unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	ents, err := os.ReadDir("/proc/self/fd") // kernels before 5.11
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+	}
 }
