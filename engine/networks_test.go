@@ -53,12 +53,6 @@ func TestPortSpecOf(t *testing.T) {
 	}
 }
 
-func TestPortText(t *testing.T) {
-	if got := portText(networks.PortMapping{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}); got != "0.0.0.0:8080->80/tcp" {
-		t.Fatal(got)
-	}
-}
-
 func TestNetworkOptions(t *testing.T) {
 	yes := true
 	tests := []struct {

@@ -9,7 +9,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -77,26 +76,5 @@ func TestSupervisorPolicy(t *testing.T) {
 				t.Errorf("got %+v %+v %+v\nwant %+v %+v %+v", restart, health, log, tt.restart, tt.health, tt.log)
 			}
 		})
-	}
-}
-
-func TestStatusTextHealth(t *testing.T) {
-	now := time.Now()
-	started := now.Add(-5 * time.Second)
-	tests := []struct {
-		st   container.State
-		want string
-	}{
-		{container.State{Status: container.StatusRunning, StartedAt: started}, "Up 5 seconds"},
-		{container.State{Status: container.StatusRunning, StartedAt: started, Health: &container.Health{Status: "starting"}}, "Up 5 seconds (health: starting)"},
-		{container.State{Status: container.StatusRunning, StartedAt: started, Health: &container.Health{Status: "healthy"}}, "Up 5 seconds (healthy)"},
-		{container.State{Status: container.StatusRunning, StartedAt: started, Health: &container.Health{Status: "unhealthy"}}, "Up 5 seconds (unhealthy)"},
-		{container.State{Status: container.StatusRestarting, ExitCode: 1, FinishedAt: started}, "Restarting (1) 5 seconds ago"},
-		{container.State{Status: container.StatusExited, ExitCode: 137, FinishedAt: started, Health: &container.Health{Status: "healthy"}}, "Exited (137) 5 seconds ago"},
-	}
-	for _, tt := range tests {
-		if got := statusText(tt.st, now); got != tt.want {
-			t.Errorf("statusText(%+v) = %q, want %q", tt.st, got, tt.want)
-		}
 	}
 }
