@@ -12,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
 )
@@ -55,12 +56,13 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowing()
-	f := &follower{
-		e: e, project: p.Name, include: watched, print: func(r *record.Record) bool { return attached[r.Service] },
-		printer: printer, read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, events: make(chan exitEvent),
+	exits := make(chan status.Exit)
+	follow := status.FollowOptions{
+		Project: p.Name, Include: watched, Print: func(r *record.Record) bool { return attached[r.Service] },
+		Printer: printer, Read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, Exits: exits,
 	}
 	done := make(chan error, 1)
-	go func() { done <- f.run(followCtx) }()
+	go func() { done <- e.reporter().Follow(followCtx, follow) }()
 
 	exitCodeFrom := opts.ExitCodeFrom
 	cascade := opts.AbortOnExit || opts.AbortOnFailure || exitCodeFrom != ""
@@ -105,21 +107,21 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	aborting, userStop := false, false
 	for {
 		select {
-		case ev := <-f.events:
-			name := ev.rec.DisplayName()
-			if attached[ev.rec.Service] {
-				printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.code))
+		case ev := <-exits:
+			name := ev.Record.DisplayName()
+			if attached[ev.Record.Service] {
+				printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.Code))
 			}
-			if cascade && !aborting && !userStop && (!opts.AbortOnFailure || ev.code != 0) {
+			if cascade && !aborting && !userStop && (!opts.AbortOnFailure || ev.Code != 0) {
 				aborting = true
 				fmt.Fprintln(opts.Out, "Aborting on container exit...")
 				if exitCodeFrom == "" {
-					exitCodeFrom = ev.rec.Service
+					exitCodeFrom = ev.Record.Service
 				}
 				stopAll("Stopping")
 			}
-			if cascade && ev.rec.Service == exitCodeFrom && (ev.final || !aborting) {
-				code = ev.code
+			if cascade && ev.Record.Service == exitCodeFrom && (ev.Final || !aborting) {
+				code = ev.Code
 			}
 			continue
 		case <-interrupt:

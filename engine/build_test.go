@@ -31,3 +31,9 @@ func TestBuildOrder(t *testing.T) {
 		t.Errorf("build order %v, want [base app web]", got)
 	}
 }
+
+func TestDefaultImageName(t *testing.T) {
+	if got := defaultImageName("myproj", "Web"); got != "myproj-web" {
+		t.Errorf("defaultImageName = %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 // Package engine converges a compose project on this host: it turns the loaded
 // project into networks and containers (image store, libcontainer runtime,
-// bridges and DNS) and answers the status commands from the state on disk.
+// bridges and DNS). The status commands are engine/status's: the engine
+// hands it the records and the runtime (status.go).
 package engine
 
 import (

@@ -13,7 +13,7 @@ import (
 	units "github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/image"
-	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/internal/store"
 )
 
@@ -42,7 +42,7 @@ func (e *Engine) ListImages(ctx context.Context, quiet bool, out io.Writer) erro
 	}
 	if quiet {
 		for _, img := range imgs {
-			fmt.Fprintln(out, shortID(img.ID))
+			fmt.Fprintln(out, status.ShortID(img.ID))
 		}
 		return nil
 	}
@@ -58,18 +58,10 @@ func (e *Engine) ListImages(ctx context.Context, quiet bool, out io.Writer) erro
 		}
 		for _, t := range tags {
 			repo, tag := splitTag(t)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, shortID(img.ID), created, size)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, status.ShortID(img.ID), created, size)
 		}
 	}
 	return tw.Flush()
-}
-
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // splitTag splits "host:5000/repo:tag" into repo and tag (the last colon after the last slash).
@@ -79,92 +71,6 @@ func splitTag(ref string) (string, string) {
 		return ref, "<none>"
 	}
 	return ref[:i], ref[i+1:]
-}
-
-// ImagesOptions are the flags of `compose images`.
-type ImagesOptions struct {
-	Services []string
-	Quiet    bool   // image IDs only
-	Format   string // "table" (default) or "json"
-}
-
-// ImageSummary is one line of `compose images --format json` (Compose's fields).
-type ImageSummary struct {
-	ID            string        `json:"ID"`
-	ContainerName string        `json:"ContainerName"`
-	Repository    string        `json:"Repository"`
-	Tag           string        `json:"Tag"`
-	Platform      ImagePlatform `json:"Platform"`
-	Size          int64         `json:"Size"`
-	LastTagTime   time.Time     `json:"LastTagTime"`
-}
-
-// ImagePlatform is the OCI platform of an image.
-type ImagePlatform struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-	Variant      string `json:"variant,omitempty"`
-}
-
-func (p ImagePlatform) String() string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
-
-// ProjectImages prints the images the project's containers use, like
-// `docker compose images`.
-func (e *Engine) ProjectImages(ctx context.Context, projectName string, opts ImagesOptions, out io.Writer) error {
-	if opts.Format != "" && opts.Format != "table" && opts.Format != "json" {
-		return fmt.Errorf("--format %q: use table or json: %w", opts.Format, errdefs.ErrInvalidArgument)
-	}
-	recs, err := e.selectRecords(projectName, opts.Services, true)
-	if err != nil {
-		return err
-	}
-	if opts.Quiet {
-		seen := map[string]bool{}
-		for _, r := range recs {
-			if !seen[r.ImageID] {
-				fmt.Fprintln(out, strings.TrimPrefix(r.ImageID, "sha256:"))
-			}
-			seen[r.ImageID] = true
-		}
-		return nil
-	}
-	list := make([]ImageSummary, 0, len(recs))
-	for _, r := range recs {
-		ref := r.Image
-		if n, err := image.Normalize(ref); err == nil {
-			ref = n
-		}
-		repo, tag := splitTag(image.Familiar(ref))
-		s := ImageSummary{ID: r.ImageID, ContainerName: r.Name, Repository: repo, Tag: tag, Size: -1}
-		if img, err := e.images.Get(r.ImageID); err == nil {
-			s.Size, s.LastTagTime = img.Size, img.Created
-		}
-		if info, err := e.images.Inspect(r.ImageID); err == nil {
-			s.Platform = ImagePlatform{Architecture: info.Architecture, OS: info.Os, Variant: info.Variant}
-		}
-		list = append(list, s)
-	}
-	if opts.Format == "json" {
-		return json.NewEncoder(out).Encode(list) // one array, as Compose prints it
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER\tREPOSITORY\tTAG\tPLATFORM\tIMAGE ID\tSIZE\tCREATED")
-	now := time.Now()
-	for _, s := range list {
-		size, created := "-", "-"
-		if s.Size >= 0 {
-			size = units.HumanSizeWithPrecision(float64(s.Size), 3)
-			created = units.HumanDuration(now.Sub(s.LastTagTime)) + " ago"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ContainerName, s.Repository, s.Tag, s.Platform, shortID(s.ID), size, created)
-	}
-	return tw.Flush()
 }
 
 // imageUser names a container (short ID) that uses imageID, or "".

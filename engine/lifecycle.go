@@ -393,13 +393,3 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	}
 	return errors.Join(errs...)
 }
-
-// stateOf is the status ps shows: a running container whose processes are
-// frozen is "paused".
-func (e *Engine) stateOf(r *record.Record) container.State {
-	st := recordState(r)
-	if st.Status == container.StatusRunning && container.PausedRun(r.Dir, st.Pid) {
-		st.Status = container.StatusPaused
-	}
-	return st
-}

@@ -175,23 +175,6 @@ func publish(nets *networks.Manager, rec *record.Record, ip string) error {
 	return networks.Publish(rec.ID, addr, subnet, rec.Ports)
 }
 
-// portText is Docker's PORTS column entry: "0.0.0.0:8080->80/tcp".
-func portText(m networks.PortMapping) string {
-	ip := m.HostIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	return fmt.Sprintf("%s:%d->%d/%s", ip, m.HostPort, m.ContainerPort, m.Protocol)
-}
-
-// PortPublisher is one entry of `ps --format json` Publishers, as Compose prints it.
-type PortPublisher struct {
-	URL           string `json:"URL"`
-	TargetPort    int    `json:"TargetPort"`
-	PublishedPort int    `json:"PublishedPort"`
-	Protocol      string `json:"Protocol"`
-}
-
 // PortOptions are the arguments of `compose port`.
 type PortOptions struct {
 	Service  string

@@ -5,12 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/errdefs"
 )
 
 func newEventsCmd(g *globalOptions) *cobra.Command {
-	o := engine.EventsOptions{}
+	o := status.EventsOptions{}
 	var since, until string
 	cmd := &cobra.Command{
 		Use:   "events [OPTIONS] [SERVICE...]",
@@ -29,11 +29,11 @@ func newEventsCmd(g *globalOptions) *cobra.Command {
 				return fmt.Errorf("--since: the embedded engine keeps no past events, only --until is supported: %w", errdefs.ErrInvalidArgument)
 			}
 			if until != "" {
-				if o.Until, err = engine.ParseEventTime(until); err != nil {
+				if o.Until, err = status.ParseEventTime(until); err != nil {
 					return fmt.Errorf("--until: %w", err)
 				}
 			}
-			return e.Events(cmd.Context(), name, o, cmd.OutOrStdout())
+			return status.PrintEvents(cmd.OutOrStdout(), e.Events(cmd.Context(), name, o), o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "Output events as a stream of json objects")

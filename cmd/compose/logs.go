@@ -5,12 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/errdefs"
 )
 
 func newLogsCmd(g *globalOptions) *cobra.Command {
-	o := engine.LogsOptions{}
+	o := status.LogsOptions{}
 	var tail string
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] [SERVICE...]",
@@ -34,7 +34,8 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 			}
 			o.Services = args
 			o.NoColor = o.NoColor || g.noColor()
-			return e.Logs(cmd.Context(), name, o, cmd.OutOrStdout())
+			o.Out = cmd.OutOrStdout()
+			return e.Logs(cmd.Context(), name, o)
 		},
 	}
 	f := cmd.Flags()

@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 )
 
 func newLsCmd(g *globalOptions) *cobra.Command {
-	o := engine.LsOptions{}
+	o := status.LsOptions{}
 	cmd := &cobra.Command{
 		Use:   "ls [OPTIONS]",
 		Short: "List running compose projects",
@@ -17,7 +17,11 @@ func newLsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.Ls(cmd.Context(), o, cmd.OutOrStdout())
+			rows, err := e.Ls(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return status.PrintLs(cmd.OutOrStdout(), rows, o)
 		},
 	}
 	f := cmd.Flags()

@@ -3,12 +3,12 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/project"
 )
 
 func newPsCmd(g *globalOptions) *cobra.Command {
-	o := engine.PsOptions{}
+	o := status.PsOptions{}
 	var filter string
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] [SERVICE...]",
@@ -32,7 +32,11 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			if filter != "" {
 				o.Filters = []string{filter}
 			}
-			return e.Ps(cmd.Context(), name, o, cmd.OutOrStdout())
+			rows, err := e.Ps(cmd.Context(), name, o)
+			if err != nil {
+				return err
+			}
+			return status.PrintPs(cmd.OutOrStdout(), rows, o)
 		},
 	}
 	f := cmd.Flags()

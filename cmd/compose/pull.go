@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/project"
 )
@@ -72,7 +73,7 @@ func newPushCmd(g *globalOptions) *cobra.Command {
 }
 
 func newImagesCmd(g *globalOptions) *cobra.Command {
-	o := engine.ImagesOptions{}
+	o := status.ImagesOptions{}
 	cmd := &cobra.Command{
 		Use:   "images [OPTIONS] [SERVICE...]",
 		Short: "List images used by the created containers",
@@ -86,7 +87,11 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.Services = args
-			return e.ProjectImages(cmd.Context(), name, o, cmd.OutOrStdout())
+			rows, err := e.ProjectImages(cmd.Context(), name, o)
+			if err != nil {
+				return err
+			}
+			return status.PrintImages(cmd.OutOrStdout(), rows, o)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Only display IDs")

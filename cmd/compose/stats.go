@@ -3,11 +3,11 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 )
 
 func newStatsCmd(g *globalOptions) *cobra.Command {
-	var o engine.StatsOptions
+	var o status.StatsOptions
 	var all, noTrunc bool
 	cmd := &cobra.Command{
 		Use:   "stats [OPTIONS] [SERVICE]",
@@ -21,8 +21,8 @@ func newStatsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o.Services, o.Out = args, cmd.OutOrStdout()
-			return e.Stats(cmd.Context(), name, o)
+			o.Services = args
+			return status.PrintStats(cmd.OutOrStdout(), e.Stats(cmd.Context(), name, o), o)
 		},
 	}
 	f := cmd.Flags()

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/composer-dev/compose/engine/status"
+)
 
 func newTopCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
@@ -15,7 +19,11 @@ func newTopCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.Top(cmd.Context(), name, args, cmd.OutOrStdout())
+			rows, err := e.Top(cmd.Context(), name, status.TopOptions{Services: args})
+			if err != nil {
+				return err
+			}
+			return status.PrintTop(cmd.OutOrStdout(), rows)
 		},
 	}
 }

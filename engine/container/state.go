@@ -56,13 +56,11 @@ func ReadState(dir string) (State, error) {
 }
 
 // active reports whether a supervisor claims to be looking after the container.
-func active(s State) bool {
-	return s.SupervisorPid != 0 && (s.Status == StatusRunning || s.Status == StatusCreated || s.Status == StatusRestarting)
-}
+func active(s State) bool { return s.Active() }
 
 // live reports whether the container runs, is being started or waits to be
 // restarted by a live supervisor.
-func live(s State) bool { return s.Status == StatusRunning || active(s) }
+func live(s State) bool { return s.Live() }
 
 func readStateFile(dir string) (State, error) {
 	var st State

@@ -12,7 +12,7 @@ import (
 const (
 	StateFileName  = supervisor.StateFile
 	StopFileName   = supervisor.StopFile
-	PausedFileName = "paused" // present while the user has the container paused
+	PausedFileName = supervisor.PausedFile
 )
 
 // StopRequested reports whether the user stopped (or killed) the container.

@@ -62,6 +62,7 @@ func TestImportRules(t *testing.T) {
 		{"engine/record/", module + "/engine/container", true, "records need no runtime"},
 		{"engine/specgen/", module + "/engine/container", true, "translation needs no runtime"},
 		{"engine/status/", module + "/engine/container", true, "status reports need no runtime"},
+		{"engine/status/", module + "/engine", true, "status reports get the runtime through their own interfaces, not the engine"},
 		{"engine/container/supervisor/", "github.com/opencontainers/runc", false, "the supervisor stays lean"},
 	}
 	// Packages under dir must not import banned, except what allowed lists.

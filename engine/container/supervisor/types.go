@@ -33,6 +33,16 @@ type State struct {
 	InitStart       uint64 `json:",omitempty"`
 }
 
+// Active reports whether a supervisor claims to look after the container
+// (it may have died since: container.ReadState checks it is alive).
+func (s State) Active() bool {
+	return s.SupervisorPid != 0 && (s.Status == StatusRunning || s.Status == StatusCreated || s.Status == StatusRestarting)
+}
+
+// Live reports whether the container runs, is being started, or waits for
+// its restart policy to start it again.
+func (s State) Live() bool { return s.Status == StatusRunning || s.Active() }
+
 // Health is the healthcheck's state, as Docker's inspect shows it.
 type Health struct {
 	Status        string // HealthStarting, HealthHealthy or HealthUnhealthy
@@ -120,6 +130,10 @@ const (
 	// the exit (`down`): the supervisor records the exit without running
 	// __cleanup, so the teardown is not done twice.
 	RemoveFile = "remove-requested"
+	// PausedFile is present while the user has the container paused: a
+	// freezer's state raises no inotify event on cgroup v1, so watchers
+	// (`events`) look at this instead.
+	PausedFile = "paused"
 )
 
 // The fds of a __create child.

@@ -1,8 +1,7 @@
-package engine
+package status
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -11,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 )
@@ -19,9 +18,11 @@ import (
 // LsOptions are the flags of `compose ls`.
 type LsOptions struct {
 	All     bool     // -a: projects with stopped containers only, too
-	Quiet   bool     // -q: names only
-	Format  string   // "table" (default) or "json"
 	Filters []string // --filter name=REGEXP
+
+	// How PrintLs shows them.
+	Quiet  bool   // -q: names only
+	Format string // "table" (default) or "json"
 }
 
 // ProjectSummary is one line of `compose ls` (Docker Compose's JSON field names).
@@ -31,29 +32,28 @@ type ProjectSummary struct {
 	ConfigFiles string `json:"ConfigFiles"`
 }
 
-// Ls prints the projects that have containers on this host, like `docker compose ls`.
-func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
+// Ls lists the projects that have containers on this host, by name:
+// those with a running container, or all with opts.All.
+func (r *Reporter) Ls(ctx context.Context, opts LsOptions) ([]ProjectSummary, error) {
 	// Docker's name filter: a project matches a value equal to its name or
 	// a regular expression found in it; several values: any of them.
 	var names []*regexp.Regexp
 	for _, f := range opts.Filters {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k != "name" {
-			return fmt.Errorf("--filter %q: unsupported filter (supported: name=VALUE): %w", f, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("--filter %q: unsupported filter (supported: name=VALUE): %w", f, errdefs.ErrInvalidArgument)
 		}
 		re, err := regexp.Compile(v)
 		if err != nil {
-			return fmt.Errorf("--filter %q: %w", f, errdefs.Mark(errdefs.ErrInvalidArgument, err))
+			return nil, fmt.Errorf("--filter %q: %w", f, errdefs.Mark(errdefs.ErrInvalidArgument, err))
 		}
 		names = append(names, re)
 	}
-	if opts.Format != "" && opts.Format != "table" && opts.Format != "json" {
-		return fmt.Errorf("--format %q: use table or json: %w", opts.Format, errdefs.ErrInvalidArgument)
-	}
-	projects, err := e.projects(opts.All)
+	recs, err := r.Records.List("")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	projects := r.projects(recs, opts.All)
 	if len(names) > 0 {
 		projects = slices.DeleteFunc(projects, func(p ProjectSummary) bool {
 			return !slices.ContainsFunc(names, func(re *regexp.Regexp) bool {
@@ -61,55 +61,29 @@ func (e *Engine) Ls(ctx context.Context, opts LsOptions, out io.Writer) error {
 			})
 		})
 	}
-	switch {
-	case opts.Quiet:
-		for _, p := range projects {
-			fmt.Fprintln(out, p.Name)
-		}
-		return nil
-	case opts.Format == "json":
-		if projects == nil {
-			projects = []ProjectSummary{}
-		}
-		// One array, as Compose prints `ls --format json`.
-		return json.NewEncoder(out).Encode(projects)
-	}
-	f, err := parseRowFormat("table", "table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
-		ProjectSummary{Name: "NAME", Status: "STATUS", ConfigFiles: "CONFIG FILES"})
-	if err != nil {
-		return err
-	}
-	rows := make([]any, len(projects))
-	for i, p := range projects {
-		rows[i] = p
-	}
-	return f.write(out, rows, nil)
+	return projects, nil
 }
 
 // projects summarises the containers of each project: running ones only
 // unless all (then projects without a running container appear too).
-func (e *Engine) projects(all bool) ([]ProjectSummary, error) {
-	recs, err := e.containers("")
-	if err != nil {
-		return nil, err
-	}
+func (r *Reporter) projects(recs []*record.Record, all bool) []ProjectSummary {
 	type tally struct {
 		states map[string]int
 		files  []string
 	}
 	byName := map[string]*tally{}
-	for _, r := range recs {
-		st := e.stateOf(r).Status
-		if !all && st != container.StatusRunning {
+	for _, rec := range recs {
+		st := r.shownState(rec).Status
+		if !all && st != supervisor.StatusRunning {
 			continue
 		}
-		t := byName[r.Project]
+		t := byName[rec.Project]
 		if t == nil {
 			t = &tally{states: map[string]int{}}
-			byName[r.Project] = t
+			byName[rec.Project] = t
 		}
 		t.states[string(st)]++
-		for _, f := range strings.Split(r.Labels[record.LabelConfigFiles], ",") {
+		for _, f := range strings.Split(rec.Labels[record.LabelConfigFiles], ",") {
 			if f != "" && !slices.Contains(t.files, f) {
 				t.files = append(t.files, f)
 			}
@@ -120,7 +94,7 @@ func (e *Engine) projects(all bool) ([]ProjectSummary, error) {
 		out = append(out, ProjectSummary{Name: n, Status: combinedStatus(t.states), ConfigFiles: strings.Join(t.files, ",")})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out
 }
 
 // combinedStatus is Compose's "exited(1), running(2)": each state with its count.
@@ -135,4 +109,27 @@ func combinedStatus(states map[string]int) string {
 		parts[i] = k + "(" + strconv.Itoa(states[k]) + ")"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// lsLayout is Docker Compose's `ls` table; its "json" is one array.
+var lsLayout = Layout{
+	Table:     "table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
+	Header:    ProjectSummary{Name: "NAME", Status: "STATUS", ConfigFiles: "CONFIG FILES"},
+	JSONArray: true,
+	Fixed:     true,
+}
+
+// PrintLs prints ls's rows: the names with Quiet, else in opts.Format.
+func PrintLs(out io.Writer, rows []ProjectSummary, opts LsOptions) error {
+	f, err := ParseFormat(opts.Format, lsLayout)
+	if err != nil {
+		return err
+	}
+	if opts.Quiet {
+		for _, p := range rows {
+			fmt.Fprintln(out, p.Name)
+		}
+		return nil
+	}
+	return Write(out, f, rows, nil)
 }

@@ -1,4 +1,4 @@
-package engine
+package status
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/composer-dev/compose/engine/container"
+	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/internal/inotify"
@@ -23,12 +24,10 @@ import (
 // EventsOptions are the flags of `compose events`.
 type EventsOptions struct {
 	Services []string
-	JSON     bool // one JSON object per line
 	// Until, when set, ends the stream at that time (--until).
 	Until time.Time
-	// Ready, when set, is called once the watch is in place: events from
-	// then on are reported.
-	Ready func()
+
+	JSON bool // PrintEvents: one JSON object per line
 }
 
 // Event is one container event, as `docker compose events` reports it
@@ -56,41 +55,65 @@ func (ev Event) String() string {
 	return fmt.Sprintf("%s container %s %s (%s)", ev.Time.Format("2006-01-02 15:04:05.000000"), ev.Action, ev.ID, strings.Join(attrs, ", "))
 }
 
-// Events streams the events of the project's containers (create, start,
-// health_status, pause, unpause, die, stop, destroy) until ctx ends or
-// opts.Until comes. It watches the state on disk with inotify: every
-// change a supervisor or a command makes wakes it, without polling.
-func (e *Engine) Events(ctx context.Context, projectName string, opts EventsOptions, out io.Writer) error {
-	emit := func(ev Event) error {
-		if len(opts.Services) > 0 && !slices.Contains(opts.Services, ev.Service) {
+// Events yields the events of the project's containers (create, start,
+// health_status, pause, unpause, die, stop, destroy) as they happen, from
+// when the sequence starts until ctx ends or opts.Until comes. It watches
+// the state on disk with inotify: every change a supervisor or a command
+// makes wakes it, without polling.
+func (r *Reporter) Events(ctx context.Context, project string, opts EventsOptions) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		stopped := errors.New("stopped") // the consumer wants no more
+		emit := func(ev Event) error {
+			if len(opts.Services) > 0 && !slices.Contains(opts.Services, ev.Service) {
+				return nil
+			}
+			if !yield(ev, nil) {
+				return stopped
+			}
 			return nil
 		}
-		if opts.JSON {
-			return json.NewEncoder(out).Encode(ev)
+		w, err := r.newStateWatcher(project, emit)
+		if err != nil {
+			yield(Event{}, err)
+			return
 		}
-		// Compose's event line ends in a newline of its own, and it prints
-		// it with Println: a blank line follows each event.
-		_, err := fmt.Fprint(out, ev.String()+"\n\n")
-		return err
+		defer w.close()
+		if !opts.Until.IsZero() {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, opts.Until)
+			defer cancel()
+		}
+		if err := w.run(ctx); err != nil && !errors.Is(err, stopped) { // nil once ctx ends or --until comes
+			yield(Event{}, err)
+		}
 	}
-	w, err := newStateWatcher(e.records.ContainersDir(), projectName, emit)
-	if err != nil {
-		return err
+}
+
+// PrintEvents prints events as Compose does: its line, or with JSON one
+// object per line.
+func PrintEvents(out io.Writer, events iter.Seq2[Event, error], opts EventsOptions) error {
+	enc := json.NewEncoder(out)
+	for ev, err := range events {
+		if err != nil {
+			return err
+		}
+		if opts.JSON {
+			err = enc.Encode(ev)
+		} else {
+			// Compose's event line ends in a newline of its own, and it
+			// prints it with Println: a blank line follows each event.
+			_, err = fmt.Fprint(out, ev.String()+"\n\n")
+		}
+		if err != nil {
+			return err
+		}
 	}
-	defer w.close()
-	if opts.Ready != nil {
-		opts.Ready()
-	}
-	if !opts.Until.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, opts.Until)
-		defer cancel()
-	}
-	return w.run(ctx) // nil once ctx ends or --until comes
+	return nil
 }
 
 // stateWatcher turns changes of the containers' directories into events.
 type stateWatcher struct {
+	r       *Reporter
 	dir     string // <root>/containers
 	project string
 	emit    func(Event) error
@@ -108,13 +131,13 @@ type seenContainer struct {
 	paused  bool
 }
 
-func newStateWatcher(dir, project string, emit func(Event) error) (*stateWatcher, error) {
-	dir = filepath.Clean(dir)
+func (r *Reporter) newStateWatcher(project string, emit func(Event) error) (*stateWatcher, error) {
+	dir := filepath.Clean(r.Records.ContainersDir())
 	in, err := inotify.Watch(dir)
 	if err != nil {
 		return nil, err
 	}
-	w := &stateWatcher{dir: dir, project: project, emit: emit, in: in, seen: map[string]*seenContainer{}}
+	w := &stateWatcher{r: r, dir: dir, project: project, emit: emit, in: in, seen: map[string]*seenContainer{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		w.close()
@@ -161,9 +184,9 @@ func (w *stateWatcher) handle(ev inotify.Event) error {
 	case filepath.Dir(dir) == w.dir: // a file in it
 		id := filepath.Base(dir)
 		switch name {
-		case record.File, container.StateFileName:
+		case record.File, supervisor.StateFile:
 			return w.update(id, true)
-		case container.PausedFileName:
+		case supervisor.PausedFile:
 			return w.pauseChanged(id, !ev.Has(inotify.Remove|inotify.Rename))
 		}
 	}
@@ -193,8 +216,7 @@ func (w *stateWatcher) resync() error {
 		if err := w.update(id, true); err != nil {
 			return err
 		}
-		_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
-		if err := w.pauseChanged(id, err == nil); err != nil {
+		if err := w.pauseChanged(id, exists(filepath.Join(w.dir, id), supervisor.PausedFile)); err != nil {
 			return err
 		}
 	}
@@ -208,13 +230,19 @@ func (w *stateWatcher) resync() error {
 	return nil
 }
 
+// exists reports whether the container directory dir holds the marker file name.
+func exists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
 // track starts watching a container's directory and reads what is in it.
 func (w *stateWatcher) track(id string, report bool) error {
-	if err := w.in.Add(filepath.Join(w.dir, id)); err != nil {
+	dir := filepath.Join(w.dir, id)
+	if err := w.in.Add(dir); err != nil {
 		return nil // gone again already, or not a directory
 	}
-	_, err := os.Stat(filepath.Join(w.dir, id, container.PausedFileName))
-	w.seen[id] = &seenContainer{paused: err == nil}
+	w.seen[id] = &seenContainer{paused: exists(dir, supervisor.PausedFile)}
 	return w.update(id, report)
 }
 
@@ -242,19 +270,19 @@ func (w *stateWatcher) update(id string, report bool) error {
 			}
 		}
 	}
-	st, err := container.ReadState(dir)
+	st, err := w.r.Runtime.State(dir)
 	if err != nil {
 		return nil // no state yet, or removed meanwhile: destroyed reports that
 	}
 	status := string(st.Status)
 	health := health(st)
 	var evs []Event
-	if status == string(container.StatusRunning) && (s.status != status || !st.StartedAt.Equal(s.started)) {
+	if st.Status == supervisor.StatusRunning && (s.status != status || !st.StartedAt.Equal(s.started)) {
 		evs = append(evs, w.event(s.rec, "start", nil))
 	}
-	if s.status == string(container.StatusRunning) && status != s.status {
+	if s.status == string(supervisor.StatusRunning) && status != s.status {
 		evs = append(evs, w.event(s.rec, "die", map[string]string{"exitCode": strconv.Itoa(st.ExitCode)}))
-		if container.StopRequested(dir) {
+		if exists(dir, supervisor.StopFile) { // the user stopped it
 			evs = append(evs, w.event(s.rec, "stop", nil))
 		}
 	}
@@ -280,7 +308,7 @@ func (w *stateWatcher) pauseChanged(id string, paused bool) error {
 		return nil
 	}
 	s.paused = paused
-	if s.status != string(container.StatusRunning) {
+	if s.status != string(supervisor.StatusRunning) {
 		return nil
 	}
 	action := "unpause"
@@ -297,7 +325,7 @@ func (w *stateWatcher) destroyed(id string) error {
 	if s == nil || s.rec == nil {
 		return nil
 	}
-	if s.status == string(container.StatusRunning) { // removed before its exit was read
+	if s.status == string(supervisor.StatusRunning) { // removed before its exit was read
 		if err := w.emit(w.event(s.rec, "die", nil)); err != nil {
 			return err
 		}
@@ -317,7 +345,7 @@ func (w *stateWatcher) event(r *record.Record, action string, extra map[string]s
 	for k, v := range extra {
 		attrs[k] = v
 	}
-	return Event{Time: time.Now(), Type: "container", Action: action, ID: r.ID, Service: r.Service, Attributes: attrs}
+	return Event{Time: w.r.now(), Type: "container", Action: action, ID: r.ID, Service: r.Service, Attributes: attrs}
 }
 
 // ParseEventTime reads an --until value the way the docker CLI reads
