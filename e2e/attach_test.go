@@ -20,6 +20,7 @@ import (
 // Compose's prefixes, names resolve by service and container name, and
 // Ctrl-C stops the stack gracefully (SIGTERM reaches the container) and exits 130.
 func TestUpAttachedAndCtrlC(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -86,6 +87,7 @@ func contains(lines []string, want string) bool {
 
 // TestConfigAndVersion need no root: the loader's commands work for anyone.
 func TestConfigAndVersion(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.dir = filepath.Join(repoRoot, "examples", "hello")
 	if got := c.must("config", "--services").stdout; got != "client\nweb\n" {
@@ -116,6 +118,7 @@ func TestConfigAndVersion(t *testing.T) {
 
 // TestImageLoadFromStdin: `image load` reads an archive from standard input.
 func TestImageLoadFromStdin(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	f, err := os.Open(busyboxImage)
@@ -138,6 +141,7 @@ func TestImageLoadFromStdin(t *testing.T) {
 // TestSecondCtrlCKills: with a 60 s grace period and a container that
 // ignores SIGTERM, the second Ctrl-C must end `up` long before the grace ends.
 func TestSecondCtrlCKills(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()

@@ -74,6 +74,7 @@ func hostClean(t *testing.T, c *cli) {
 // second stage copying from the first, .dockerignore, WORKDIR and USER seen
 // by the running container; `up --build` rebuilds and runs the result.
 func TestBuildMultiStage(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -154,6 +155,7 @@ CMD ["sh", "-c", "cat /app/out.txt; id -u; pwd; ls /src /ctx; stat -c '%u:%g %a'
 // the same image; changing one copied file rebuilds that step and the later
 // ones only; --no-cache rebuilds everything.
 func TestBuildCache(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -220,6 +222,7 @@ RUN cat /two.txt > /copy-of-two
 // its command and exit code, after its output; nothing is tagged and no
 // container, mount or step directory is left.
 func TestBuildFailingRun(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -256,6 +259,7 @@ func TestBuildFailingRun(t *testing.T) {
 // missing source and a git context are one-line errors naming what is at
 // fault.
 func TestBuildContextSafety(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -338,6 +342,7 @@ LABEL done=yes
 // builds), a build secret (readable in the step, absent from the image), a
 // context file and a file of an earlier stage; --network=none.
 func TestBuildRunMounts(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -387,6 +392,7 @@ CMD cat /runs /secret-copy /bound-copy /stage-copy /nics /hosts-line /shm; ls /r
 // `build:` (named <project>-<service>), `--no-build` refuses to, and
 // `pull_policy: build` rebuilds on every up.
 func TestUpBuildsMissingImage(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -430,6 +436,7 @@ func TestUpBuildsMissingImage(t *testing.T) {
 // additional_contexts (a directory, docker-image:// and service:, which
 // builds that service first) and the ONBUILD triggers of a base image.
 func TestBuildAddURLContextsOnbuild(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -479,6 +486,7 @@ CMD cat /web/hello.txt /trigger.txt /onbuild /e.txt; stat -c '%a' /web/hello.txt
 // TestBuildPullsBase: a base image that is not stored is pulled (from a
 // registry on loopback); --pull fetches a newer one even when stored.
 func TestBuildPullsBase(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	reg := registrytest.Start(t, registrytest.Options{})
 	img, err := busybox.Image()
@@ -536,6 +544,7 @@ func TestBuildPullsBase(t *testing.T) {
 // TestBuildKilledIsSwept: a build killed (SIGKILL) in the middle of a RUN
 // leaves a container and mounts; the next build kills and removes them.
 func TestBuildKilledIsSwept(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -579,6 +588,7 @@ func sleeping() bool {
 // TestBuildExample: examples/build comes up with --build and serves the
 // page its first stage rendered, through its published port.
 func TestBuildExample(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -639,6 +649,7 @@ RUN exit 9
 // image's metadata or when it runs; a stage the target does not need is
 // not built; dockerfile_inline builds.
 func TestBuildInstructions(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -722,6 +733,7 @@ func TestBuildInstructions(t *testing.T) {
 // uses the built image instead of pulling it; the predefined proxy build
 // args reach RUN without an ARG line, and are not kept in the image.
 func TestBuildSharedImage(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()

@@ -140,6 +140,7 @@ func ciProject(t *testing.T, dir string) *cli {
 // (a one-shot job others wait on may have exited 0), and fails naming the
 // container that exited, turned unhealthy or was not healthy in time.
 func TestUpWait(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-wait"))
 
 	r := c.run("up", "--wait", "ok", "plain")
@@ -193,6 +194,7 @@ func TestUpWait(t *testing.T) {
 // TestCIExample: examples/ci run the CI way returns the test container's
 // exit code and leaves every container exited.
 func TestCIExample(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "examples", "ci"))
 	for _, tc := range []struct {
 		expect string
@@ -226,6 +228,7 @@ func TestCIExample(t *testing.T) {
 // TestAbortOnContainerExit covers --abort-on-container-exit,
 // --abort-on-container-failure, --exit-code-from and the flag checks.
 func TestAbortOnContainerExit(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-abort"))
 
 	allExited := func(what string) {
@@ -292,6 +295,7 @@ func TestAbortOnContainerExit(t *testing.T) {
 // choose whose logs an attached up prints; dependencies are not attached
 // by default when services are named.
 func TestUpAttachSelection(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-abort"))
 	for _, tc := range []struct {
 		args     []string
@@ -333,6 +337,7 @@ func TestUpAttachSelection(t *testing.T) {
 // gracefully (one crash-looping) and never hangs; two Ctrl-C end it at once.
 // The attached up keeps printing a container's output across its restarts.
 func TestCtrlCWithRestartAlways(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-restart"))
 	for _, presses := range []int{1, 2} {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -366,6 +371,7 @@ func TestCtrlCWithRestartAlways(t *testing.T) {
 // through its restarts, and follows the new container when its service is
 // recreated.
 func TestLogsFollowRestartAndRecreate(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-restart"))
 	c.must("up", "-d")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -392,6 +398,7 @@ func TestLogsFollowRestartAndRecreate(t *testing.T) {
 // TestProfilesOnUp: a service whose profile is not active is left out,
 // unless --profile or COMPOSE_PROFILES enables it or it is named.
 func TestProfilesOnUp(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-wait"))
 	c.dir = t.TempDir()
 	yaml := "name: ciprof\nservices:\n  web:\n    image: busybox\n    command: sleep 60\n  dbg:\n    image: busybox\n    command: sleep 60\n    profiles: [debug]\n"
@@ -454,6 +461,7 @@ func BenchmarkCIRun(b *testing.B) {
 // TestUpFollowsRecreation: an attached up keeps printing a service's output
 // when another compose recreates its container or restarts it.
 func TestUpFollowsRecreation(t *testing.T) {
+	t.Parallel()
 	c := ciProject(t, filepath.Join(repoRoot, "e2e", "testdata", "ci-restart"))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -77,6 +77,7 @@ func (c *cli) stateOf(service string) string {
 }
 
 func TestExec(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 	c.must("up", "-d", "web")
 
@@ -179,6 +180,7 @@ func exitCodeOf(err error) int {
 // TestExecTTY: `exec -it` under a real terminal gets a tty of the same
 // size, and Ctrl-C typed on the terminal reaches the process in the container.
 func TestExecTTY(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 	c.must("up", "-d", "web")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -206,6 +208,7 @@ func TestExecTTY(t *testing.T) {
 // TestRunTTY: `run` under a real terminal gets a tty, and Ctrl-C typed on
 // the terminal reaches the container's process.
 func TestRunTTY(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -224,6 +227,7 @@ func TestRunTTY(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 
 	r := c.run("run", "--rm", "web", "sh", "-c", "echo out; echo err >&2; exit 5")
@@ -276,6 +280,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 	c.must("up", "-d")
 	ids := map[string]string{}
@@ -369,6 +374,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestCp(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, commandsProject)
 	c.must("up", "-d", "web")
 	src := t.TempDir()

@@ -63,6 +63,7 @@ services:
 // changes nothing, --force-recreate and --no-recreate do what they say, and
 // orphans are warned about, then removed with --remove-orphans.
 func TestConvergeRecreatesOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, convergeYAML)
 	c.must("up", "-d")
 	before := c.byName()
@@ -161,6 +162,7 @@ func firstKey(m map[string]psEntry) string {
 // TestNoStartAndNoDeps: --no-start creates without starting; --no-deps
 // leaves the named service's dependencies alone.
 func TestNoStartAndNoDeps(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, convergeYAML)
 	c.must("up", "-d", "--no-start")
 	for _, e := range c.ps() {
@@ -207,6 +209,7 @@ services:
 // before starting app; a failed migration or an unhealthy dependency stop up
 // with exit 1 and Docker Compose's message, showing the dependency's logs.
 func TestDependsOnConditions(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, dependsYAML)
 	r := c.must("up", "-d")
 	ents := map[string]psEntry{}
@@ -244,6 +247,7 @@ func TestDependsOnConditions(t *testing.T) {
 
 // TestUnhealthyDependency: a dependency whose healthcheck fails stops up.
 func TestUnhealthyDependency(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   db:
@@ -282,6 +286,7 @@ services:
 // TestScaleKeepsNumbers: scaling down removes the highest numbers, scaling
 // up adds after the highest, through `up --scale` and `compose scale`.
 func TestScaleKeepsNumbers(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   web:
@@ -339,6 +344,7 @@ services:
 // TestContainerNameWithReplicas is refused, naming the service, whether
 // the replicas come from the file or from --scale.
 func TestContainerNameWithReplicas(t *testing.T) {
+	t.Parallel()
 	const yaml = `
 services:
   web:
@@ -366,6 +372,7 @@ services:
 // TestRecreateKeepsAnonymousVolumes unless -V, and an optional dependency
 // disabled by a profile is skipped with a warning.
 func TestRecreateKeepsAnonymousVolumes(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:

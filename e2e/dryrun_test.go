@@ -82,6 +82,7 @@ func (c *cli) assertUnchanged(before []string, what string) {
 // TestDryRun: --dry-run up and down report what they would do, in Docker
 // Compose's words, and change nothing on the host.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   web:
@@ -148,6 +149,7 @@ volumes:
 // against a running project, reports in Docker Compose's words and changes
 // nothing: no container state, network, volume, image, state file or lock.
 func TestDryRunCommands(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   web:

@@ -20,6 +20,7 @@ import (
 // stack keeps running without the CLI, the client reaches the web service by
 // name, `logs -f` follows, and `down` leaves the host as it was.
 func TestHelloStack(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -102,6 +103,7 @@ func waitForFetchAfter(r io.Reader, want int) bool {
 // TestTwoProjects runs the same stack twice side by side: names, subnets and
 // DNS answers must not mix.
 func TestTwoProjects(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -147,6 +149,7 @@ func TestTwoProjects(t *testing.T) {
 // TestBadInput: each mistake fails with one clear line, exit code 1, and
 // creates nothing.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -213,6 +216,7 @@ func TestBadInput(t *testing.T) {
 // TestKilledSupervisor: when a supervisor dies (kill -9, OOM killer), the
 // next command reports the container exited and `down` still cleans up all.
 func TestKilledSupervisor(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()

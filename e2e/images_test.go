@@ -14,6 +14,7 @@ import (
 // TestImageCommands: tag, inspect, save/load, push to a registry and pull
 // back elsewhere, rm refusing an image in use, prune.
 func TestImageCommands(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	reg := registrytest.Start(t, registrytest.Options{})
 	c := newCLI(t)

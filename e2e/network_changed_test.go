@@ -32,6 +32,7 @@ networks:
 // up fails in one line and leaves it alone; another project naming the
 // same network gets Docker's warning.
 func TestNetworkChanged(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)

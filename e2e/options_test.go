@@ -57,6 +57,7 @@ services:
 `
 
 func TestServiceOptions(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
@@ -103,6 +104,7 @@ func TestServiceOptions(t *testing.T) {
 // TestServiceOptionErrors: options the engine cannot honour stop `up` with
 // a one-line message naming the service and the option.
 func TestServiceOptionErrors(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()

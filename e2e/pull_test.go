@@ -16,6 +16,7 @@ import (
 // credentials (from DOCKER_CONFIG), runs it, and `compose pull`/`images`
 // behave as in Docker Compose.
 func TestPullFromRegistry(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	reg := registrytest.Start(t, registrytest.Options{Auth: true})
 	img, err := busybox.Image()

@@ -15,6 +15,7 @@ import (
 // supervisors and the DNS server) do not hold the caller's descriptors, so
 // a caller reading a pipe it gave compose sees its end once compose exits.
 func TestNoInheritedDescriptors(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:

@@ -49,6 +49,7 @@ func lines(s string) []string {
 // TestPsOptions: --services, --status, --filter, templates, json fields,
 // --no-trunc and --orphans, as Docker Compose has them.
 func TestPsOptions(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, statusProject)
 	t.Cleanup(func() { c.run("down", "-t", "0", "--remove-orphans") })
 	c.must("up", "-d")
@@ -155,6 +156,7 @@ func TestPsOptions(t *testing.T) {
 // TestLs: running projects by default, stopped ones with --all, with
 // Compose's status counts and config files.
 func TestLs(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, statusProject)
 	name := strings.TrimPrefix(c.env[len(c.env)-1], "COMPOSE_PROJECT_NAME=")
 	c.must("up", "-d")
@@ -197,6 +199,7 @@ func TestLs(t *testing.T) {
 // unpause, die, stop and destroy, in order, as they happen; the text form is
 // Compose's line.
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, statusProject)
 	events := func(args ...string) *bufio.Scanner {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -300,6 +303,7 @@ func hasInotifyWatch(pid int) bool {
 
 // TestConfigOptions: the `config` flags that print parts of the model.
 func TestConfigOptions(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	reg := registrytest.Start(t, registrytest.Options{})
 	img, err := busybox.Image()
@@ -373,6 +377,7 @@ services:
 // TestDownRmi: --rmi local removes the images compose names itself
 // (<project>-<service>) and keeps pulled ones; --rmi all removes those too.
 func TestDownRmi(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   web:
@@ -412,6 +417,7 @@ services:
 // of services no longer in the file unless --remove-orphans (without a
 // warning: Docker Compose warns about orphans on up only).
 func TestDownOrphansAndOrder(t *testing.T) {
+	t.Parallel()
 	const stack = `
 services:
   db:

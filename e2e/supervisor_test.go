@@ -48,6 +48,7 @@ func (c *cli) initPid(id string) int {
 // TestSupervisedServices: a crashed `restart: always` service comes back,
 // a healthcheck shows in ps like Docker's, and `logging: none` keeps no log.
 func TestSupervisedServices(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()

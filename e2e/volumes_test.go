@@ -133,6 +133,7 @@ volumes:
 `
 
 func TestVolumesNamedAnonymousAndDown(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c, _ := volumeProject(t, strings.ReplaceAll(volumesStack, "/empty", "/seed2"))
 	project := strings.TrimPrefix(c.env[len(c.env)-1], "COMPOSE_PROJECT_NAME=")
@@ -237,6 +238,7 @@ configs:
 `
 
 func TestBindTmpfsSecretsConfigs(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c, _ := volumeProject(t, bindStack)
 	t.Cleanup(func() { c.run("down", "-v", "-t", "0") })
@@ -263,6 +265,7 @@ func TestBindTmpfsSecretsConfigs(t *testing.T) {
 }
 
 func TestVolumeSymlinkEscape(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c, hostDir := volumeProject(t, `
 services:
@@ -296,6 +299,7 @@ volumes:
 }
 
 func TestVolumeBadInput(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c, _ := volumeProject(t, "services: {}\n")
 	os.WriteFile(filepath.Join(c.dir, "afile"), []byte("x"), 0o644)
@@ -324,6 +328,7 @@ func TestVolumeBadInput(t *testing.T) {
 }
 
 func TestVolumeCommandsRunAndVolumesFrom(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	device := t.TempDir()
 	c, _ := volumeProject(t, `

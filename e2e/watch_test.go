@@ -76,6 +76,7 @@ func (c *cli) waitSh(t *testing.T, service, script, want string) {
 // symlinks as links), removes deleted ones, skips ignored ones, and writes
 // into a volume when the target lies in one.
 func TestWatchSync(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -144,6 +145,7 @@ volumes:
 // restart the service once (sync+restart) and run the sync+exec command
 // once; a later save is a new batch.
 func TestWatchRestartAndExecOncePerBatch(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -211,6 +213,7 @@ services:
 // restart: true and prunes the replaced image; a failed build leaves the
 // running container alone and says why.
 func TestWatchRebuild(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -282,6 +285,7 @@ services:
 // starts (not the Dockerfile or compose files), on a stack `up` started
 // (watch --no-up).
 func TestWatchInitialSync(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -309,6 +313,7 @@ services:
 
 // TestWatchStorm: a thousand files changed at once make one action.
 func TestWatchStorm(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -339,6 +344,7 @@ services:
 // watch's lines (marked as Compose marks them), and Ctrl-C ends the watch
 // and stops the stack.
 func TestUpWatch(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   app:
@@ -378,6 +384,7 @@ services:
 // TestWatchErrors: Docker Compose's refusals, each one line naming what
 // is at fault.
 func TestWatchErrors(t *testing.T) {
+	t.Parallel()
 	c := newProject(t, `
 services:
   plain:
@@ -415,6 +422,7 @@ services:
 // TestWatchExample: examples/watch, run as its README says, serves the
 // page over a published port, and an edit of the page is served at once.
 func TestWatchExample(t *testing.T) {
+	t.Parallel()
 	testutil.RequiresRoot(t)
 	c := newCLI(t)
 	c.loadBusybox()
