@@ -25,7 +25,7 @@ demo: deps build
 # RACE are the packages whose goroutines the race detector checks (their
 # tests run without starting containers, so it stays quick).
 RACE := ./watch/ ./logs/... ./internal/store/... ./internal/inotify/ ./progress/ ./graph/ \
-	./engine/ ./engine/record/ ./engine/specgen/ ./errdefs/ ./project/
+	./engine/ ./engine/record/ ./engine/specgen/ ./engine/status/ ./errdefs/ ./project/
 
 # test runs every test; the integration tests need root (CI runs as root).
 test: deps
