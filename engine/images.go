@@ -2,66 +2,51 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
-	"time"
-
-	units "github.com/docker/go-units"
 
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/status"
 	"github.com/composer-dev/compose/internal/store"
 )
 
-// LoadImages reads a `docker save` or OCI archive into the store and prints
-// "Loaded image: NAME" per image, as `docker load` does.
-func (e *Engine) LoadImages(ctx context.Context, r io.Reader, out io.Writer) error {
+// LoadImages reads a `docker save` or OCI archive into the store and
+// returns the names loaded (an image without one by its ID).
+func (e *Engine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) {
 	refs, err := e.images.Load(ctx, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	out := make([]string, 0, len(refs))
 	for _, ref := range refs {
-		if strings.HasPrefix(ref, "sha256:") { // an untagged image
-			fmt.Fprintf(out, "Loaded image ID: %s\n", ref)
-			continue
+		if !strings.HasPrefix(ref, "sha256:") {
+			ref = image.Familiar(ref)
 		}
-		fmt.Fprintf(out, "Loaded image: %s\n", image.Familiar(ref))
+		out = append(out, ref)
 	}
-	return nil
+	return out, nil
 }
 
-// ListImages prints the store like `docker image ls`.
-func (e *Engine) ListImages(ctx context.Context, quiet bool, out io.Writer) error {
+// ListImages lists the store like `docker image ls`: a row per name, or
+// one "<none>" row for an image without.
+func (e *Engine) ListImages(ctx context.Context) ([]status.ImageListRow, error) {
 	imgs, err := e.images.List()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if quiet {
-		for _, img := range imgs {
-			fmt.Fprintln(out, status.ShortID(img.ID))
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-	now := time.Now()
+	var rows []status.ImageListRow
 	for _, img := range imgs {
-		created := units.HumanDuration(now.Sub(img.Created)) + " ago"
-		size := units.HumanSizeWithPrecision(float64(img.Size), 3)
 		tags := img.RepoTags
 		if len(tags) == 0 {
 			tags = []string{"<none>:<none>"}
 		}
 		for _, t := range tags {
 			repo, tag := splitTag(t)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, status.ShortID(img.ID), created, size)
+			rows = append(rows, status.ImageListRow{Repository: repo, Tag: tag, ID: img.ID, Created: img.Created, Size: img.Size})
 		}
 	}
-	return tw.Flush()
+	return rows, nil
 }
 
 // splitTag splits "host:5000/repo:tag" into repo and tag (the last colon after the last slash).
@@ -85,22 +70,22 @@ func (e *Engine) imageUser(imageID string) string {
 }
 
 // RemoveImages is `compose image rm`: like `docker rmi`, refusing images a
-// container uses unless force.
-func (e *Engine) RemoveImages(ctx context.Context, refs []string, force bool, out io.Writer) error {
+// container uses unless force. It reports what it did, also when one of
+// the images could not go.
+func (e *Engine) RemoveImages(ctx context.Context, refs []string, force bool) (status.ImageRemoval, error) {
+	var done status.ImageRemoval
 	var errs []error
 	for _, ref := range refs {
 		untagged, deleted, err := e.images.RemoveWithOptions(ctx, ref, image.RemoveOptions{Force: force, UsedBy: e.imageUser})
 		for _, u := range untagged {
-			fmt.Fprintf(out, "Untagged: %s\n", image.Familiar(u))
+			done.Untagged = append(done.Untagged, image.Familiar(u))
 		}
-		for _, d := range deleted {
-			fmt.Fprintf(out, "Deleted: %s\n", d)
-		}
+		done.Deleted = append(done.Deleted, deleted...)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 // TagImage is `compose image tag SOURCE TARGET`.
@@ -108,8 +93,9 @@ func (e *Engine) TagImage(ctx context.Context, src, target string) error {
 	return e.images.Tag(ctx, src, target)
 }
 
-// InspectImages prints `docker image inspect`-shaped JSON for refs.
-func (e *Engine) InspectImages(ctx context.Context, refs []string, out io.Writer) error {
+// InspectImages returns `docker image inspect`'s documents for refs (those
+// found, with an error naming the others).
+func (e *Engine) InspectImages(ctx context.Context, refs []string) ([]*image.InspectInfo, error) {
 	infos := []*image.InspectInfo{}
 	var errs []error
 	for _, ref := range refs {
@@ -120,12 +106,7 @@ func (e *Engine) InspectImages(ctx context.Context, refs []string, out io.Writer
 		}
 		infos = append(infos, info)
 	}
-	data, err := json.MarshalIndent(infos, "", "    ")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, string(data))
-	return errors.Join(errs...)
+	return infos, errors.Join(errs...)
 }
 
 // SaveImages writes a `docker save`-compatible archive of refs to path ("-"
@@ -146,19 +127,8 @@ func (e *Engine) SaveImages(ctx context.Context, refs []string, path string, out
 	return f.CommitVolatile()
 }
 
-// PruneImages is `compose image prune [-a]`.
-func (e *Engine) PruneImages(ctx context.Context, all bool, out io.Writer) error {
-	deleted, reclaimed, err := e.images.Prune(ctx, all, func(id string) bool { return e.imageUser(id) != "" })
-	if err != nil {
-		return err
-	}
-	if len(deleted) > 0 {
-		fmt.Fprintln(out, "Deleted Images:")
-		for _, d := range deleted {
-			fmt.Fprintf(out, "deleted: %s\n", d)
-		}
-		fmt.Fprintln(out)
-	}
-	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSizeWithPrecision(float64(reclaimed), 3))
-	return nil
+// PruneImages is `compose image prune [-a]`: the images deleted and the
+// bytes freed.
+func (e *Engine) PruneImages(ctx context.Context, all bool) ([]string, int64, error) {
+	return e.images.Prune(ctx, all, func(id string) bool { return e.imageUser(id) != "" })
 }

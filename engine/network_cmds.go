@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,26 +149,21 @@ func joinLabels(m map[string]string) string {
 	return strings.Join(out, ",")
 }
 
-// NetworkInspect prints Docker's inspect document (a JSON array) for each
-// network, found by name or id prefix.
-func (e *Engine) NetworkInspect(ctx context.Context, names []string, out io.Writer) error {
+// NetworkInspect returns Docker's inspect document of each network, found
+// by name or id prefix.
+func (e *Engine) NetworkInspect(ctx context.Context, names []string) ([]any, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	docs := []any{}
 	for _, name := range names {
 		n, err := e.findNetwork(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		docs = append(docs, inspectDoc(n))
 	}
-	b, err := json.MarshalIndent(docs, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(out, string(b))
-	return err
+	return docs, nil
 }
 
 // findNetwork resolves a name, full id or id prefix.
@@ -236,11 +230,12 @@ func inspectDoc(n *networks.Network) map[string]any {
 	}
 }
 
-// NetworkRemove removes networks by name or id and prints each name; a
-// network with containers attached is ErrConflict.
-func (e *Engine) NetworkRemove(ctx context.Context, names []string, out io.Writer) error {
+// NetworkRemove removes networks by name or id and returns those removed
+// (as named); a network with containers attached is ErrConflict.
+func (e *Engine) NetworkRemove(ctx context.Context, names []string) ([]string, error) {
 	var errs []string
 	var last error
+	var removed []string
 	for _, name := range names {
 		n, err := e.findNetwork(name)
 		if err == nil && len(n.Endpoints) > 0 { // Remove says so too; checked here for a dry run
@@ -253,30 +248,22 @@ func (e *Engine) NetworkRemove(ctx context.Context, names []string, out io.Write
 			errs, last = append(errs, err.Error()), err
 			continue
 		}
-		fmt.Fprintln(out, name)
+		removed = append(removed, name)
 	}
 	if len(errs) == 1 {
-		return last
+		return removed, last
 	}
 	if len(errs) > 1 {
-		return fmt.Errorf("%s: %w", strings.Join(errs, "; "), last)
+		return removed, fmt.Errorf("%s: %w", strings.Join(errs, "; "), last)
 	}
-	return nil
+	return removed, nil
 }
 
-// NetworkPrune removes every network without containers. Without force it
-// asks first, like Docker.
-func (e *Engine) NetworkPrune(ctx context.Context, force bool, in io.Reader, out io.Writer) error {
-	if !force {
-		fmt.Fprint(out, "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ")
-		answer, _ := bufio.NewReader(in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			return nil
-		}
-	}
+// NetworkPrune removes every network without containers and returns their names.
+func (e *Engine) NetworkPrune(ctx context.Context) ([]string, error) {
 	nets, err := e.nets.List()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var removed []string
 	for _, n := range nets {
@@ -287,15 +274,9 @@ func (e *Engine) NetworkPrune(ctx context.Context, force bool, in io.Reader, out
 			if errdefs.IsNotFound(err) || errors.Is(err, errdefs.ErrConflict) {
 				continue // used or removed meanwhile
 			}
-			return err
+			return removed, err
 		}
 		removed = append(removed, n.Name)
 	}
-	if len(removed) > 0 {
-		fmt.Fprintln(out, "Deleted Networks:")
-		for _, name := range removed {
-			fmt.Fprintln(out, name)
-		}
-	}
-	return nil
+	return removed, nil
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/composer-dev/compose/engine/status"
 )
 
 func newImageCmd(g *globalOptions) *cobra.Command {
@@ -28,7 +31,9 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 				defer f.Close()
 				r = f
 			}
-			return e.LoadImages(cmd.Context(), r, cmd.OutOrStdout())
+			names, err := e.LoadImages(cmd.Context(), r)
+			status.PrintLoaded(cmd.OutOrStdout(), names)
+			return err
 		},
 	}
 	load.Flags().StringVarP(&input, "input", "i", "", "Read from tar archive file, instead of STDIN")
@@ -43,7 +48,11 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.ListImages(cmd.Context(), quiet, cmd.OutOrStdout())
+			rows, err := e.ListImages(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return status.PrintImageList(cmd.OutOrStdout(), rows, quiet, time.Now())
 		},
 	}
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only show image IDs")
@@ -79,7 +88,9 @@ func newImageRmCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.RemoveImages(cmd.Context(), args, force, cmd.OutOrStdout())
+			done, err := e.RemoveImages(cmd.Context(), args, force)
+			status.PrintImageRemoval(cmd.OutOrStdout(), done)
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force removal of the image")
@@ -111,7 +122,11 @@ func newImageInspectCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.InspectImages(cmd.Context(), args, cmd.OutOrStdout())
+			infos, err := e.InspectImages(cmd.Context(), args)
+			if perr := status.PrintInspect(cmd.OutOrStdout(), infos); perr != nil {
+				return perr
+			}
+			return err
 		},
 	}
 }
@@ -148,7 +163,12 @@ func newImagePruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.PruneImages(cmd.Context(), all, cmd.OutOrStdout())
+			deleted, reclaimed, err := e.PruneImages(cmd.Context(), all)
+			if err != nil {
+				return err
+			}
+			status.PrintImagePrune(cmd.OutOrStdout(), deleted, reclaimed)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images, not just dangling ones")

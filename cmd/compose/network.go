@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/engine/status"
 )
 
 // newNetworkCmd is `compose network` with Docker's ls/inspect/create/rm/prune.
@@ -41,7 +44,11 @@ func newNetworkInspectCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.NetworkInspect(cmd.Context(), args, cmd.OutOrStdout())
+			docs, err := e.NetworkInspect(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			return status.PrintInspect(cmd.OutOrStdout(), docs)
 		},
 	}
 }
@@ -81,7 +88,11 @@ func newNetworkRmCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.NetworkRemove(cmd.Context(), args, cmd.OutOrStdout())
+			removed, err := e.NetworkRemove(cmd.Context(), args)
+			for _, n := range removed {
+				fmt.Fprintln(cmd.OutOrStdout(), n)
+			}
+			return err
 		},
 	}
 }
@@ -95,7 +106,12 @@ func newNetworkPruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.NetworkPrune(cmd.Context(), force, cmd.InOrStdin(), cmd.OutOrStdout())
+			if !force && !status.Confirm(cmd.InOrStdin(), cmd.OutOrStdout(), "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?") {
+				return nil
+			}
+			removed, err := e.NetworkPrune(cmd.Context())
+			status.PrintNetworkPrune(cmd.OutOrStdout(), removed)
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
