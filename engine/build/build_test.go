@@ -245,6 +245,16 @@ func TestContextMatchAndIgnore(t *testing.T) {
 	if _, err := c.match("src/d.log"); !errdefs.IsNotFound(err) {
 		t.Errorf("ignored file: %v", err)
 	}
+	// A symlink to an ignored file does not bring it in (BuildKit: ignored
+	// files are not in the context at all).
+	os.Symlink("src/d.log", filepath.Join(dir, "tolog"))
+	os.Symlink("build", filepath.Join(dir, "tobuild"))
+	if _, err := c.match("tolog"); !errdefs.IsNotFound(err) {
+		t.Errorf("a symlink to an ignored file: %v", err)
+	}
+	if _, err := c.match("tobuild/out.bin"); !errdefs.IsNotFound(err) {
+		t.Errorf("a path through a symlink to an ignored directory: %v", err)
+	}
 	if _, err := c.match("../../etc/passwd"); !errdefs.IsNotFound(err) {
 		t.Errorf("a path climbing out must stay in the context: %v", err)
 	}

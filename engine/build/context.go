@@ -169,6 +169,12 @@ func (c *buildContext) match(pattern string) ([]source, error) {
 	var out []source
 	for _, r := range rels {
 		abs, err := c.resolve(r)
+		if errors.Is(err, fs.ErrNotExist) {
+			if hasGlob(rel) {
+				continue
+			}
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -202,6 +208,11 @@ func (c *buildContext) resolve(rel string) (string, error) {
 	}
 	if real != c.dir && !strings.HasPrefix(real, c.dir+string(filepath.Separator)) {
 		return "", fmt.Errorf("%s: a symlink leads outside the build context (to %s): %w", rel, real, errdefs.ErrInvalidArgument)
+	}
+	// What .dockerignore leaves out is not in the context at all, as with
+	// BuildKit: a symlink to it leads nowhere.
+	if target, _ := filepath.Rel(c.dir, real); target != "." && c.ignored(filepath.ToSlash(target)) {
+		return "", fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
 	}
 	return real, nil
 }
