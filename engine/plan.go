@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 
@@ -22,6 +23,10 @@ import (
 // anything changes. `up` carries it out in converge.go; `up --dry-run` runs
 // the very same code with every change to the host behind would(), so what
 // it reports is what `up` does.
+
+// validContainerName is Docker's rule for container names (moby's
+// daemon/names): they are file and DNS names too.
+var validContainerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // maxReplicas bounds a service's scale: an absurd count would only exhaust
 // the memory planning its containers.
@@ -82,6 +87,9 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		}
 		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
+		}
+		if svc.ContainerName != "" && !validContainerName.MatchString(svc.ContainerName) {
+			return nil, fmt.Errorf("service %q: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, svc.ContainerName, errdefs.ErrInvalidArgument)
 		}
 		if n := svc.GetScale(); n > maxReplicas {
 			return nil, fmt.Errorf("service %q: scale %d is more than one host can run (at most %d replicas): %w", name, n, maxReplicas, errdefs.ErrInvalidArgument)

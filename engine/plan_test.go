@@ -211,3 +211,14 @@ func TestUpPlanAbsurdScale(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// container_name follows Docker's rule for container names.
+func TestUpPlanBadContainerName(t *testing.T) {
+	e, _ := planEngine(t)
+	web := service("web")
+	web.ContainerName = "../evil"
+	err := e.Up(t.Context(), planProject(web), UpOptions{Detach: true})
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), `Invalid container name (../evil), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`) {
+		t.Fatalf("err = %v", err)
+	}
+}

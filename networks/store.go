@@ -21,7 +21,7 @@ var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$`)
 
 func validName(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("network name %q: %w", name, errdefs.ErrInvalidArgument)
+		return fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 255 characters: %w", name, errdefs.ErrInvalidArgument)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/composer-dev/compose/errdefs"
@@ -19,6 +20,11 @@ const (
 // Digest references keep their digest: "busybox@sha256:..." ->
 // "docker.io/library/busybox@sha256:...".
 func Normalize(ref string) (string, error) {
+	// Docker's grammar first (lowercase path components of [a-z0-9._-]):
+	// go-containerregistry alone lets "../../x" through.
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return "", fmt.Errorf("image reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("image reference %q: %w", ref, errdefs.ErrInvalidArgument)
