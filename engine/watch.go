@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,15 +129,14 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, opts WatchOptions)
 	if !opts.NoUp {
 		// As Docker Compose does: services under watch are built afresh (the
 		// build cache makes it cheap) so the stack starts from the sources.
-		q := *p
-		q.Services = maps.Clone(p.Services)
+		q := projectCopy(p)
 		for name, svc := range q.Services {
 			if svc.Build != nil && svc.Develop != nil {
 				svc.PullPolicy = types.PullPolicyBuild
 				q.Services[name] = svc
 			}
 		}
-		if err := e.Up(ctx, &q, UpOptions{Services: opts.Services, Detach: true, QuietBuild: opts.Quiet, Out: io.Discard}); err != nil {
+		if err := e.Up(ctx, q, UpOptions{Services: opts.Services, Detach: true, QuietBuild: opts.Quiet, Out: io.Discard}); err != nil {
 			return err
 		}
 	}
