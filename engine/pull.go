@@ -66,7 +66,7 @@ func (e *Engine) pullServices(ctx context.Context, svcs []types.ServiceConfig, i
 	var errs []error
 	var mu sync.Mutex // guards out and errs
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(e.limit(4))
 	for _, ref := range refs {
 		owners := byImage[ref]
 		g.Go(func() error {
@@ -221,7 +221,11 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 		}
 	}
 	if len(toPull) > 0 {
-		e.beginProgress("Pulling")
+		mode := e.progressMode
+		if pl.quietPull {
+			mode = progress.ModeQuiet
+		}
+		e.beginProgressIn(mode, "Pulling")
 		pulled, err := e.pullServices(ctx, toPull, false)
 		e.endProgress()
 		if err != nil {
