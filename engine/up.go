@@ -25,16 +25,16 @@ const defaultStopTimeout = 10 * time.Second
 
 // UpOptions are the flags of `compose up`.
 type UpOptions struct {
-	Services    []string // empty = all services
-	Detach      bool
-	Timeout     *time.Duration // stop grace period when interrupted
-	Pull        string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
-	Build       BuildPolicy    // --build / --no-build
-	QuietBuild  bool           // --quiet-build: no build output
-	QuietPull   bool           // --quiet-pull: no pull progress
+	Services   []string // empty = all services
+	Detach     bool
+	Timeout    *time.Duration // stop grace period when interrupted
+	Pull       string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
+	Build      BuildPolicy    // --build / --no-build
+	QuietBuild bool           // --quiet-build: no build output
+	QuietPull  bool           // --quiet-pull: no pull progress
 	// AssumeYes (-y) answers yes to up's questions: a volume whose
 	// configuration changed is recreated.
-	AssumeYes bool
+	AssumeYes   bool
 	NoColor     bool
 	NoLogPrefix bool
 	Timestamps  bool
