@@ -86,6 +86,7 @@ func newRootCmd() *cobra.Command {
 		newExecCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
 		newKillCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRmCmd(g), newTopCmd(g),
 		newWaitCmd(g), newCpCmd(g), newAttachCmd(g), newStatsCmd(g),
+		newCommitCmd(g), newExportCmd(g),
 	)
 	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g))   // networks and ports
 	cmd.AddCommand(newVolumeCmd(g), newVolumesCmd(g)) // volumes
