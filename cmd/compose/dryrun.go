@@ -17,7 +17,7 @@ import (
 // a report too, so it gets the dry-run prefix), and those that change
 // nothing (false).
 var dryRunCommands = map[string]bool{
-	"up": false, "create": false, "commit": false, "export": false, "down": false, "scale": false, "start": false, "stop": false,
+	"up": false, "create": false, "commit": false, "export": false, "publish": false, "down": false, "scale": false, "start": false, "stop": false,
 	"restart": false, "kill": false, "pause": false, "unpause": false,
 	"rm": false, "pull": false, "push": false, "build": false,
 	"volume rm": true, "volume prune": true, "network rm": true, "network prune": true,

@@ -80,7 +80,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(
 		newUpCmd(g), newCreateCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
 		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
-		newPullCmd(g), newPushCmd(g), newImagesCmd(g),
+		newPullCmd(g), newPushCmd(g), newImagesCmd(g), newPublishCmd(g),
 	)
 	cmd.AddCommand( // containers in depth: exec, run and the lifecycle commands
 		newExecCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
