@@ -34,6 +34,9 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkMenu(cmd.Flags(), o.menu, o.detach || o.attach.Wait); err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
@@ -89,7 +92,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress information")
 	f.BoolVarP(&o.yes, "yes", "y", false, `Assume "yes" as answer to all prompts and run non-interactively`)
 	f.BoolVarP(&o.attach.Watch, "watch", "w", false, "Watch source code and rebuild/refresh containers when files are updated.")
-	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
+	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached. Incompatible with --detach. Can also be enable/disable by setting COMPOSE_MENU environment var.")
 	o.converge.add(f)
 	o.build.add(f, true)
 	return cmd
