@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/composer-dev/compose/engine"
+	"github.com/composer-dev/compose/project"
 )
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -19,7 +20,10 @@ func newPublishCmd(g *globalOptions) *cobra.Command {
 		Short: "Publish compose application",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.load(cmd.Context())
+			// env_file entries stay as declared: they are published as such.
+			lo := g.loadOptions()
+			lo.NoEnvResolution = true
+			p, err := project.Load(cmd.Context(), lo)
 			if err != nil {
 				return err
 			}

@@ -60,5 +60,5 @@ func PushArtifact(ctx context.Context, ref string, blobs []Blob, manifest []byte
 // rawManifest is an OCI image manifest given as bytes.
 type rawManifest []byte
 
-func (m rawManifest) RawManifest() ([]byte, error)         { return m, nil }
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
