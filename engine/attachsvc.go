@@ -14,16 +14,37 @@ type AttachOptions struct {
 	Stdin          io.Reader // nil = --no-stdin
 	Stdout, Stderr io.Writer
 	Resize         <-chan container.WindowSize
+	// DetachKeys (--detach-keys; DefaultDetachKeys when empty), typed on
+	// stdin, end the attach and leave the container running.
+	DetachKeys string
 }
 
 // Attach connects the terminal to a running container of the service
 // through its supervisor until the container exits or ctx ends.
 func (e *Engine) Attach(ctx context.Context, projectName string, opts AttachOptions) error {
+	keys := opts.DetachKeys
+	if keys == "" {
+		keys = DefaultDetachKeys
+	}
+	seq, err := ParseDetachKeys(keys)
+	if err != nil {
+		return err
+	}
 	r, err := e.runningContainer(projectName, opts.Service, opts.Index)
 	if err != nil {
 		return err
 	}
-	return e.runtime.Attach(ctx, r.Dir, opts.Stdin, opts.Stdout, opts.Stderr, opts.Resize)
+	actx, detach := context.WithCancel(ctx)
+	defer detach()
+	stdin := opts.Stdin
+	if stdin != nil {
+		stdin = &detachReader{r: stdin, seq: seq, detach: detach}
+	}
+	err = e.runtime.Attach(actx, r.Dir, stdin, opts.Stdout, opts.Stderr, opts.Resize)
+	if actx.Err() != nil && ctx.Err() == nil { // detached: the container goes on
+		return nil
+	}
+	return err
 }
 
 // KillContainer sends sig to the service's container number index (the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -45,16 +46,25 @@ const (
 )
 
 // DefaultImageName is the image of a service built without `image:`, as
-// Docker Compose names it.
-func DefaultImageName(projectName, service string) string {
-	return strings.ToLower(projectName + "-" + service)
+// Docker Compose names it: <project>-<service>, or <project>_<service> in
+// compatibility mode (COMPOSE_COMPATIBILITY in the project's environment,
+// which --compatibility sets).
+func DefaultImageName(p *types.Project, service string) string {
+	sep := Separator(projectCompat(p))
+	return strings.ToLower(p.Name + sep + service)
+}
+
+// projectCompat reports whether the project is loaded in compatibility mode.
+func projectCompat(p *types.Project) bool {
+	b, _ := strconv.ParseBool(p.Environment["COMPOSE_COMPATIBILITY"])
+	return b
 }
 
 // serviceImage is the image a service runs: its `image:`, or the default
 // name of its build.
 func serviceImage(p *types.Project, svc types.ServiceConfig) string {
 	if svc.Image == "" && svc.Build != nil {
-		return DefaultImageName(p.Name, svc.Name)
+		return DefaultImageName(p, svc.Name)
 	}
 	return svc.Image
 }

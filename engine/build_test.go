@@ -32,8 +32,16 @@ func TestBuildOrder(t *testing.T) {
 	}
 }
 
+// Docker Compose names a built image api.GetImageNameOrDefault:
+// projectName + api.Separator + service.Name, the separator being "_"
+// with --compatibility (cmd/compose/compose.go sets api.Separator).
 func TestDefaultImageName(t *testing.T) {
-	if got := defaultImageName("myproj", "Web"); got != "myproj-web" {
-		t.Errorf("defaultImageName = %q", got)
+	p := &types.Project{Name: "myproj"}
+	if got := DefaultImageName(p, "Web"); got != "myproj-web" {
+		t.Errorf("DefaultImageName = %q", got)
+	}
+	p.Environment = types.Mapping{"COMPOSE_COMPATIBILITY": "true"}
+	if got := DefaultImageName(p, "Web"); got != "myproj_web" {
+		t.Errorf("DefaultImageName in compatibility mode = %q", got)
 	}
 }

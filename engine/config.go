@@ -23,11 +23,35 @@ func ResolveImageDigests(ctx context.Context, p *types.Project) (*types.Project,
 	})
 }
 
+// ResolveModelDigests pins the images of the model of `config
+// --no-interpolate` (services' `image`) to the digests their registry has.
+func ResolveModelDigests(ctx context.Context, model map[string]any) error {
+	services, _ := model["services"].(map[string]any)
+	p := &types.Project{Services: types.Services{}}
+	for name, s := range services {
+		svc, _ := s.(map[string]any)
+		img, _ := svc["image"].(string)
+		sc := types.ServiceConfig{Name: name}
+		sc.Image = img
+		p.Services[name] = sc
+	}
+	p, err := ResolveImageDigests(ctx, p)
+	if err != nil {
+		return err
+	}
+	for name, s := range services {
+		if svc, _ := s.(map[string]any); svc != nil && p.Services[name].Image != "" {
+			svc["image"] = p.Services[name].Image
+		}
+	}
+	return nil
+}
+
 // ImageName is the image a service runs: its `image`, else the name
 // Docker Compose gives what it builds, <project>-<service>.
 func ImageName(p *types.Project, s types.ServiceConfig) string {
 	if s.Image != "" {
 		return s.Image
 	}
-	return defaultImageName(p.Name, s.Name)
+	return DefaultImageName(p, s.Name)
 }

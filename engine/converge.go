@@ -45,8 +45,8 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		hashes[name] = hash
 		steps[name] = containerPlan(existing, svc.GetScale(), hash, pl.images[name].ID, pl.opts.policyFor(name, pl.named), false, isRunning)
 	}
-	pl.names = plannedNames(pl, steps)
-	ahead := newAheadSet(nil)
+	pl.names = e.plannedNames(pl, steps)
+	ahead := newAheadSet(nil, 0)
 	if pl.opts.NoStart || e.dryRun { // a dry run creates nothing ahead
 		ahead.launch(nil)
 	} else {
@@ -60,7 +60,7 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 		defer mu.Unlock()
 		return recreated[s]
 	}
-	return pl.graph.Walk(ctx, graph.Up, 0, func(ctx context.Context, name string) error {
+	return pl.graph.Walk(ctx, graph.Up, e.limit(0), func(ctx context.Context, name string) error {
 		svc := p.Services[name]
 		if !pl.opts.NoStart {
 			if err := e.waitDependencies(ctx, pl, svc); err != nil {
@@ -216,8 +216,12 @@ func (e *Engine) orphans(p *types.Project) ([]*record.Record, error) {
 }
 
 // handleOrphans finds the orphan containers: with --remove-orphans it
-// returns them for removal, otherwise it warns in Docker Compose's words.
-func (e *Engine) handleOrphans(p *types.Project, remove bool) ([]*record.Record, error) {
+// returns them for removal, otherwise it warns in Docker Compose's words;
+// with ignore (COMPOSE_IGNORE_ORPHANS) it does neither.
+func (e *Engine) handleOrphans(p *types.Project, remove, ignore bool) ([]*record.Record, error) {
+	if ignore {
+		return nil, nil
+	}
 	orphans, err := e.orphans(p)
 	if err != nil || len(orphans) == 0 || remove {
 		return orphans, err

@@ -27,6 +27,9 @@ type DownOptions struct {
 	// longer declares; without it they are left alone.
 	RemoveOrphans bool
 	Images        string // --rmi: "" (none), "local" (images compose names itself) or "all"
+	// Services (down SERVICE...) limits the containers removed to theirs
+	// and their dependents'; networks and volumes still in use stay.
+	Services []string
 }
 
 // Down stops and removes the project's containers (dependents first) and the
@@ -51,6 +54,11 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 			return err
 		}
 		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
+	}
+	if len(opts.Services) > 0 {
+		if recs, err = downSelection(p, g, recs, opts); err != nil {
+			return err
+		}
 	}
 	e.beginProgress("Running")
 	defer e.endProgress()
@@ -107,6 +115,59 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	return errors.Join(errs...)
 }
 
+// downSelection narrows recs for `down SERVICE...` as Docker Compose does
+// (pkg/compose/down.go, WithRootNodesAndDown): the named services and,
+// transitively, those that depend on them; orphans too with
+// --remove-orphans. A service the compose files do not declare is an
+// error; without the files (`-p NAME`) it is only skipped.
+func downSelection(p *types.Project, g *graph.Graph, recs []*record.Record, opts DownOptions) ([]*record.Record, error) {
+	dependents := g.Dependents
+	if g == nil {
+		dependents = recordDependents(recs)
+	}
+	want := map[string]bool{}
+	var visit func(string)
+	visit = func(s string) {
+		if want[s] {
+			return
+		}
+		want[s] = true
+		for _, d := range dependents(s) {
+			visit(d)
+		}
+	}
+	for _, s := range opts.Services {
+		if p != nil {
+			if _, err := p.GetService(s); err != nil {
+				return nil, errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", s))
+			}
+		}
+		visit(s)
+	}
+	var declared []string
+	if p != nil {
+		declared = project.DeclaredServices(p)
+	}
+	return slices.DeleteFunc(recs, func(r *record.Record) bool {
+		orphan := p != nil && !slices.Contains(declared, r.Service)
+		return !want[r.Service] && !(orphan && opts.RemoveOrphans)
+	}), nil
+}
+
+// recordDependents reads who depends on whom from the containers'
+// com.docker.compose.depends_on labels, when no compose file is at hand.
+func recordDependents(recs []*record.Record) func(string) []string {
+	out := map[string][]string{}
+	for _, r := range recs {
+		for _, dep := range strings.Split(r.Labels[record.LabelDependsOn], ",") {
+			if name, _, _ := strings.Cut(dep, ":"); name != "" && !slices.Contains(out[name], r.Service) {
+				out[name] = append(out[name], r.Service)
+			}
+		}
+	}
+	return func(s string) []string { return out[s] }
+}
+
 // vethTimeout bounds the wait for the kernel to remove veths with their
 // namespaces; what is left then is deleted one by one.
 const vethTimeout = time.Second
@@ -155,7 +216,7 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*record.Re
 	}()
 	var recorded sync.WaitGroup
 	outer := ctx // the walk's ctx ends with the walk; the waits outlive it
-	_ = inReverseOrder(ctx, g, recs, func(ctx context.Context, r *record.Record) error {
+	_ = inReverseOrder(ctx, g, recs, e.bounded(func(ctx context.Context, r *record.Record) error {
 		if err := e.haltRecord(ctx, r, recordTimeout(r, timeout)); err != nil {
 			fail(err)
 			return nil // the other containers still go
@@ -175,7 +236,7 @@ func (e *Engine) takeDown(ctx context.Context, g *graph.Graph, recs []*record.Re
 			ready <- r
 		}()
 		return nil
-	})
+	}))
 	recorded.Wait()
 	close(ready)
 	<-removed
@@ -231,14 +292,14 @@ func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, 
 		for _, svc := range p.Services {
 			switch {
 			case svc.Image == "":
-				add(defaultImageName(p.Name, svc.Name))
+				add(DefaultImageName(p, svc.Name))
 			case mode == "all":
 				add(svc.Image)
 			}
 		}
 	} else {
 		for _, r := range recs {
-			if local := defaultImageName(name, r.Service); r.Image == local || mode == "all" {
+			if local := e.imageName(name, r.Service); r.Image == local || mode == "all" {
 				add(r.Image)
 			}
 		}
@@ -275,18 +336,12 @@ func (e *Engine) downImages(ctx context.Context, name string, p *types.Project, 
 	return errors.Join(errs...)
 }
 
-// defaultImageName is the name compose gives the image of a service without
-// one: <project>-<service>, as Docker Compose names what it builds.
-func defaultImageName(project, service string) string {
-	return strings.ToLower(project + "-" + service)
-}
-
 // stopProject stops containers, dependents before their dependencies when the
 // graph is known; containers of services outside the graph stop last, in parallel.
 func (e *Engine) stopProject(ctx context.Context, g *graph.Graph, recs []*record.Record, timeout *time.Duration) error {
-	return inReverseOrder(ctx, g, recs, func(ctx context.Context, r *record.Record) error {
+	return inReverseOrder(ctx, g, recs, e.bounded(func(ctx context.Context, r *record.Record) error {
 		return e.stopRecord(ctx, r, recordTimeout(r, timeout))
-	})
+	}))
 }
 
 // inReverseOrder calls fn for every record, the records of one service in

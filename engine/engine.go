@@ -39,6 +39,14 @@ type Options struct {
 	NoColor  bool
 	// DryRun (--dry-run): commands report what they would do and change nothing.
 	DryRun bool
+	// Parallel (--parallel, COMPOSE_PARALLEL_LIMIT) bounds the operations
+	// run at once (pulls, container creations and starts, stops); <= 0: no bound.
+	Parallel int
+	// Compatibility (--compatibility) names containers and built images
+	// with Compose v1's separator: project_service_1.
+	Compatibility bool
+	// Verbose (--verbose) prints debug lines on Err.
+	Verbose bool
 }
 
 // Engine is the embedded container engine for one state root.
@@ -60,6 +68,9 @@ type Engine struct {
 	pmu          sync.Mutex
 	pw           progress.Writer // the display of the running operation, if any
 	dryRun       bool
+	parallel     int    // at most this many operations at once; <= 0: no bound
+	sep          string // between project, service and number in names
+	verbose      bool
 }
 
 // New opens the engine's state under opts.Root. It needs root privileges.
@@ -81,7 +92,8 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor, dryRun: opts.DryRun}
+	e := &Engine{root: root, runDir: RunDir(root), exe: exe, err: opts.Err, progressMode: opts.Progress, noColor: opts.NoColor, dryRun: opts.DryRun,
+		parallel: opts.Parallel, sep: Separator(opts.Compatibility), verbose: opts.Verbose}
 	e.records = &record.Store{Root: root, DryRun: opts.DryRun}
 	e.publishedPorts = networks.PublishedPorts
 	if e.progressMode == "" {
@@ -104,6 +116,9 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.runtime = &container.Runtime{RunDir: e.runDir, Exe: exe}
+	if e.parallel > 0 {
+		e.debugf("Limiting max concurrency to %d jobs", e.parallel)
+	}
 	e.nets = &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: e.runDir, Exe: exe}
 	return e, nil
 }

@@ -41,8 +41,9 @@ type plan struct {
 	networks []string                // network keys used by the selected services
 	opts     ConvergeOptions
 	named    map[string]bool // services named on the command line (none: all)
-	// quietBuild leaves out the output of the builds up and run make.
-	quietBuild bool
+	// quietBuild leaves out the output of the builds up and run make,
+	// quietPull the progress of their pulls.
+	quietBuild, quietPull bool
 	// names are the containers each service has once converged.
 	names    map[string][]string
 	diverged []string // networks whose options changed: recreated (networks.go)
@@ -133,11 +134,20 @@ type ConvergeOptions struct {
 	NoStart            bool // create, do not start
 	RenewAnonVolumes   bool // -V: recreated containers get fresh anonymous volumes
 	RemoveOrphans      bool // remove containers of services no longer in the files
+	// IgnoreOrphans (COMPOSE_IGNORE_ORPHANS) neither removes nor warns
+	// about them.
+	IgnoreOrphans bool
+	// AllResources (--all-resources) creates every network the project
+	// declares, even those no selected service joins.
+	AllResources bool
 	// Scale overrides scale/deploy.replicas: --scale SERVICE=N.
 	Scale map[string]int
 }
 
 func (o ConvergeOptions) validate() error {
+	if o.IgnoreOrphans && o.RemoveOrphans {
+		return fmt.Errorf("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans: %w", errdefs.ErrInvalidArgument)
+	}
 	if o.ForceRecreate && o.NoRecreate {
 		return fmt.Errorf("--force-recreate and --no-recreate are incompatible: %w", errdefs.ErrInvalidArgument)
 	}
@@ -279,6 +289,9 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 		return nil, err
 	}
 	pl.opts = opts
+	if opts.AllResources {
+		pl.networks = allNetworks(p)
+	}
 	if opts.NoDeps && len(services) > 0 {
 		if pl.graph, err = pl.graph.Subset(services, false); err != nil {
 			return nil, err
@@ -287,9 +300,19 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 	return pl, nil
 }
 
+// allNetworks are the keys of every network the project declares, sorted.
+func allNetworks(p *types.Project) []string {
+	keys := make([]string, 0, len(p.Networks))
+	for k := range p.Networks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // plannedNames are the names of each service's containers once its steps
 // are done (those kept, started, restarted, recreated or created).
-func plannedNames(pl *plan, steps map[string][]step) map[string][]string {
+func (e *Engine) plannedNames(pl *plan, steps map[string][]step) map[string][]string {
 	out := map[string][]string{}
 	for name, ss := range steps {
 		svc := pl.project.Services[name]
@@ -299,7 +322,7 @@ func plannedNames(pl *plan, steps map[string][]step) map[string][]string {
 			}
 			cname := svc.ContainerName
 			if cname == "" {
-				cname = fmt.Sprintf("%s-%s-%d", pl.project.Name, name, s.number)
+				cname = e.containerName(pl.project.Name, name, s.number)
 			}
 			out[name] = append(out[name], cname)
 		}

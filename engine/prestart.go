@@ -90,8 +90,13 @@ type aheadSet struct {
 	done    chan struct{} // closed when the launcher returns
 }
 
-func newAheadSet(order []slotKey) *aheadSet {
-	a := &aheadSet{order: order, slots: map[slotKey]*aheadSlot{}, sem: make(chan struct{}, aheadLimit()), stop: make(chan struct{}), done: make(chan struct{})}
+// newAheadSet prepares the slots of order, at most limit at once (<= 0 or
+// more than aheadLimit: aheadLimit).
+func newAheadSet(order []slotKey, limit int) *aheadSet {
+	if limit <= 0 || limit > aheadLimit() {
+		limit = aheadLimit()
+	}
+	a := &aheadSet{order: order, slots: map[slotKey]*aheadSlot{}, sem: make(chan struct{}, limit), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, k := range order {
 		sl := &aheadSlot{done: make(chan struct{})}
 		a.slots[k] = sl
@@ -208,7 +213,7 @@ func (e *Engine) createAhead(ctx context.Context, pl *plan, steps map[string][]s
 		}
 		return nil
 	})
-	a := newAheadSet(order)
+	a := newAheadSet(order, e.parallel)
 	a.launch(func(k slotKey) (*prepared, error) {
 		svc := pl.project.Services[k.service]
 		hash, err := project.ConfigHash(svc)

@@ -25,7 +25,7 @@ func fakePrepared(t *testing.T, name string, result error) (*prepared, *os.File)
 
 func TestAheadSet(t *testing.T) {
 	order := []slotKey{{"db", 1}, {"web", 1}, {"web", 2}, {"broken", 1}}
-	a := newAheadSet(order)
+	a := newAheadSet(order, 0)
 	var mu sync.Mutex
 	var created []slotKey
 	gates := map[slotKey]*os.File{}
@@ -80,7 +80,7 @@ func TestAheadSet(t *testing.T) {
 // TestAheadSetCancelled: a take waiting for a slot returns when the up is
 // cancelled, and cancelRest ends even with slots never launched.
 func TestAheadSetCancelled(t *testing.T) {
-	a := newAheadSet([]slotKey{{"web", 1}})
+	a := newAheadSet([]slotKey{{"web", 1}}, 0)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := a.take(ctx, "web", 1); !errors.Is(err, context.Canceled) {

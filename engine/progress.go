@@ -11,7 +11,13 @@ import (
 // beginProgress opens the progress display of one operation ("Running",
 // "Pulling"...); endProgress closes it, leaving its final frame on screen.
 func (e *Engine) beginProgress(title string) {
-	w, err := progress.NewWithOptions(e.err, e.progressMode, title, progress.Options{NoColor: e.noColor})
+	e.beginProgressIn(e.progressMode, title)
+}
+
+// beginProgressIn is beginProgress in another display mode than the
+// engine's (quiet for --quiet-pull).
+func (e *Engine) beginProgressIn(mode progress.Mode, title string) {
+	w, err := progress.NewWithOptions(e.err, mode, title, progress.Options{NoColor: e.noColor})
 	if err != nil { // the mode was validated by New; fall back to plain lines
 		w, _ = progress.New(e.err, progress.ModePlain, title)
 	}

@@ -24,10 +24,20 @@ type PullOptions struct {
 	Services       []string
 	IgnoreFailures bool // --ignore-pull-failures
 	IncludeDeps    bool // --include-deps
+	// Policy (--policy missing|always) decides for every service with an
+	// image: "missing" skips the images already stored.
+	Policy string
+	// IgnoreBuildable (--ignore-buildable) skips services with a build section.
+	IgnoreBuildable bool
 }
 
 // Pull pulls the images of the project's services, each image once, several at a time.
 func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) error {
+	switch opts.Policy {
+	case "", types.PullPolicyAlways, types.PullPolicyMissing, types.PullPolicyIfNotPresent:
+	default:
+		return fmt.Errorf("invalid --policy option %q: %w", opts.Policy, errdefs.ErrInvalidArgument)
+	}
 	names, err := e.selectServices(p, opts.Services, opts.IncludeDeps)
 	if err != nil {
 		return err
@@ -44,9 +54,35 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) e
 		svcs = append(svcs, svc)
 	}
 	e.beginProgress("Pulling")
+	svcs = e.skipPulls(svcs, opts)
 	_, err = e.pullServices(ctx, svcs, opts.IgnoreFailures)
 	e.endProgress()
 	return err
+}
+
+// skipPulls leaves out what --policy missing finds stored and, with
+// --ignore-buildable, what can be built, with Docker Compose's "Skipped"
+// lines (pkg/compose/pull.go).
+func (e *Engine) skipPulls(svcs []types.ServiceConfig, opts PullOptions) []types.ServiceConfig {
+	return slices.DeleteFunc(svcs, func(s types.ServiceConfig) bool {
+		reason := ""
+		switch {
+		case (opts.Policy == types.PullPolicyMissing || opts.Policy == types.PullPolicyIfNotPresent) && e.stored(s.Image):
+			reason = "Image is already present locally"
+		case opts.IgnoreBuildable && s.Build != nil:
+			reason = "Image can be built"
+		default:
+			return false
+		}
+		e.event(progress.Event{ID: "Image " + s.Image, Text: "Skipped", Status: progress.Done, Details: reason})
+		return true
+	})
+}
+
+// stored reports whether the image store holds ref.
+func (e *Engine) stored(ref string) bool {
+	_, err := e.images.Get(ref)
+	return err == nil
 }
 
 // pullServices pulls each distinct image once (at most 4 at a time) and
@@ -66,7 +102,7 @@ func (e *Engine) pullServices(ctx context.Context, svcs []types.ServiceConfig, i
 	var errs []error
 	var mu sync.Mutex // guards out and errs
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(e.limit(4))
 	for _, ref := range refs {
 		owners := byImage[ref]
 		g.Go(func() error {
@@ -221,7 +257,11 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 		}
 	}
 	if len(toPull) > 0 {
-		e.beginProgress("Pulling")
+		mode := e.progressMode
+		if pl.quietPull {
+			mode = progress.ModeQuiet
+		}
+		e.beginProgressIn(mode, "Pulling")
 		pulled, err := e.pullServices(ctx, toPull, false)
 		e.endProgress()
 		if err != nil {

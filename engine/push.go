@@ -17,14 +17,15 @@ import (
 type PushOptions struct {
 	Services       []string
 	IgnoreFailures bool
+	IncludeDeps    bool // --include-deps: the named services' dependencies too
 }
 
 // Push pushes the images of services that have a build section, as Docker
 // Compose does (their image name says where to).
 func (e *Engine) Push(ctx context.Context, p *types.Project, opts PushOptions) error {
-	names := opts.Services
-	if len(names) == 0 {
-		names = p.ServiceNames()
+	names, err := e.selectServices(p, opts.Services, opts.IncludeDeps)
+	if err != nil {
+		return err
 	}
 	e.beginProgress("Pushing")
 	defer e.endProgress()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/types"
 	shellwords "github.com/mattn/go-shellwords"
 
@@ -42,6 +45,18 @@ type RunOptions struct {
 	Interactive  bool
 	Pull         string      // --pull: "policy" (the service's pull_policy), "always", "missing", "never"
 	Build        BuildPolicy // --build
+	// EnvFiles (--env-from-file) add the variables -e does not set.
+	EnvFiles []string
+	// CapAdd and CapDrop (--cap-add, --cap-drop) add to the service's.
+	CapAdd, CapDrop []string
+	// UseAliases (--use-aliases) gives the container the service's name
+	// and network aliases; without it only its own name resolves.
+	UseAliases bool
+	QuietPull  bool // --quiet-pull
+	QuietBuild bool // --quiet-build
+	// RemoveOrphans and IgnoreOrphans: what is done about containers of
+	// services no longer declared, when the dependencies are brought up.
+	RemoveOrphans, IgnoreOrphans bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -55,10 +70,14 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if opts.Detach && opts.Rm {
 		return 0, fmt.Errorf("--rm with --detach is not supported yet: %w", errdefs.ErrInvalidArgument)
 	}
+	if opts.RemoveOrphans && opts.IgnoreOrphans {
+		return 0, fmt.Errorf("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans: %w", errdefs.ErrInvalidArgument)
+	}
 	pl, err := e.plan(p, []string{opts.Service})
 	if err != nil {
 		return 0, err
 	}
+	pl.quietPull, pl.quietBuild = opts.QuietPull, opts.QuietBuild
 	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return 0, err
 	}
@@ -75,6 +94,9 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	if err := e.checkServiceStorage(pl.project, svc, pl.images[svc.Name]); err != nil {
 		return 0, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
+	if opts.Env, err = withEnvFiles(opts.Env, opts.EnvFiles); err != nil {
+		return 0, err
+	}
 	if err := runService(&svc, opts); err != nil {
 		return 0, err
 	}
@@ -86,10 +108,10 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 	labels[labelSlug] = slug
 	name := opts.Name
 	if name == "" {
-		name = fmt.Sprintf("%s-%s-run-%s", pl.project.Name, svc.Name, slug[:12])
+		name = e.runName(pl.project.Name, svc.Name, slug[:12])
 	}
 
-	rec, err := e.createRun(ctx, pl, svc, opts.NoDeps, createOverrides{name: name, oneoff: true, labels: labels})
+	rec, err := e.createRun(ctx, pl, svc, opts, createOverrides{name: name, oneoff: true, labels: labels, noAliases: !opts.UseAliases})
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +140,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 
 // createRun starts what the service depends on (unless noDeps) and creates
 // the one-off container, under the project's lock.
-func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, noDeps bool, ov createOverrides) (*record.Record, error) {
+func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfig, opts RunOptions, ov createOverrides) (*record.Record, error) {
 	lock, err := e.lockProject(ctx, pl.project.Name)
 	if err != nil {
 		return nil, err
@@ -134,7 +156,16 @@ func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfi
 		}
 	}
 	var deps []string
-	if !noDeps {
+	if !opts.NoDeps {
+		// As Docker Compose's `run`, bringing up the dependencies deals
+		// with orphans as `up` does.
+		orphans, err := e.handleOrphans(pl.project, opts.RemoveOrphans, opts.IgnoreOrphans)
+		if err == nil {
+			err = e.removeOrphans(ctx, orphans)
+		}
+		if err != nil {
+			return nil, err
+		}
 		deps = pl.graph.Dependencies(svc.Name)
 	}
 	depPlan := *pl
@@ -182,6 +213,8 @@ func runService(svc *types.ServiceConfig, opts RunOptions) error {
 	if opts.Workdir != "" {
 		svc.WorkingDir = opts.Workdir
 	}
+	svc.CapAdd = append(slices.Clone(svc.CapAdd), opts.CapAdd...)
+	svc.CapDrop = append(slices.Clone(svc.CapDrop), opts.CapDrop...)
 	svc.Tty = opts.Tty
 	svc.StdinOpen = opts.Interactive
 	svc.Restart = "" // a one-off container is never restarted
@@ -192,6 +225,39 @@ func runService(svc *types.ServiceConfig, opts RunOptions) error {
 	}
 	svc.ContainerName = ""
 	return nil
+}
+
+// withEnvFiles adds to env (-e) the variables of files (--env-from-file,
+// in the .env format) that env does not set, as `docker compose run` does;
+// a file's values may refer to the variables set before them.
+func withEnvFiles(env, files []string) ([]string, error) {
+	if len(files) == 0 {
+		return env, nil
+	}
+	set := map[string]string{}
+	for _, kv := range resolveEnv(env) {
+		k, v, _ := strings.Cut(kv, "=")
+		set[k] = v
+	}
+	out := slices.Clone(env)
+	for _, file := range files {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--env-from-file: %w", err)
+		}
+		vars, err := dotenv.ParseWithLookup(f, func(k string) (string, bool) { v, ok := set[k]; return v, ok })
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--env-from-file %s: %v: %w", file, err, errdefs.ErrInvalidArgument)
+		}
+		for _, k := range sortedNames(vars) {
+			if _, ok := set[k]; !ok {
+				set[k] = vars[k]
+				out = append(out, k+"="+vars[k])
+			}
+		}
+	}
+	return out, nil
 }
 
 // keyValues parses KEY=VALUE flags.

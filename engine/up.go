@@ -25,12 +25,16 @@ const defaultStopTimeout = 10 * time.Second
 
 // UpOptions are the flags of `compose up`.
 type UpOptions struct {
-	Services    []string // empty = all services
-	Detach      bool
-	Timeout     *time.Duration // stop grace period when interrupted
-	Pull        string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
-	Build       BuildPolicy    // --build / --no-build
-	QuietBuild  bool           // --quiet-build: no build output
+	Services   []string // empty = all services
+	Detach     bool
+	Timeout    *time.Duration // stop grace period when interrupted
+	Pull       string         // --pull: "policy" (default: each service's pull_policy), "always", "missing", "never"
+	Build      BuildPolicy    // --build / --no-build
+	QuietBuild bool           // --quiet-build: no build output
+	QuietPull  bool           // --quiet-pull: no pull progress
+	// AssumeYes (-y) answers yes to up's questions: a volume whose
+	// configuration changed is recreated.
+	AssumeYes   bool
 	NoColor     bool
 	NoLogPrefix bool
 	Timestamps  bool
@@ -94,7 +98,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err := e.checkNetworks(pl); err != nil {
 		return err
 	}
-	pl.quietBuild = opts.QuietBuild
+	pl.quietBuild, pl.quietPull = opts.QuietBuild, opts.QuietPull
 	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return err
 	}
@@ -111,7 +115,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	for _, w := range optionalDependencyWarnings(pl.project, pl.graph.Services()) {
 		fmt.Fprintf(e.err, "WARN[0000] %s\n", w)
 	}
-	orphans, err := e.handleOrphans(p, opts.Converge.RemoveOrphans)
+	orphans, err := e.handleOrphans(p, opts.Converge.RemoveOrphans, opts.Converge.IgnoreOrphans)
 	if err != nil {
 		lock.Unlock()
 		return err
@@ -129,6 +133,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		e.printDependencyLogs(err)
 		return err
+	}
+	if opts.Converge.NoStart { // `create`, `up --no-start`: nothing to wait for or attach to
+		return nil
 	}
 	if e.dryRun {
 		if !opts.Detach && !opts.Wait {
@@ -182,6 +189,9 @@ type createOverrides struct {
 	oneoff bool              // a `run` container: oneoff label, no progress lines
 	labels map[string]string // added last
 	mounts []runspec.Mount   // added after the service's
+	// noAliases leaves out the service's name and network aliases (a
+	// `run` container without --use-aliases): only its name resolves.
+	noAliases bool
 	// previous is the container this one replaces: its anonymous volumes
 	// are taken over, as Docker does on recreate.
 	previous *record.Record
@@ -195,7 +205,7 @@ func (e *Engine) createWith(ctx context.Context, pl *plan, svc types.ServiceConf
 	if ov.name != "" {
 		name = ov.name
 	} else if name == "" {
-		name = fmt.Sprintf("%s-%s-%d", p.Name, svc.Name, number)
+		name = e.containerName(p.Name, svc.Name, number)
 	}
 	progress := e.progress
 	if ov.oneoff {
@@ -265,7 +275,7 @@ func containerLabels(p *types.Project, svc types.ServiceConfig, number int, hash
 // fillRecord fills in the new container's networking and spec, writes its
 // files and saves its record.
 func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, ov createOverrides) error {
-	nameserver, err := e.networking(pl.project, svc, rec)
+	nameserver, err := e.networking(pl.project, svc, rec, ov.noAliases)
 	if err != nil {
 		return err
 	}
@@ -295,7 +305,7 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 // dns servers and published ports. It returns the address of the DNS
 // server for its resolv.conf: the gateway of its first network, or of the
 // first network of the container whose namespace it joins.
-func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *record.Record) (string, error) {
+func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *record.Record, noAliases bool) (string, error) {
 	var nameserver string
 	for _, key := range serviceNetworks(svc) {
 		nw := p.Networks[key]
@@ -308,7 +318,9 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 		if len(rec.Networks) == 0 && att.MacAddress == "" {
 			att.MacAddress = svc.MacAddress
 		}
-		att.Aliases = aliases
+		if !noAliases {
+			att.Aliases = aliases
+		}
 		rec.Networks = append(rec.Networks, att)
 		if nameserver == "" {
 			if n, err := e.nets.Get(nw.Name); err == nil {

@@ -24,7 +24,32 @@ func (e *Engine) waitUp(ctx context.Context, pl *plan, timeout time.Duration) er
 	if err != nil {
 		return err
 	}
-	completes := completingServices(pl.project)
+	return e.waitRecords(ctx, recs, completingServices(pl.project), timeout)
+}
+
+// WaitStarted is `start --wait`: it waits as `up --wait` does for the
+// containers of services (all when none) to run, and be healthy where they
+// have a healthcheck. p may be nil (only the project's name is known).
+func (e *Engine) WaitStarted(ctx context.Context, projectName string, p *types.Project, services []string, timeout time.Duration) error {
+	if timeout < 0 {
+		return fmt.Errorf("--wait-timeout must not be negative: %w", errdefs.ErrInvalidArgument)
+	}
+	if e.dryRun { // nothing was started
+		return nil
+	}
+	recs, err := e.selectRecords(projectName, services, false)
+	if err != nil {
+		return err
+	}
+	completes := map[string]bool{}
+	if p != nil {
+		completes = completingServices(p)
+	}
+	return e.waitRecords(ctx, recs, completes, timeout)
+}
+
+// waitRecords waits until every container of recs is ready (see waitUp).
+func (e *Engine) waitRecords(ctx context.Context, recs []*record.Record, completes map[string]bool, timeout time.Duration) error {
 	wctx, cancel := context.WithCancel(ctx)
 	if timeout > 0 {
 		wctx, cancel = context.WithTimeout(ctx, timeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/composer-dev/compose/engine/record"
@@ -107,5 +108,41 @@ func ParseKeyValues(list []string, flag string) (map[string]string, error) {
 		}
 		out[k] = v
 	}
+	return out, nil
+}
+
+// ProjectVolumes is `compose volumes`: the volumes labelled as the
+// project's (the anonymous ones the runtime makes are not, as with
+// Docker), by name; with services, only those their running containers
+// mount, as Docker Compose lists them.
+func (e *Engine) ProjectVolumes(projectName string, services []string) ([]*volumes.Volume, error) {
+	all, err := e.volumeStore().List()
+	if err != nil {
+		return nil, err
+	}
+	mounted := map[string]bool{}
+	if len(services) > 0 {
+		recs, err := e.selectRecords(projectName, services, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if !isRunning(r) {
+				continue
+			}
+			for _, v := range r.Volumes {
+				mounted[v.Name] = true
+			}
+		}
+	}
+	var out []*volumes.Volume
+	for _, v := range all {
+		_, anonymous := v.Labels[labelAnonymous]
+		if v.Labels[record.LabelProject] != projectName || anonymous || len(services) > 0 && !mounted[v.Name] {
+			continue
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/progress"
 	"github.com/composer-dev/compose/volumes"
 )
 
@@ -633,7 +634,12 @@ func (e *Engine) downVolumes(ctx context.Context, name string, p *types.Project,
 	var errs []error
 	for _, n := range names {
 		e.progress("Volume", strconv.Quote(n), "Removing")
-		if err := e.removeVolume(ctx, n, going); err != nil {
+		err := e.removeVolume(ctx, n, going)
+		if errors.Is(err, errdefs.ErrConflict) { // another container still uses it: Docker's warning
+			e.event(progress.Event{ID: "Volume " + strconv.Quote(n), Text: "Resource is still in use", Status: progress.Warning})
+			continue
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -33,11 +33,18 @@ type Options struct {
 	NoInterpolate bool     // `config --no-interpolate`
 	// `config --no-consistency`, `--no-normalize`, `--no-path-resolution`.
 	NoConsistency, NoNormalize, NoResolvePaths bool
+	// NoEnvResolution (`config --no-env-resolution`) leaves env_file
+	// entries as they are instead of folding them into environment.
+	NoEnvResolution bool
+	// AllResources (--all-resources) keeps the networks and volumes no
+	// service uses, which are otherwise dropped as Docker Compose drops them.
+	AllResources bool
 }
 
 // Load reads the project the options select, the way `docker compose config`
 // sees it: interpolated, normalised, paths resolved, service environments
-// resolved (env_file folded into environment), unused resources dropped.
+// resolved (env_file folded into environment), unused resources dropped
+// (unless AllResources).
 func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	po, err := projectOptions(opts)
 	if err != nil {
@@ -50,7 +57,9 @@ func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("project name can't be empty: %w", errdefs.ErrInvalidArgument)
 	}
-	p = p.WithoutUnnecessaryResources()
+	if !opts.AllResources {
+		p = p.WithoutUnnecessaryResources()
+	}
 	if err := p.CheckContainerNameUnicity(); err != nil {
 		return nil, fmt.Errorf("%s: %w", oneLine(err.Error()), errdefs.ErrInvalidArgument)
 	}
@@ -146,6 +155,9 @@ func projectOptions(opts Options) (*cli.ProjectOptions, error) {
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithName(opts.ProjectName),
 	)
+	if opts.NoEnvResolution {
+		fns = append(fns, cli.WithoutEnvironmentResolution)
+	}
 	po, err := cli.NewProjectOptions(configs, fns...)
 	if err != nil {
 		return nil, loadError(err)

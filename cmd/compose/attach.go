@@ -27,7 +27,7 @@ func newAttachCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := engine.AttachOptions{Service: args[0], Index: index, Stdout: os.Stdout, Stderr: os.Stderr}
+			opts := engine.AttachOptions{Service: args[0], Index: index, Stdout: os.Stdout, Stderr: os.Stderr, DetachKeys: detachKeys}
 			if !noStdin {
 				opts.Stdin = os.Stdin
 				if stdinIsTerminal() {
@@ -51,7 +51,7 @@ func newAttachCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&index, "index", 1, "index of the container if service has multiple replicas.")
+	f.IntVar(&index, "index", 0, "index of the container if service has multiple replicas.")
 	f.BoolVar(&noStdin, "no-stdin", false, "Do not attach STDIN")
 	f.BoolVar(&sigProxy, "sig-proxy", true, "Proxy all received signals to the process")
 	f.StringVar(&detachKeys, "detach-keys", "", "Override the key sequence for detaching from a container.")

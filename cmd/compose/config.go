@@ -31,6 +31,10 @@ type configOptions struct {
 	noNormalize    bool
 	noResolvePaths bool
 	resolveDigests bool
+	lockDigests    bool
+	noEnvResolve   bool
+	variables      bool
+	models         bool
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -42,11 +46,31 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lo := g.loadOptions()
 			lo.NoConsistency, lo.NoNormalize, lo.NoResolvePaths = o.noConsistency, o.noNormalize, o.noResolvePaths
+			lo.NoEnvResolution = o.noEnvResolve
+			if g.compat() { // as Docker Compose: the model as written, v1 style
+				lo.NoNormalize = true
+			}
+			if o.lockDigests {
+				o.resolveDigests = true
+			}
+			if o.variables {
+				format := ""
+				if cmd.Flags().Changed("format") {
+					format = o.format
+				}
+				return printVariables(cmd, lo, args, format)
+			}
 			if o.noInterpolate && !o.quiet {
 				lo.NoInterpolate = true
 				m, err := project.LoadModel(cmd.Context(), lo)
 				if err != nil {
 					return err
+				}
+				if o.lockDigests {
+					if err := engine.ResolveModelDigests(cmd.Context(), m); err != nil {
+						return err
+					}
+					lockModel(m)
 				}
 				data, err := project.MarshalModel(m, o.format)
 				if err != nil {
@@ -78,6 +102,14 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 				return printLines(cmd, p.VolumeNames())
 			case o.networks:
 				return printLines(cmd, p.NetworkNames())
+			case o.models:
+				var names []string
+				for _, k := range sortedKeys(p.Models) {
+					if m := p.Models[k].Model; m != "" {
+						names = append(names, m)
+					}
+				}
+				return printLines(cmd, names)
 			case o.images:
 				var names []string
 				for _, name := range p.ServiceNames() {
@@ -98,6 +130,9 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 				if p, err = engine.ResolveImageDigests(cmd.Context(), p); err != nil {
 					return err
 				}
+			}
+			if o.lockDigests {
+				p = imagesOnly(p)
 			}
 			data, err := project.Marshal(p, o.format)
 			if err != nil {
@@ -122,6 +157,10 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noNormalize, "no-normalize", false, "Don't normalize compose model")
 	f.BoolVar(&o.noResolvePaths, "no-path-resolution", false, "Don't resolve file paths")
 	f.BoolVar(&o.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests")
+	f.BoolVar(&o.lockDigests, "lock-image-digests", false, "Produces an override file with image digests")
+	f.BoolVar(&o.noEnvResolve, "no-env-resolution", false, "Don't resolve service env files")
+	f.BoolVar(&o.variables, "variables", false, "Print model variables and default values.")
+	f.BoolVar(&o.models, "models", false, "Print the model names, one per line.")
 	return cmd
 }
 

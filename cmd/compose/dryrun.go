@@ -17,7 +17,7 @@ import (
 // a report too, so it gets the dry-run prefix), and those that change
 // nothing (false).
 var dryRunCommands = map[string]bool{
-	"up": false, "down": false, "scale": false, "start": false, "stop": false,
+	"up": false, "create": false, "commit": false, "export": false, "publish": false, "down": false, "scale": false, "start": false, "stop": false,
 	"restart": false, "kill": false, "pause": false, "unpause": false,
 	"rm": false, "pull": false, "push": false, "build": false,
 	"volume rm": true, "volume prune": true, "network rm": true, "network prune": true,
@@ -25,7 +25,7 @@ var dryRunCommands = map[string]bool{
 	"ps": false, "logs": false, "config": false, "images": false, "version": false,
 	"top": false, "port": false, "stats": false, "ls": false, "events": false,
 	"image ls": false, "image inspect": false, "network ls": false, "network inspect": false,
-	"volume ls": false, "volume inspect": false,
+	"volume ls": false, "volume inspect": false, "volumes": false,
 }
 
 // checkDryRun refuses --dry-run for commands that cannot honour it yet,

@@ -38,6 +38,8 @@ func newPullCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&quiet, "quiet", "q", false, "Pull without printing progress information")
 	f.BoolVar(&o.IgnoreFailures, "ignore-pull-failures", false, "Pull what it can and ignores images with pull failures")
 	f.BoolVar(&o.IncludeDeps, "include-deps", false, "Also pull services declared as dependencies")
+	f.BoolVar(&o.IgnoreBuildable, "ignore-buildable", false, "Ignore images that can be built")
+	f.StringVar(&o.Policy, "policy", "", `Apply pull policy ("missing"|"always")`)
 	return cmd
 }
 
@@ -69,6 +71,7 @@ func newPushCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "Push without printing progress information")
 	f.BoolVar(&o.IgnoreFailures, "ignore-push-failures", false, "Push what it can and ignores images with push failures")
+	f.BoolVar(&o.IncludeDeps, "include-deps", false, "Also push images of services declared as dependencies")
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/cobra"
@@ -25,6 +26,12 @@ type globalOptions struct {
 	progress   string
 	ansi       string
 	dryRun     bool
+	// parallel bounds the work done at once (--parallel, else
+	// COMPOSE_PARALLEL_LIMIT); -1 or 0: no bound.
+	parallel      int
+	verbose       bool // --verbose: debug lines on stderr
+	compatibility bool // --compatibility: v1 names, project_service_1
+	allResources  bool // --all-resources: keep networks and volumes no service uses
 }
 
 func newRootCmd() *cobra.Command {
@@ -57,36 +64,59 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.root, "root", defaultRoot, "State directory of the embedded engine (env COMPOSE_ROOT)")
 	f.StringVar(&g.progress, "progress", os.Getenv("COMPOSE_PROGRESS"), "Set type of progress output (auto, tty, plain, json, quiet)")
 	f.StringVar(&g.ansi, "ansi", envOr("COMPOSE_ANSI", "auto"), `Control when to print ANSI control characters ("never"|"always"|"auto")`)
-	f.BoolVar(&g.dryRun, "dry-run", false, "Execute command in dry run mode")
-	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkDryRun(g, c) }
+	f.BoolVar(&g.compatibility, "compatibility", false, "Run compose in backward compatibility mode")
+	f.BoolVar(&g.allResources, "all-resources", false, "Include all resources, even those not used by services")
+	f.IntVar(&g.parallel, "parallel", -1, "Control max parallelism, -1 for unlimited")
+	f.BoolVar(&g.verbose, "verbose", false, "Show more output")
+	_ = f.MarkHidden("verbose")
+	// Persistent, as Docker's: `compose up --dry-run` works too.
+	cmd.PersistentFlags().BoolVar(&g.dryRun, "dry-run", false, "Execute command in dry run mode")
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if err := g.resolveParallel(c.Root()); err != nil {
+			return err
+		}
+		return checkDryRun(g, c)
+	}
 	cmd.AddCommand(
-		newUpCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
+		newUpCmd(g), newCreateCmd(g), newDownCmd(g), newPsCmd(g), newLogsCmd(g),
 		newConfigCmd(g), newVersionCmd(), newImageCmd(g),
-		newPullCmd(g), newPushCmd(g), newImagesCmd(g),
+		newPullCmd(g), newPushCmd(g), newImagesCmd(g), newPublishCmd(g),
 	)
 	cmd.AddCommand( // containers in depth: exec, run and the lifecycle commands
 		newExecCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
 		newKillCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRmCmd(g), newTopCmd(g),
 		newWaitCmd(g), newCpCmd(g), newAttachCmd(g), newStatsCmd(g),
+		newCommitCmd(g), newExportCmd(g),
 	)
-	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g)) // networks and ports
-	cmd.AddCommand(newVolumeCmd(g))                 // volumes
-	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))    // status
-	cmd.AddCommand(newBuildCmd(g))                  // images from Dockerfiles
-	cmd.AddCommand(newScaleCmd(g))                  // convergence
-	cmd.AddCommand(newWatchCmd(g))                  // develop.watch
+	cmd.AddCommand(newPortCmd(g), newNetworkCmd(g))   // networks and ports
+	cmd.AddCommand(newVolumeCmd(g), newVolumesCmd(g)) // volumes
+	cmd.AddCommand(newLsCmd(g), newEventsCmd(g))      // status
+	cmd.AddCommand(newBuildCmd(g))                    // images from Dockerfiles
+	cmd.AddCommand(newScaleCmd(g))                    // convergence
+	cmd.AddCommand(newWatchCmd(g))                    // develop.watch
 	return cmd
 }
 
 func (g *globalOptions) loadOptions() project.Options {
 	return project.Options{
-		ConfigPaths: g.files,
-		ProjectName: g.name,
-		ProjectDir:  g.projectDir,
-		EnvFiles:    g.envFiles,
-		Profiles:    g.profiles,
-		Environ:     os.Environ(),
+		ConfigPaths:  g.files,
+		ProjectName:  g.name,
+		ProjectDir:   g.projectDir,
+		EnvFiles:     g.envFiles,
+		Profiles:     g.profiles,
+		Environ:      g.environ(),
+		AllResources: g.allResources,
 	}
+}
+
+// environ is the environment the project is loaded with: --compatibility
+// sets COMPOSE_COMPATIBILITY in it, where Docker Compose reads either.
+func (g *globalOptions) environ() []string {
+	env := os.Environ()
+	if g.compatibility {
+		env = append(env, "COMPOSE_COMPATIBILITY=true")
+	}
+	return env
 }
 
 // load reads the project the way Docker Compose finds it.
@@ -130,7 +160,46 @@ func (g *globalOptions) engine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Progress: mode, NoColor: g.noColor(), DryRun: g.dryRun})
+	return engine.New(engine.Options{
+		Root: g.root, Err: statusWriter(), Progress: mode, NoColor: g.noColor(), DryRun: g.dryRun,
+		Parallel: g.parallel, Compatibility: g.compat(), Verbose: g.verbose,
+	})
+}
+
+// compat is --compatibility or COMPOSE_COMPATIBILITY, as Docker Compose reads either.
+func (g *globalOptions) compat() bool {
+	return g.compatibility || envBool("COMPOSE_COMPATIBILITY")
+}
+
+// resolveParallel applies COMPOSE_PARALLEL_LIMIT unless --parallel was
+// given, with Docker Compose's error for a value that is not a number.
+func (g *globalOptions) resolveParallel(root *cobra.Command) error {
+	v, ok := os.LookupEnv("COMPOSE_PARALLEL_LIMIT")
+	if !ok || root.Flags().Changed("parallel") {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("COMPOSE_PARALLEL_LIMIT must be an integer (found: %q): %w", v, errdefs.ErrInvalidArgument)
+	}
+	g.parallel = n
+	return nil
+}
+
+// statusWriter is where progress and status lines go: stderr, or stdout
+// with COMPOSE_STATUS_STDOUT set, as Docker Compose's stdinfo.
+func statusWriter() *os.File {
+	if envBool("COMPOSE_STATUS_STDOUT") {
+		return os.Stdout
+	}
+	return os.Stderr
+}
+
+// envBool reads a boolean environment variable the way Docker Compose
+// does (strconv.ParseBool; anything else is false).
+func envBool(key string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(key))
+	return b
 }
 
 // noColor: --ansi never or the NO_COLOR convention.

@@ -1,9 +1,15 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+)
 
 func newStartCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var wait bool
+	var waitTimeout int
+	cmd := &cobra.Command{
 		Use:   "start [SERVICE...]",
 		Short: "Start services",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -18,7 +24,13 @@ func newStartCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.Start(cmd.Context(), name, p, args)
+			if err := e.Start(cmd.Context(), name, p, args); err != nil || !wait {
+				return err
+			}
+			return e.WaitStarted(cmd.Context(), name, p, args, time.Duration(waitTimeout)*time.Second)
 		},
 	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode.")
+	cmd.Flags().IntVar(&waitTimeout, "wait-timeout", 0, "Maximum duration in seconds to wait for the project to be running|healthy")
+	return cmd
 }

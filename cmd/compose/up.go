@@ -14,6 +14,8 @@ import (
 type upOptions struct {
 	detach      bool
 	quietBuild  bool
+	quietPull   bool
+	yes         bool
 	timeout     int
 	noColor     bool
 	noLogPrefix bool
@@ -32,6 +34,9 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkMenu(cmd.Flags(), o.menu, o.detach || o.attach.Wait); err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
@@ -40,14 +45,15 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			conv, err := o.converge.options()
+			conv, err := o.converge.options(cmd.Flags(), p, true)
 			if err != nil {
 				return err
 			}
+			conv.AllResources = g.allResources
 			opts := engine.UpOptions{Converge: conv,
 				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
 				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
-				QuietBuild: o.quietBuild,
+				QuietBuild: o.quietBuild, QuietPull: o.quietPull, AssumeYes: o.yes,
 			}
 			if opts.Build, err = o.build.policy(); err != nil {
 				return err
@@ -83,8 +89,10 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.attach.NoAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
 	f.BoolVar(&o.attach.AttachDependencies, "attach-dependencies", false, "Automatically attach to log output of dependent services")
 	f.BoolVar(&o.quietBuild, "quiet-build", false, "Suppress the build output")
+	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress information")
+	f.BoolVarP(&o.yes, "yes", "y", false, `Assume "yes" as answer to all prompts and run non-interactively`)
 	f.BoolVarP(&o.attach.Watch, "watch", "w", false, "Watch source code and rebuild/refresh containers when files are updated.")
-	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached (accepted; there are none)")
+	f.BoolVar(&o.menu, "menu", false, "Enable interactive shortcuts when running attached. Incompatible with --detach. Can also be enable/disable by setting COMPOSE_MENU environment var.")
 	o.converge.add(f)
 	o.build.add(f, true)
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/pflag"
 
 	"github.com/composer-dev/compose/engine"
@@ -29,12 +30,30 @@ func (c *convergeFlags) add(f *pflag.FlagSet) {
 	f.StringArrayVar(&c.scale, "scale", nil, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.")
 }
 
-// options returns the engine's options, --scale parsed.
-func (c *convergeFlags) options() (engine.ConvergeOptions, error) {
+// options returns the engine's options, --scale parsed and the orphan
+// settings of the environment applied as Docker Compose applies them:
+// COMPOSE_REMOVE_ORPHANS (with orphanEnv: `up`'s, not `create`'s) unless
+// --remove-orphans is given, COMPOSE_IGNORE_ORPHANS. Both are read from
+// the project's environment, where the .env's COMPOSE_ keys are too.
+func (c *convergeFlags) options(f *pflag.FlagSet, p *types.Project, orphanEnv bool) (engine.ConvergeOptions, error) {
 	o := c.opts
+	if orphanEnv && !f.Changed("remove-orphans") {
+		o.RemoveOrphans = projectEnvBool(p, "COMPOSE_REMOVE_ORPHANS")
+	}
+	o.IgnoreOrphans = projectEnvBool(p, "COMPOSE_IGNORE_ORPHANS")
 	scale, err := parseScale(c.scale, "--scale")
 	o.Scale = scale
 	return o, err
+}
+
+// projectEnvBool is a boolean of the project's environment (the process's
+// and the .env's), parsed as Docker Compose parses it.
+func projectEnvBool(p *types.Project, key string) bool {
+	if p == nil {
+		return envBool(key)
+	}
+	b, _ := strconv.ParseBool(p.Environment[key])
+	return b
 }
 
 // parseScale reads SERVICE=NUM pairs.

@@ -21,8 +21,14 @@ import (
 // directories get ".wh..wh..opq", as the OCI image spec has them. It
 // returns the number of entries written.
 func writeLayer(upper string, out io.Writer) (int, error) {
-	lw := &layerWriter{tw: tar.NewWriter(out), upper: upper, links: map[uint64]string{}}
-	if err := filepath.WalkDir(upper, lw.add); err != nil {
+	return WriteLayer(upper, out, nil)
+}
+
+// WriteLayer is writeLayer for commit and export: skip, when not nil,
+// leaves out the entries (and what is under them) it names.
+func WriteLayer(dir string, out io.Writer, skip func(name string) bool) (int, error) {
+	lw := &layerWriter{tw: tar.NewWriter(out), upper: dir, links: map[uint64]string{}, skip: skip}
+	if err := filepath.WalkDir(dir, lw.add); err != nil {
 		return 0, err
 	}
 	return lw.n, lw.tw.Close()
@@ -34,6 +40,7 @@ type layerWriter struct {
 	upper string
 	links map[uint64]string // inode -> first name, for hard links
 	n     int               // entries written
+	skip  func(name string) bool
 }
 
 // add writes the entry of one path of the upper dir, with its content.
@@ -46,6 +53,12 @@ func (lw *layerWriter) add(p string, d fs.DirEntry, err error) error {
 		return nil
 	}
 	name := filepath.ToSlash(rel)
+	if lw.skip != nil && lw.skip(name) {
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
 		return err

@@ -70,6 +70,12 @@ type endpoint struct {
 	dot  bool   // SRC ended in "/.": copy the contents
 }
 
+// WithRootfs runs fn with the root filesystem of the container in dir
+// mounted on the host (it is for a stopped container only while fn runs).
+func (r *Runtime) WithRootfs(dir string, fn func(rootfs string) error) error {
+	return r.withRootfs(dir, func(_ Spec, rootfs string) error { return fn(rootfs) })
+}
+
 // withRootfs runs fn with the container's root filesystem mounted: a stopped
 // container's is mounted for the time of the copy.
 func (r *Runtime) withRootfs(dir string, fn func(Spec, string) error) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/logs"
@@ -17,7 +18,16 @@ type LogsOptions struct {
 	Timestamps  bool
 	NoColor     bool
 	NoLogPrefix bool
-	Out         io.Writer // where the lines go
+	// Index (--index) keeps only the container with that number (0: all).
+	Index int
+	// Since and Until (--since, --until) bound the lines by time; zero: no bound.
+	Since, Until time.Time
+	Out          io.Writer // where the lines go
+}
+
+// wanted reports whether a container is one the options select.
+func (o LogsOptions) wanted(rec *record.Record) bool {
+	return (len(o.Services) == 0 || slices.Contains(o.Services, rec.Service)) && (o.Index <= 0 || rec.Number == o.Index)
 }
 
 // Logs prints the aggregated logs of the project's containers of services
@@ -28,17 +38,15 @@ func (r *Reporter) Logs(ctx context.Context, project string, opts LogsOptions) e
 	if err != nil {
 		return err
 	}
+	recs = slices.DeleteFunc(recs, func(rec *record.Record) bool { return !opts.wanted(rec) })
+	read := logs.ReadOptions{Tail: opts.Tail, Since: opts.Since, Until: opts.Until}
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
 	for _, rec := range recs {
 		printer.Register(rec.DisplayName())
 	}
 	if opts.Follow {
-		err := r.Follow(ctx, FollowOptions{
-			Project: project, Printer: printer, Read: logs.ReadOptions{Tail: opts.Tail, Follow: true},
-			Include: func(rec *record.Record) bool {
-				return len(opts.Services) == 0 || slices.Contains(opts.Services, rec.Service)
-			},
-		})
+		read.Follow = true
+		err := r.Follow(ctx, FollowOptions{Project: project, Printer: printer, Read: read, Include: opts.wanted})
 		if err != nil && ctx.Err() == nil {
 			return err
 		}
@@ -48,7 +56,7 @@ func (r *Reporter) Logs(ctx context.Context, project string, opts LogsOptions) e
 	for _, rec := range recs {
 		sources = append(sources, logs.Source{Name: rec.DisplayName(), Path: rec.LogPath(), Done: func() bool { return !r.running(rec) }})
 	}
-	err = logs.Follow(ctx, printer, sources, logs.ReadOptions{Tail: opts.Tail})
+	err = logs.Follow(ctx, printer, sources, read)
 	if ctx.Err() != nil { // Ctrl-C ends `logs -f` normally
 		return nil
 	}
