@@ -546,11 +546,14 @@ func TestBuildPullsBase(t *testing.T) {
 func TestBuildKilledIsSwept(t *testing.T) {
 	t.Parallel()
 	testutil.RequiresRoot(t)
+	// A duration of its own, so another run of this test on the host
+	// (another checkout's) is not mistaken for this one's.
+	sleepFor := strconv.Itoa(3000 + int(time.Now().UnixNano()%1000000))
 	c := newCLI(t)
 	c.loadBusybox()
 	dir, proj := buildProject(t, "build-killed", map[string]string{
 		"compose.yaml": "services:\n  app:\n    build: .\n",
-		"Dockerfile":   "FROM busybox\nRUN echo started && sleep 3599\n",
+		"Dockerfile":   "FROM busybox\nRUN echo started && sleep " + sleepFor + "\n",
 	})
 	cmd := c.command(t.Context(), append(proj, "build")...)
 	stderr, err := cmd.StderrPipe()
@@ -563,22 +566,22 @@ func TestBuildKilledIsSwept(t *testing.T) {
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() && !strings.HasSuffix(sc.Text(), " started") {
 	}
+	// The shell prints "started" a moment before it runs the sleep.
+	sleeping := func() bool { return sleepRuns(sleepFor) }
+	testutil.Eventually(t, 10*time.Second, "the RUN's sleep to run", sleeping)
 	cmd.Process.Kill()
 	cmd.Wait()
-	if !sleeping() {
-		t.Fatal("the RUN was not running when its build was killed")
-	}
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN true\n"), 0o644)
 	c.must(append(proj, "build")...)
 	testutil.Eventually(t, 10*time.Second, "the killed build's RUN to be gone", func() bool { return !sleeping() })
 	hostClean(t, c)
 }
 
-// sleeping reports whether a "sleep 3599" (TestBuildKilledIsSwept's RUN) runs.
-func sleeping() bool {
+// sleepRuns reports whether a "sleep SECONDS" runs on the host.
+func sleepRuns(seconds string) bool {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
-		if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x003599\x00" {
+		if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x00"+seconds+"\x00" {
 			return true
 		}
 	}
