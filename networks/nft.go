@@ -266,19 +266,28 @@ func forwardAcceptChainOf(c *nftables.Conn, family nftables.TableFamily) (*nftab
 // DOCKER-USER: Docker's FORWARD policy is DROP and a drop in any base chain
 // wins over our own accept.
 func ensureDockerUser(c *nftables.Conn, family nftables.TableFamily, bridge string) error {
-	ch, err := forwardAcceptChainOf(c, family)
-	if err != nil || ch == nil {
-		return err
+	// Another firewall's chain is not ours: it may go (Docker stopped, a
+	// firewall reloaded) between our look and our write, which then fails
+	// with ENOENT. Look again: gone means nothing to accept in.
+	var err error
+	for range 3 {
+		var ch *nftables.Chain
+		if ch, err = forwardAcceptChainOf(c, family); err != nil || ch == nil {
+			return err
+		}
+		if err = deleteDockerUserRules(c, ch, bridge); err != nil {
+			return err
+		}
+		ud := userdata.AppendString(nil, userdata.TypeComment, dockerUserComment(bridge))
+		for _, key := range []expr.MetaKey{expr.MetaKeyOIFNAME, expr.MetaKeyIIFNAME} {
+			c.InsertRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud,
+				Exprs: join(ifMatch(key, expr.CmpOpEq, bridge), accept)})
+		}
+		if err = c.Flush(); !errors.Is(err, unix.ENOENT) {
+			break
+		}
 	}
-	if err := deleteDockerUserRules(c, ch, bridge); err != nil {
-		return err
-	}
-	ud := userdata.AppendString(nil, userdata.TypeComment, dockerUserComment(bridge))
-	for _, key := range []expr.MetaKey{expr.MetaKeyOIFNAME, expr.MetaKeyIIFNAME} {
-		c.InsertRule(&nftables.Rule{Table: ch.Table, Chain: ch, UserData: ud,
-			Exprs: join(ifMatch(key, expr.CmpOpEq, bridge), accept)})
-	}
-	if err := c.Flush(); err != nil {
+	if err != nil {
 		return fmt.Errorf("nftables DOCKER-USER: %w", err)
 	}
 	return nil
@@ -304,7 +313,7 @@ func deleteDockerUserRules(c *nftables.Conn, ch *nftables.Chain, bridge string) 
 	if n == 0 {
 		return nil
 	}
-	if err := c.Flush(); err != nil {
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) { // gone with the chain
 		return fmt.Errorf("nftables DOCKER-USER: %w", err)
 	}
 	return nil
