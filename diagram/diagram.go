@@ -12,6 +12,7 @@ package diagram
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -119,7 +120,7 @@ func New(p *types.Project, opts Options) (*Diagram, error) {
 	netUsers, volUsers := map[string][]string{}, map[string][]string{}
 	for _, name := range names {
 		s := p.Services[name]
-		for _, net := range sortedKeys(s.Networks) {
+		for _, net := range slices.Sorted(maps.Keys(s.Networks)) {
 			if _, ok := p.Networks[net]; ok && !slices.Contains(netUsers[net], name) {
 				netUsers[net] = append(netUsers[net], name)
 			}
@@ -145,10 +146,10 @@ func New(p *types.Project, opts Options) (*Diagram, error) {
 			}
 		}
 	}
-	addResources(KindNetwork, "n_", "network", sortedKeys(p.Networks), netUsers, func(k string) (string, bool) {
+	addResources(KindNetwork, "n_", "network", slices.Sorted(maps.Keys(p.Networks)), netUsers, func(k string) (string, bool) {
 		return p.Networks[k].Name, bool(p.Networks[k].External)
 	})
-	addResources(KindVolume, "v_", "volume", sortedKeys(p.Volumes), volUsers, func(k string) (string, bool) {
+	addResources(KindVolume, "v_", "volume", slices.Sorted(maps.Keys(p.Volumes)), volUsers, func(k string) (string, bool) {
 		return p.Volumes[k].Name, bool(p.Volumes[k].External)
 	})
 	return d, nil
@@ -262,13 +263,4 @@ func (d *Diagram) legend() []stateClass {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

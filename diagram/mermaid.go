@@ -3,7 +3,6 @@ package diagram
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -32,33 +31,25 @@ func (d *Diagram) Mermaid() []byte {
 		b.WriteString("    end\n")
 	}
 
-	// Classes: one per colour in use, then the nodes of each.
+	// Classes: one per colour in use (the legend's among them), then the
+	// nodes of each.
 	members := map[string][]string{}
 	var order []string
 	for _, n := range d.Nodes {
 		c := mermaidClass(d, n)
 		if _, ok := members[c]; !ok {
 			order = append(order, c)
+			fill, stroke := d.colors(n)
+			dash := ""
+			if c == "absent" { // as the other formats draw it: a dashed border
+				dash = ",stroke-dasharray:5 3"
+			}
+			fmt.Fprintf(&b, "    classDef %s fill:%s,stroke:%s,color:#000000%s\n", c, fill, stroke, dash)
 		}
 		members[c] = append(members[c], n.ID)
 	}
-	for _, c := range legend {
-		if !slices.Contains(order, c.key) {
-			order = append(order, c.key)
-		}
-	}
 	for _, c := range order {
-		fill, stroke := classColors(c)
-		dash := ""
-		if c == "absent" { // as the other formats draw it: a dashed border
-			dash = ",stroke-dasharray:5 3"
-		}
-		fmt.Fprintf(&b, "    classDef %s fill:%s,stroke:%s,color:#000000%s\n", c, fill, stroke, dash)
-	}
-	for _, c := range order {
-		if len(members[c]) > 0 {
-			fmt.Fprintf(&b, "    class %s %s\n", strings.Join(members[c], ","), c)
-		}
+		fmt.Fprintf(&b, "    class %s %s\n", strings.Join(members[c], ","), c)
 	}
 	return b.Bytes()
 }
@@ -85,23 +76,6 @@ func mermaidClass(d *Diagram, n Node) string {
 		return n.State.class().key
 	}
 	return "service"
-}
-
-func classColors(c string) (fill, stroke string) {
-	switch c {
-	case "network":
-		return networkFill, networkStroke
-	case "volume":
-		return volumeFill, volumeStroke
-	case "service":
-		return plainFill, plainStroke
-	}
-	for _, sc := range classes {
-		if sc.key == c {
-			return sc.fill, sc.stroke
-		}
-	}
-	return plainFill, plainStroke
 }
 
 // mermaidText makes s safe inside a quoted Mermaid label: its entity codes

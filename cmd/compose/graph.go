@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,7 +69,7 @@ func (g *globalOptions) serviceStates(ctx context.Context, projectName string) (
 		return nil, nil
 	}
 	// Look before opening the engine, which would create the state root.
-	if _, err := os.Stat(filepath.Join(g.root, "containers")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat((&record.Store{Root: g.root}).ContainersDir()); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	e, err := g.engine()
