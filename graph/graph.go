@@ -27,44 +27,14 @@ func New(p *types.Project) (*Graph, error) {
 	for _, name := range sortedKeys(p.Services) {
 		s := p.Services[name]
 		set := map[string]bool{}
-		add := func(dep, via string, required bool) error {
-			if _, ok := p.Services[dep]; !ok {
-				if !required {
-					return nil
+		for _, e := range EdgesOf(name, s) {
+			if _, ok := p.Services[e.To]; !ok {
+				if !e.Required {
+					continue
 				}
-				return fmt.Errorf("service %q depends on undefined service %q (%s): %w", name, dep, via, errdefs.ErrInvalidArgument)
+				return nil, fmt.Errorf("service %q depends on undefined service %q (%s): %w", name, e.To, e.Via, errdefs.ErrInvalidArgument)
 			}
-			set[dep] = true
-			return nil
-		}
-		for _, dep := range sortedKeys(s.DependsOn) {
-			if err := add(dep, "depends_on", s.DependsOn[dep].Required); err != nil {
-				return nil, err
-			}
-		}
-		for _, l := range s.Links {
-			dep, _, _ := strings.Cut(l, ":")
-			if err := add(dep, "links", true); err != nil {
-				return nil, err
-			}
-		}
-		shared := [][2]string{{"network_mode", s.NetworkMode}, {"ipc", s.Ipc}, {"pid", s.Pid}, {"uts", s.Uts}, {"cgroup", s.Cgroup}}
-		for _, ns := range shared {
-			if dep, ok := strings.CutPrefix(ns[1], types.ServicePrefix); ok {
-				if err := add(dep, ns[0], true); err != nil {
-					return nil, err
-				}
-			}
-		}
-		for _, v := range s.VolumesFrom {
-			if strings.HasPrefix(v, types.ContainerPrefix) {
-				continue // another container, not part of the graph
-			}
-			v = strings.TrimPrefix(v, types.ServicePrefix)
-			dep, _, _ := strings.Cut(v, ":")
-			if err := add(dep, "volumes_from", true); err != nil {
-				return nil, err
-			}
+			set[e.To] = true
 		}
 		edges[name] = sortedKeys(set)
 	}

@@ -84,6 +84,34 @@ func TestNewEdges(t *testing.T) {
 	}
 }
 
+// TestEdgesOf: each reason a service needs another, with depends_on's
+// condition and flags, in a stable order.
+func TestEdgesOf(t *testing.T) {
+	s := svc()
+	s.DependsOn = types.DependsOnConfig{
+		"db":    {Condition: types.ServiceConditionHealthy, Required: true, Restart: true},
+		"cache": {Condition: types.ServiceConditionStarted, Required: false},
+	}
+	s.Links = []string{"db:database"}
+	s.NetworkMode = "service:proxy"
+	s.Ipc = "service:db"
+	s.VolumesFrom = []string{"data:ro", "container:foreign", "service:logs"}
+	got := EdgesOf("app", s)
+	started := types.ServiceConditionStarted
+	want := []Edge{
+		{From: "app", To: "cache", Via: "depends_on", Condition: started},
+		{From: "app", To: "db", Via: "depends_on", Condition: types.ServiceConditionHealthy, Required: true, Restart: true},
+		{From: "app", To: "db", Via: "links", Condition: started, Required: true},
+		{From: "app", To: "proxy", Via: "network_mode", Condition: started, Required: true},
+		{From: "app", To: "db", Via: "ipc", Condition: started, Required: true},
+		{From: "app", To: "data", Via: "volumes_from", Condition: started, Required: true},
+		{From: "app", To: "logs", Via: "volumes_from", Condition: started, Required: true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("EdgesOf =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	link := svc()
 	link.Links = []string{"ghost"}

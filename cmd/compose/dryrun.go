@@ -25,7 +25,7 @@ var dryRunCommands = map[string]bool{
 	"ps": false, "logs": false, "config": false, "images": false, "version": false,
 	"top": false, "port": false, "stats": false, "ls": false, "events": false,
 	"image ls": false, "image inspect": false, "network ls": false, "network inspect": false,
-	"volume ls": false, "volume inspect": false, "volumes": false,
+	"volume ls": false, "volume inspect": false, "volumes": false, "graph": false,
 }
 
 // checkDryRun refuses --dry-run for commands that cannot honour it yet,

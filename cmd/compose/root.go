@@ -94,6 +94,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(newBuildCmd(g))                    // images from Dockerfiles
 	cmd.AddCommand(newScaleCmd(g))                    // convergence
 	cmd.AddCommand(newWatchCmd(g))                    // develop.watch
+	cmd.AddCommand(newGraphCmd(g))                    // the stack as a picture
 	return cmd
 }
 
