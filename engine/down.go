@@ -52,7 +52,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		}
 		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
 	}
-	e.beginProgress("Running")
+	e.beginProgress("down")
 	defer e.endProgress()
 	ids := make([]string, len(recs))
 	for i, r := range recs {

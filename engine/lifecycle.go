@@ -91,7 +91,7 @@ func serviceOrder(p *types.Project, recs []*record.Record) []string {
 // Start starts the existing containers of services (all when empty) in
 // dependency order, like `docker compose start`.
 func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project, services []string) error {
-	e.beginProgress("Running")
+	e.beginProgress("start")
 	defer e.endProgress()
 	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
@@ -163,7 +163,7 @@ func hasService(recs []*record.Record, service string) bool {
 // Stop stops the running containers of services (all when empty),
 // dependents first; paused ones are thawed so they can stop gracefully.
 func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project, services []string, timeout *time.Duration) error {
-	e.beginProgress("Running")
+	e.beginProgress("stop")
 	defer e.endProgress()
 	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
@@ -201,7 +201,7 @@ type RestartOptions struct {
 // depend on, unless NoDeps) in dependency order. Stopped containers are
 // started too, as `docker restart` does.
 func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Project, opts RestartOptions) error {
-	e.beginProgress("Running")
+	e.beginProgress("restart")
 	defer e.endProgress()
 	services := opts.Services
 	if p != nil && len(services) > 0 && !opts.NoDeps {
@@ -250,7 +250,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 
 // Kill sends sig (default SIGKILL) to the running containers of services.
 func (e *Engine) Kill(ctx context.Context, projectName string, services []string, sig string) error {
-	e.beginProgress("Running")
+	e.beginProgress("kill")
 	defer e.endProgress()
 	if sig == "" {
 		sig = "SIGKILL"
@@ -289,14 +289,14 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // Pause freezes the running containers of services.
 func (e *Engine) Pause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Pausing", "Paused", func(r *record.Record) error {
+	return e.eachRunning(projectName, services, "pause", "Paused", func(r *record.Record) error {
 		return e.runtime.Pause(ctx, r.Dir)
 	})
 }
 
 // Unpause thaws the paused containers of services.
 func (e *Engine) Unpause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Unpausing", "Unpaused", func(r *record.Record) error {
+	return e.eachRunning(projectName, services, "unpause", "Unpaused", func(r *record.Record) error {
 		if !e.runtime.Paused(r.Dir) {
 			return nil
 		}
@@ -304,8 +304,10 @@ func (e *Engine) Unpause(ctx context.Context, projectName string, services []str
 	})
 }
 
-func (e *Engine) eachRunning(projectName string, services []string, doing, done string, fn func(*record.Record) error) error {
-	e.beginProgress("Running")
+// eachRunning applies fn to the running containers of services, reporting
+// only the outcome, as Docker Compose's pause and unpause do (pause.go).
+func (e *Engine) eachRunning(projectName string, services []string, operation, done string, fn func(*record.Record) error) error {
+	e.beginProgress(operation)
 	defer e.endProgress()
 	recs, err := e.selectRecords(projectName, services, false)
 	if err != nil {
@@ -316,7 +318,6 @@ func (e *Engine) eachRunning(projectName string, services []string, doing, done 
 		if !isRunning(r) {
 			continue
 		}
-		e.progress("Container", r.Name, doing)
 		if err := e.would(func() error { return fn(r) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
@@ -377,7 +378,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			return err
 		}
 	}
-	e.beginProgress("Running")
+	e.beginProgress("remove")
 	defer e.endProgress()
 	var errs []error
 	for _, r := range stopped {

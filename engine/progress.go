@@ -8,12 +8,21 @@ import (
 	"github.com/composer-dev/compose/progress"
 )
 
-// beginProgress opens the progress display of one operation ("Running",
-// "Pulling"...); endProgress closes it, leaving its final frame on screen.
-func (e *Engine) beginProgress(title string) {
-	w, err := progress.NewWithOptions(e.err, e.progressMode, title, progress.Options{NoColor: e.noColor})
+// beginProgress opens the progress display of one operation, named as
+// Docker Compose names it in the tty view's header ("up", "pull", "stop"...;
+// "" for events outside any, which a terminal shows as lines);
+// endProgress closes it, leaving its final frame on screen.
+func (e *Engine) beginProgress(operation string) {
+	e.beginProgressOf(operation, false)
+}
+
+// beginProgressOf is beginProgress for a command that may be detached
+// (up -d, run -d): only then does a terminal show its Started lines.
+func (e *Engine) beginProgressOf(operation string, detached bool) {
+	opts := progress.Options{NoColor: e.noColor, DryRun: e.dryRun, Detached: detached}
+	w, err := progress.NewWithOptions(e.err, e.progressMode, operation, opts)
 	if err != nil { // the mode was validated by New; fall back to plain lines
-		w, _ = progress.New(e.err, progress.ModePlain, title)
+		w, _ = progress.NewWithOptions(e.err, progress.ModePlain, operation, opts)
 	}
 	e.pmu.Lock()
 	e.pw = w
@@ -39,9 +48,6 @@ func (e *Engine) event(ev progress.Event) {
 	if ev.ID == "" {
 		return
 	}
-	if e.dryRun {
-		ev.ID = dryRunPrefix + ev.ID
-	}
 	e.pmu.Lock()
 	defer e.pmu.Unlock()
 	if e.pw != nil {
@@ -49,9 +55,15 @@ func (e *Engine) event(ev progress.Event) {
 	}
 }
 
-// statusOf: Compose's verbs in -ing are work in progress, the rest are done.
+// statusOf: Compose's verbs in -ing are work in progress, the rest are
+// done, but for its error and warning texts.
 func statusOf(text string) progress.Status {
-	if strings.HasSuffix(text, "ing") || text == "Recreate" {
+	switch {
+	case text == "Error":
+		return progress.Error
+	case text == "Resource is still in use":
+		return progress.Warning
+	case strings.HasSuffix(text, "ing") || text == "Recreate":
 		return progress.Working
 	}
 	return progress.Done

@@ -30,7 +30,7 @@ func (e *Engine) waitUp(ctx context.Context, pl *plan, timeout time.Duration) er
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	e.beginProgress("Waiting")
+	e.beginProgress("up")
 	defer e.endProgress()
 	results := make(chan error, len(recs))
 	for _, r := range recs {

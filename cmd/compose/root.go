@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -130,11 +131,29 @@ func (g *globalOptions) engine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Progress: mode, NoColor: g.noColor(), DryRun: g.dryRun})
+	return engine.New(engine.Options{Root: g.root, Err: os.Stderr, Out: os.Stdout, Progress: mode, NoColor: noColorEnv(), DryRun: g.dryRun})
 }
 
-// noColor: --ansi never or the NO_COLOR convention.
-func (g *globalOptions) noColor() bool { return g.ansi == "never" || os.Getenv("NO_COLOR") != "" }
+// noColorEnv is the NO_COLOR convention (https://no-color.org), which
+// Docker Compose honours when set and not empty.
+func noColorEnv() bool { return os.Getenv("NO_COLOR") != "" }
+
+// colors reports whether output written to out gets colours, as Docker
+// Compose decides for its log prefixes (cmd/formatter/colors.go, useAnsi):
+// --ansi always forces them, auto wants a terminal (Compose looks at its
+// stdout), any other value and NO_COLOR turn them off.
+func (g *globalOptions) colors(out io.Writer) bool {
+	if noColorEnv() {
+		return false
+	}
+	switch g.ansi {
+	case "always":
+		return true
+	case "auto":
+		return isTerminal(out)
+	}
+	return false
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -18,6 +18,7 @@ type LogsOptions struct {
 	NoColor     bool
 	NoLogPrefix bool
 	Out         io.Writer // where the lines go
+	Err         io.Writer // where the containers' stderr lines go (Compose: formatter/logs.go, Err)
 }
 
 // Logs prints the aggregated logs of the project's containers of services
@@ -28,7 +29,7 @@ func (r *Reporter) Logs(ctx context.Context, project string, opts LogsOptions) e
 	if err != nil {
 		return err
 	}
-	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
 	for _, rec := range recs {
 		printer.Register(rec.DisplayName())
 	}
