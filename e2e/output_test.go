@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/composer-dev/compose/internal/testutil"
+)
+
+// TestOutputPlainProgress checks plain progress lines character by
+// character. Docker Compose prints each event with
+// fmt.Fprintln(out, prefix, e.ID, e.Text, e.Details) (cmd/display/plain.go),
+// on stderr:
+//
+//	" Network <project>_default Creating "
+//	" Container <project>-app-1 Started "
+//
+// a leading space, one space between the operands and a trailing one when
+// there are no details.
+func TestOutputPlainProgress(t *testing.T) {
+	c := newProject(t, `
+services:
+  app:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`)
+	p := c.project()
+	r := c.must("--progress", "plain", "up", "-d")
+	want := "" +
+		" Network " + p + "_default Creating \n" +
+		" Network " + p + "_default Created \n" +
+		" Container " + p + "-app-1 Creating \n" +
+		" Container " + p + "-app-1 Created \n" +
+		" Container " + p + "-app-1 Starting \n" +
+		" Container " + p + "-app-1 Started \n"
+	if r.stderr != want {
+		t.Errorf("up -d, plain progress:\n%q\nwant:\n%q", r.stderr, want)
+	}
+	if r.stdout != "" {
+		t.Errorf("up -d printed on stdout: %q", r.stdout)
+	}
+
+	// JSON lines (cmd/display/json.go): {"id":...,"status":"Done","text":"Stopped"}.
+	r = c.must("--progress", "json", "stop")
+	if !strings.Contains(r.stderr, `{"id":"Container `+p+`-app-1","status":"Done","text":"Stopped"}`+"\n") {
+		t.Errorf("stop, json progress:\n%s", r.stderr)
+	}
+}
+
+// TestOutputStopStopped: stopping a service that is not running still
+// prints its Stopping and Stopped lines, as Docker Compose does: stop lists
+// every container of the service (getContainers(..., all=true)) and
+// stopContainer emits both events unconditionally (pkg/compose/stop.go).
+func TestOutputStopStopped(t *testing.T) {
+	c := newProject(t, `
+services:
+  app:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`)
+	c.must("up", "-d")
+	c.must("stop")
+	name := c.project() + "-app-1"
+	r := c.must("--progress", "plain", "stop", "app")
+	if want := " Container " + name + " Stopping \n Container " + name + " Stopped \n"; r.stderr != want {
+		t.Errorf("stop of a stopped service:\n%q\nwant:\n%q", r.stderr, want)
+	}
+}
+
+// TestOutputStreams: a container's stdout goes to compose's stdout and its
+// stderr to compose's stderr, in attached `up` and in `logs` (Docker
+// Compose's log consumer: Log writes to stdout, Err to stderr,
+// cmd/formatter/logs.go).
+func TestOutputStreams(t *testing.T) {
+	c := newProject(t, `
+services:
+  talk:
+    image: busybox
+    command: ["sh", "-c", "echo to-out; echo to-err >&2"]
+`)
+	r := c.must("--progress", "quiet", "up")
+	check := func(what string, r result, out, errOut string) {
+		t.Helper()
+		if !strings.Contains(r.stdout, out) || strings.Contains(r.stdout, "to-err") {
+			t.Errorf("%s: stdout should have %q and not the container's stderr:\n%s", what, out, r)
+		}
+		if !strings.Contains(r.stderr, errOut) || strings.Contains(r.stderr, "to-out") {
+			t.Errorf("%s: stderr should have %q and not the container's stdout:\n%s", what, errOut, r)
+		}
+	}
+	check("up", r, "talk-1  | to-out\n", "talk-1  | to-err\n")
+	if strings.Contains(r.stdout+r.stderr, "\x1b") { // piped: no colours (see TestOutputColors)
+		t.Errorf("attached up coloured piped output: %q", r.stdout+r.stderr)
+	}
+	check("logs", c.must("logs"), "talk-1  | to-out\n", "talk-1  | to-err\n")
+	if r := c.must("logs", "--no-log-prefix"); r.stdout != "to-out\n" || r.stderr != "to-err\n" {
+		t.Errorf("logs --no-log-prefix:\n%s", r)
+	}
+}
+
+// TestOutputColors: colours only on a terminal. Docker Compose colours log
+// prefixes when --ansi is always, or auto and its stdout is a terminal
+// (cmd/formatter/colors.go, useAnsi); NO_COLOR and --no-color turn them
+// off. Nothing piped carries escape codes: logs, attached up, ps, progress.
+func TestOutputColors(t *testing.T) {
+	c := newProject(t, `
+services:
+  talk:
+    image: busybox
+    command: ["sh", "-c", "echo hello; sleep 600"]
+    stop_signal: SIGKILL
+`)
+	r := c.must("up", "-d")
+	noEscapes := func(what string, r result) {
+		t.Helper()
+		if strings.Contains(r.stdout+r.stderr, "\x1b") {
+			t.Errorf("%s: escape codes in piped output:\n%q", what, r.stdout+r.stderr)
+		}
+	}
+	noEscapes("up -d", r)
+	testutil.Eventually(t, 10*time.Second, "the container's first line", func() bool {
+		return strings.Contains(c.run("logs").stdout, "hello")
+	})
+	noEscapes("logs", c.must("logs"))
+	noEscapes("ps", c.must("ps"))
+	noEscapes("ps -a --format json", c.must("ps", "-a", "--format", "json"))
+	// The first colour Compose hands out is cyan ("36").
+	if r := c.must("--ansi", "always", "logs"); !strings.Contains(r.stdout, "\x1b[36mtalk-1  | \x1b[0mhello") {
+		t.Errorf("logs with --ansi always: %q", r.stdout)
+	}
+	noEscapes("logs --no-color", c.must("--ansi", "always", "logs", "--no-color"))
+	c.env = append(c.env, "NO_COLOR=1")
+	noEscapes("NO_COLOR logs", c.must("--ansi", "always", "logs"))
+	c.env = c.env[:len(c.env)-1]
+
+	// On a terminal (auto) the prefix is coloured.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd, _, out := c.startInPTY(ctx, "logs")
+	err := cmd.Wait()
+	testutil.Eventually(t, 5*time.Second, "the logs on the terminal", func() bool { return strings.Contains(out.String(), "hello") })
+	if err != nil || !strings.Contains(out.String(), "\x1b[36mtalk-1  | \x1b[0mhello") {
+		t.Errorf("logs on a terminal: %v, %q", err, out.String())
+	}
+}
