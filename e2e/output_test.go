@@ -147,3 +147,76 @@ services:
 		t.Errorf("logs on a terminal: %v, %q", err, out.String())
 	}
 }
+
+// TestOutputMessages: the messages Docker Compose users grep for, on the
+// same stream, with exit code 1.
+func TestOutputMessages(t *testing.T) {
+	c := newProject(t, `
+services:
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  bad:
+    image: busybox
+    command: ["sh", "-c", "exit 1"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+  needs:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    depends_on:
+      bad:
+        condition: service_healthy
+  wants:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    depends_on:
+      bad:
+        condition: service_healthy
+        required: false
+`)
+	p := c.project()
+	exactErr := func(what string, r result, want string) {
+		t.Helper()
+		if r.code != 1 || r.stderr != want+"\n" {
+			t.Errorf("%s: want exit 1 and stderr %q, got %s", what, want, r)
+		}
+	}
+	c.must("up", "-d", "web")
+	// pkg/compose/containers.go, getSpecifiedContainer: `service %q is not
+	// running container #%d` for a replica that does not run, `service %q
+	// is not running` with no --index.
+	exactErr("exec --index 2", c.run("exec", "-T", "--index", "2", "web", "true"), `service "web" is not running container #2`)
+	exactErr("cp --index 3", c.run("cp", "--index", "3", "web:/etc/hostname", t.TempDir()), `service "web" is not running container #3`)
+	c.must("stop", "web")
+	exactErr("exec on a stopped service", c.run("exec", "-T", "web", "true"), `service "web" is not running`)
+
+	// A required dependency that exits: convergence.go, waitDependencies:
+	// the error "dependency failed to start: container x exited (1)", the
+	// dependency's line "Error" with "dependency bad failed to start".
+	r := c.run("--progress", "plain", "up", "-d", "needs")
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "dependency failed to start: container "+p+"-bad-1 exited (1)\n") ||
+		!strings.Contains(r.stderr, " Container "+p+"-bad-1 Error dependency bad failed to start\n") {
+		t.Errorf("up with a dependency that exits: %s", r)
+	}
+	// An optional one: its line says Skipped, a warning says why, up goes on.
+	r = c.must("--progress", "plain", "up", "-d", "wants")
+	if !strings.Contains(r.stderr, ` Container `+p+`-bad-1 Skipped: optional dependency "bad" failed to start `+"\n") ||
+		!strings.Contains(r.stderr, `optional dependency "bad" failed to start: container `+p+`-bad-1 exited (1)`) {
+		t.Errorf("up with an optional dependency that exits: %s", r)
+	}
+
+	// A misspelled key, as compose-go's schema check words it, and a YAML
+	// syntax error as yaml.v3 does (Docker Compose prints it alone).
+	writeFiles(t, c.dir, map[string]string{
+		"typo.yaml":   "services:\n  web:\n    image: busybox\n    comand: echo hi\n",
+		"broken.yaml": "services:\n  web:\n    image: busybox\n    command: [a\n",
+	})
+	exactErr("misspelled key", c.run("-f", "typo.yaml", "config"),
+		"validating "+c.dir+"/typo.yaml: services.web additional properties 'comand' not allowed")
+	exactErr("yaml syntax error", c.run("-f", "broken.yaml", "config"), "yaml: line 3: did not find expected ',' or ']'")
+}

@@ -42,25 +42,40 @@ func (e *Engine) selectRecords(projectName string, services []string, oneoff boo
 	return out, nil
 }
 
-// runningContainer is the service's container number index (1-based) that
-// runs, for exec, cp and attach.
+// runningContainer is the running container of service that exec and
+// attach act on, as Docker Compose's getSpecifiedContainer picks it
+// (pkg/compose/containers.go): number index when index > 0, else the
+// lowest-numbered one (one-off containers last).
 func (e *Engine) runningContainer(projectName, service string, index int) (*record.Record, error) {
-	recs, err := e.selectRecords(projectName, []string{service}, false)
+	recs, err := e.selectRecords(projectName, []string{service}, true)
 	if err != nil {
 		return nil, err
 	}
-	if index <= 0 {
-		index = 1
-	}
+	var found *record.Record
 	for _, r := range recs {
-		if r.Number == index && isRunning(r) {
-			return r, nil
+		if !isRunning(r) || index > 0 && r.Number != index {
+			continue
+		}
+		if found == nil || before(r, found) {
+			found = r
 		}
 	}
-	if index > 1 && len(recs) > 0 {
-		return nil, fmt.Errorf("service %q is not running container #%d: %w", service, index, errdefs.ErrNotFound)
+	if found != nil {
+		return found, nil
+	}
+	if index > 0 {
+		return nil, fmt.Errorf("service %q is not running container #%d: %w", service, index, errdefs.ErrFailedPrecondition)
 	}
 	return nil, fmt.Errorf("service %q is not running: %w", service, errdefs.ErrFailedPrecondition)
+}
+
+// before orders containers as Compose's getSpecifiedContainer does: by
+// number, a one-off after the service's own container of the same number.
+func before(a, b *record.Record) bool {
+	if a.Number != b.Number {
+		return a.Number < b.Number
+	}
+	return a.Labels[record.LabelOneoff] != "True" && b.Labels[record.LabelOneoff] == "True"
 }
 
 // serviceOrder orders the services of recs as up starts them (when the
