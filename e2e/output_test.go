@@ -220,3 +220,35 @@ services:
 		"validating "+c.dir+"/typo.yaml: services.web additional properties 'comand' not allowed")
 	exactErr("yaml syntax error", c.run("-f", "broken.yaml", "config"), "yaml: line 3: did not find expected ',' or ']'")
 }
+
+// TestOutputNoSuchService: the lifecycle commands on a service the compose
+// file does not have fail as Docker Compose's do: the project is loaded
+// with the services named (projectOrName, cmd/compose/compose.go), which
+// compose-go refuses with "no such service: x"; exit 1. On services that
+// have no container: start fails ("service %q has no container to start",
+// convergence.go), kill says "No container to kill" and succeeds
+// (cmd/compose/kill.go), the others do nothing.
+func TestOutputNoSuchService(t *testing.T) {
+	c := newProject(t, `
+services:
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+`)
+	for _, cmd := range []string{"pause", "unpause", "stop", "start", "restart", "kill"} {
+		if r := c.run(cmd, "nosuch"); r.code != 1 || r.stderr != "no such service: nosuch\n" || r.stdout != "" {
+			t.Errorf("%s nosuch: %s", cmd, r)
+		}
+	}
+	if r := c.run("start", "web"); r.code != 1 || r.stderr != `service "web" has no container to start`+"\n" {
+		t.Errorf("start of a service without containers: %s", r)
+	}
+	if r := c.run("kill", "web"); r.code != 0 || r.stderr != "No container to kill\n" {
+		t.Errorf("kill of a service without containers: %s", r)
+	}
+	for _, cmd := range []string{"pause", "unpause", "stop", "restart"} {
+		if r := c.run("--progress", "plain", cmd, "web"); r.code != 0 || r.stdout+r.stderr != "" {
+			t.Errorf("%s of a service without containers: %s", cmd, r)
+		}
+	}
+}

@@ -117,13 +117,18 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	if err != nil {
 		return err
 	}
+	// Docker Compose's words (convergence.go, startService; compose.go,
+	// projectFromName, whose "not found" is part of the message).
 	for _, s := range services {
 		if !hasService(recs, s) {
-			return fmt.Errorf("service %q has no container to start: %w", s, errdefs.ErrNotFound)
+			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", s))
 		}
 	}
+	if order := serviceOrder(p, nil); len(recs) == 0 && len(order) > 0 {
+		return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", order[0]))
+	}
 	if len(recs) == 0 {
-		return fmt.Errorf("project %s has no container to start: %w", projectName, errdefs.ErrNotFound)
+		return fmt.Errorf("no container found for project %q: %w", projectName, errdefs.ErrNotFound)
 	}
 	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
@@ -279,16 +284,22 @@ func (e *Engine) Kill(ctx context.Context, projectName string, services []string
 		return err
 	}
 	var errs []error
+	killed := 0
 	for _, r := range recs {
 		if !isRunning(r) {
 			continue
 		}
+		killed++
 		e.progress("Container", r.Name, "Killing")
 		if err := e.would(func() error { return e.runtime.Kill(ctx, r.Dir, s) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
 		}
 		e.progress("Container", r.Name, "Killed")
+	}
+	if killed == 0 { // Docker Compose: cmd/compose/kill.go, on api.ErrNoResources
+		e.endProgress()
+		fmt.Fprintln(e.err, "No container to kill")
 	}
 	return errors.Join(errs...)
 }
