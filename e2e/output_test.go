@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +252,51 @@ services:
 		if r := c.run("--progress", "plain", cmd, "web"); r.code != 0 || r.stdout+r.stderr != "" {
 			t.Errorf("%s of a service without containers: %s", cmd, r)
 		}
+	}
+}
+
+// TestOutputPsExposedPorts: ports a service only exposes are in ps as
+// Docker shows them. Its container list reports an exposed port with no
+// IP and no public port, Compose passes it on as a publisher
+// ({"URL":"","TargetPort":80,"PublishedPort":0,"Protocol":"tcp"},
+// pkg/compose/ps.go, ordered by target port) and the docker CLI's
+// DisplayablePorts writes "80/tcp", ranges grouped, mappings to other host
+// ports last: "80/tcp, 5000-5001/udp, 0.0.0.0:32768->81/tcp".
+func TestOutputPsExposedPorts(t *testing.T) {
+	c := newProject(t, `
+services:
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    expose: ["80", "5000-5001/udp"]
+    ports: ["81"]
+`)
+	c.must("up", "-d")
+	var row struct {
+		Ports      string
+		Publishers []struct {
+			URL           string
+			TargetPort    int
+			PublishedPort int
+			Protocol      string
+		}
+	}
+	if err := json.Unmarshal([]byte(c.must("ps", "--format", "json").stdout), &row); err != nil {
+		t.Fatal(err)
+	}
+	if len(row.Publishers) != 4 {
+		t.Fatalf("publishers: %+v", row.Publishers)
+	}
+	host := row.Publishers[1].PublishedPort
+	if want := fmt.Sprintf("80/tcp, 5000-5001/udp, 0.0.0.0:%d->81/tcp", host); row.Ports != want || host == 0 {
+		t.Errorf("Ports %q, want %q", row.Ports, want)
+	}
+	want := fmt.Sprintf(`[{ 80 0 tcp} {0.0.0.0 81 %d tcp} { 5000 0 udp} { 5001 0 udp}]`, host)
+	if got := fmt.Sprint(row.Publishers); got != want {
+		t.Errorf("Publishers %s, want %s", got, want)
+	}
+	if out := c.must("ps").stdout; !strings.Contains(out, "80/tcp, 5000-5001/udp, 0.0.0.0:") {
+		t.Errorf("ps table:\n%s", out)
 	}
 }

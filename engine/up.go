@@ -283,6 +283,9 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 	spec.Mounts = append(spec.Mounts, ov.mounts...)
 	rec.Command = spec.Args
 	rec.Spec = spec
+	if rec.Exposed, err = exposedPorts(svc, img); err != nil {
+		return err
+	}
 	if rec.ExtraHosts, err = specgen.ExtraHosts(svc, nameserver); err != nil {
 		return err
 	}
