@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -298,5 +299,85 @@ services:
 	}
 	if out := c.must("ps").stdout; !strings.Contains(out, "80/tcp, 5000-5001/udp, 0.0.0.0:") {
 		t.Errorf("ps table:\n%s", out)
+	}
+}
+
+// TestOutputBuild: the build's steps and RUN output go to stdout, as
+// BuildKit's display does in Docker Compose (build_bake.go:
+// progressui.NewDisplay(s.stdout())); the progress lines, " Image x
+// Building " and " Image x Built ", to stderr. build's own (hidden)
+// --progress is accepted, and quiet silences both.
+func TestOutputBuild(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	_, proj := buildProject(t, "out-build", map[string]string{
+		"compose.yaml": "services:\n  app:\n    build: .\n",
+		"Dockerfile":   "FROM busybox\nRUN echo from-the-run-step\n",
+	})
+	t.Cleanup(func() { c.run(append(proj, "down", "--rmi", "local")...) })
+	r := c.must(append(proj, "build", "--progress", "plain")...)
+	if !strings.Contains(r.stdout, "from-the-run-step") || !strings.Contains(r.stdout, "RUN echo from-the-run-step") {
+		t.Errorf("build output is not on stdout:\n%s", r)
+	}
+	if want := " Image out-build-app Building \n Image out-build-app Built \n"; r.stderr != want {
+		t.Errorf("build progress:\n%q\nwant:\n%q", r.stderr, want)
+	}
+	if r := c.must(append(proj, "build", "--progress", "quiet")...); r.stdout+r.stderr != "" {
+		t.Errorf("build --progress quiet printed:\n%s", r)
+	}
+	if r := c.run(append(proj, "build", "--progress", "fancy")...); r.code != 1 || r.stderr != "unsupported --progress value \"fancy\"\n" {
+		t.Errorf("build --progress fancy: %s", r)
+	}
+}
+
+// TestOutputTTY: on a terminal, up -d paints Compose's live block and
+// leaves its final frame: "[+] up 2/2", then a row per resource (the
+// container's row goes from Creating to Started) with a ✔, one space
+// between the longest ID and the status, the time at the right edge of the
+// 123-column terminal (cmd/display/tty*.go). Detached, Started stays.
+func TestOutputTTY(t *testing.T) {
+	c := newProject(t, `
+services:
+  app:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`)
+	p := c.project()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd, _, out := c.startInPTY(ctx, "up", "-d")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("up -d on a terminal: %v\n%q", err, out.String())
+	}
+	testutil.Eventually(t, 5*time.Second, "the final frame", func() bool { return strings.Contains(out.String(), "[+] up 2/2") })
+	frames := out.String()
+	if !strings.Contains(frames, "\x1b[?25l") {
+		t.Errorf("no live block: %q", frames)
+	}
+	// The repaints rewrite only the rows that changed: the screen's last
+	// state is the last row written for each resource.
+	plain := regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`).ReplaceAllString(frames, "")
+	last := map[string]string{}
+	for _, l := range strings.Split(plain, "\n") {
+		l = strings.TrimRight(l, "\r")
+		for _, id := range []string{"Network " + p + "_default", "Container " + p + "-app-1"} {
+			if strings.Contains(l, id) {
+				last[id] = l
+			}
+		}
+	}
+	timer := regexp.MustCompile(` \d+\.\ds$`)
+	for id, status := range map[string]string{"Network " + p + "_default": "Created", "Container " + p + "-app-1": "Started"} {
+		row := last[id]
+		if len([]rune(row)) != 123 || !timer.MatchString(row) {
+			t.Errorf("row %q does not end with its time at column 123", row)
+		}
+		// The longest ID is the container's: one space before its status.
+		pad := strings.Repeat(" ", len("Container "+p+"-app-1")-len(id))
+		if want := " ✔ " + id + pad + " " + status + " "; !strings.HasPrefix(row, want) {
+			t.Errorf("final row %q, want it to start %q", row, want)
+		}
 	}
 }
