@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/composer-dev/compose/progress"
@@ -69,11 +68,12 @@ func statusOf(text string) progress.Status {
 	return progress.Done
 }
 
-// warn shows the warnings of creating container name: as lines of the
-// progress display when one is open, else the way Docker Compose prints its
-// own warnings.
-func (e *Engine) warn(name string, msgs ...string) {
-	for i, m := range msgs {
+// warn shows warnings: with a progress display open, as Docker Compose
+// reports a container's creation warnings, a Warning line under the
+// service's name (convergence.go, createMobyContainer); else as its own
+// warnings, a WARN line.
+func (e *Engine) warn(service string, msgs ...string) {
+	for _, m := range msgs {
 		e.pmu.Lock()
 		pw := e.pw
 		e.pmu.Unlock()
@@ -81,10 +81,6 @@ func (e *Engine) warn(name string, msgs ...string) {
 			fmt.Fprintf(e.err, "WARN[0000] %s\n", m)
 			continue
 		}
-		id := "Container " + name + " warning"
-		if i > 0 {
-			id += " " + strconv.Itoa(i+1)
-		}
-		e.event(progress.Event{ID: id, Text: m, Status: progress.Warning})
+		e.event(progress.Event{ID: service, Text: m, Status: progress.Warning})
 	}
 }

@@ -133,7 +133,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	}
 	if e.dryRun {
 		if !opts.Detach && !opts.Wait {
-			fmt.Fprintln(e.err, "end of 'compose up' output, interactive run is not supported in dry-run mode")
+			fmt.Fprintln(e.out, "end of 'compose up' output, interactive run is not supported in dry-run mode") // on stdout, as Compose prints it
 		}
 		return nil
 	}
@@ -271,7 +271,7 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 		return err
 	}
 	spec, err := buildSpec(rec, svc, img)
-	e.warn(rec.Name, rec.Warnings...)
+	e.warn(svc.Name, rec.Warnings...)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 	specs, err := specgen.Ports(svc)
 	if mode != "" {
 		if len(specs) > 0 {
-			e.warn(rec.Name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
+			e.warn(svc.Name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
 		}
 		specs = nil
 	}
