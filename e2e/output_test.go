@@ -29,12 +29,17 @@ services:
     image: busybox
     command: ["sleep", "600"]
     stop_signal: SIGKILL
+    volumes: [data:/data]
+volumes:
+  data:
 `)
 	p := c.project()
 	r := c.must("--progress", "plain", "up", "-d")
 	want := "" +
 		" Network " + p + "_default Creating \n" +
 		" Network " + p + "_default Created \n" +
+		" Volume \"" + p + "_data\" Creating \n" +
+		" Volume \"" + p + "_data\" Created \n" +
 		" Container " + p + "-app-1 Creating \n" +
 		" Container " + p + "-app-1 Created \n" +
 		" Container " + p + "-app-1 Starting \n" +
@@ -50,6 +55,20 @@ services:
 	r = c.must("--progress", "json", "stop")
 	if !strings.Contains(r.stderr, `{"id":"Container `+p+`-app-1","status":"Done","text":"Stopped"}`+"\n") {
 		t.Errorf("stop, json progress:\n%s", r.stderr)
+	}
+	// down: a stopped container still gets its Stopping/Stopped lines
+	// (stopAndRemoveContainer), a volume's removal names it unquoted
+	// (removeVolume: "Volume %s").
+	r = c.must("--progress", "plain", "down", "-v")
+	for _, want := range []string{
+		" Container " + p + "-app-1 Stopping \n", " Container " + p + "-app-1 Stopped \n",
+		" Container " + p + "-app-1 Removing \n", " Container " + p + "-app-1 Removed \n",
+		" Volume " + p + "_data Removing \n", " Volume " + p + "_data Removed \n",
+		" Network " + p + "_default Removing \n", " Network " + p + "_default Removed \n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("down -v lacks %q:\n%s", want, r.stderr)
+		}
 	}
 }
 

@@ -632,12 +632,14 @@ func (e *Engine) downVolumes(ctx context.Context, name string, p *types.Project,
 	}
 	var errs []error
 	for _, n := range names {
-		e.progress("Volume", strconv.Quote(n), "Removing")
+		// Unquoted, unlike the creation's "Volume \"x\"": Docker Compose's
+		// removeVolume names it with %s (down.go).
+		e.progress("Volume", n, "Removing")
 		if err := e.removeVolume(ctx, n, going); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.progress("Volume", strconv.Quote(n), "Removed")
+		e.progress("Volume", n, "Removed")
 	}
 	return errors.Join(errs...)
 }
