@@ -113,9 +113,11 @@ CMD ["sh", "-c", "cat /app/out.txt; id -u; pwd; ls /src /ctx; stat -c '%u:%g %a'
 `,
 	})
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
+	// The build's steps go to stdout, as BuildKit's display does in Docker
+	// Compose (build_bake.go: progressui.NewDisplay(s.stdout())).
 	r := c.must(append(proj, "build")...)
-	if !strings.Contains(r.stderr, "#1 [web builder 1/4] FROM docker.io/library/busybox:latest") {
-		t.Errorf("build output lacks the step lines:\n%s", r.stderr)
+	if !strings.Contains(r.stdout, "#1 [web builder 1/4] FROM docker.io/library/busybox:latest") {
+		t.Errorf("build output lacks the step lines:\n%s", r)
 	}
 	out := c.must(append(proj, "run", "--rm", "web")...).stdout
 	for _, want := range []string{"hello-arg from builder", "1234\n", "/app\n", "a.txt", "1234:1234 640"} {
@@ -174,14 +176,14 @@ RUN cat /two.txt > /copy-of-two
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
 	steps := []string{"RUN echo first > /first", "COPY one.txt /one.txt", "RUN cat /one.txt > /copy-of-one", "COPY two.txt /two.txt", "RUN cat /two.txt > /copy-of-two"}
 
-	first := stepStatus(c.must(append(proj, "build")...).stderr)
+	first := stepStatus(c.must(append(proj, "build")...).stdout)
 	for _, s := range steps {
 		if cached, ok := first[s]; !ok || cached {
 			t.Fatalf("first build: step %q cached=%v present=%v", s, cached, ok)
 		}
 	}
 	id1 := c.must("image", "ls", "-q").stdout
-	second := stepStatus(c.must(append(proj, "build")...).stderr)
+	second := stepStatus(c.must(append(proj, "build")...).stdout)
 	for _, s := range steps {
 		if !second[s] {
 			t.Errorf("second build: step %q not CACHED", s)
@@ -192,7 +194,7 @@ RUN cat /two.txt > /copy-of-two
 	}
 
 	os.WriteFile(filepath.Join(dir, "two.txt"), []byte("TWO\n"), 0o644)
-	third := stepStatus(c.must(append(proj, "build")...).stderr)
+	third := stepStatus(c.must(append(proj, "build")...).stdout)
 	for i, s := range steps {
 		if want := i < 3; third[s] != want {
 			t.Errorf("after changing two.txt: step %q cached=%v, want %v", s, third[s], want)
@@ -205,11 +207,11 @@ RUN cat /two.txt > /copy-of-two
 	// Touching a file without changing it keeps the cache (content, not mtime).
 	later := time.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(dir, "one.txt"), later, later)
-	if s := stepStatus(c.must(append(proj, "build")...).stderr); !s["COPY one.txt /one.txt"] {
+	if s := stepStatus(c.must(append(proj, "build")...).stdout); !s["COPY one.txt /one.txt"] {
 		t.Errorf("an unchanged file with a new mtime missed the cache")
 	}
 
-	nocache := stepStatus(c.must(append(proj, "build", "--no-cache")...).stderr)
+	nocache := stepStatus(c.must(append(proj, "build", "--no-cache")...).stdout)
 	for _, s := range steps {
 		if nocache[s] {
 			t.Errorf("--no-cache: step %q was CACHED", s)
@@ -235,11 +237,13 @@ func TestBuildFailingRun(t *testing.T) {
 	if r.code == 0 {
 		t.Fatalf("build of a failing RUN succeeded: %s", r)
 	}
-	if !strings.Contains(r.stderr, "about-to-fail") || !strings.Contains(r.stderr, `RUN echo about-to-fail && exit 3`) || !strings.Contains(r.stderr, "exit code: 3") {
-		t.Errorf("failure output lacks the step, its output or the exit code:\n%s", r.stderr)
+	// The step's output is build output (stdout); the error names the step
+	// and the exit code on stderr, as Docker Compose's "failed to solve".
+	if !strings.Contains(r.stdout, "about-to-fail") || !strings.Contains(r.stderr, `RUN echo about-to-fail && exit 3`) || !strings.Contains(r.stderr, "exit code: 3") {
+		t.Errorf("failure output lacks the step, its output or the exit code:\n%s", r)
 	}
-	if strings.Contains(r.stderr, "never") {
-		t.Errorf("a step after the failure ran:\n%s", r.stderr)
+	if strings.Contains(r.stdout+r.stderr, "never") {
+		t.Errorf("a step after the failure ran:\n%s", r)
 	}
 	if ls := c.must("image", "ls").stdout; strings.Contains(ls, "build-fail") {
 		t.Errorf("a failed build tagged an image:\n%s", ls)
@@ -405,8 +409,8 @@ func TestUpBuildsMissingImage(t *testing.T) {
 		t.Fatalf("up --no-build with no image succeeded: %s", r)
 	}
 	r := c.must(append(proj, "up", "-d")...)
-	if !strings.Contains(r.stderr, "RUN echo built > /marker") {
-		t.Errorf("up did not build the missing image:\n%s", r.stderr)
+	if !strings.Contains(r.stdout, "RUN echo built > /marker") {
+		t.Errorf("up did not build the missing image:\n%s", r)
 	}
 	if ls := c.must("image", "ls").stdout; !strings.Contains(ls, "build-up-app") {
 		t.Errorf("image not named <project>-<service>:\n%s", ls)
@@ -415,20 +419,22 @@ func TestUpBuildsMissingImage(t *testing.T) {
 		t.Errorf("marker = %q", out)
 	}
 	r = c.must(append(proj, "up", "-d")...)
-	if strings.Contains(r.stderr, "RUN echo") {
-		t.Errorf("up rebuilt an image that exists:\n%s", r.stderr)
+	if strings.Contains(r.stdout+r.stderr, "RUN echo") {
+		t.Errorf("up rebuilt an image that exists:\n%s", r)
 	}
 	os.WriteFile(filepath.Join(dir, "app.Dockerfile"), []byte("FROM busybox\nRUN echo built2 > /marker\n"), 0o644)
 	if out := c.must(append(proj, "run", "--rm", "app", "cat", "/marker")...).stdout; out != "built\n" {
 		t.Errorf("run without --build rebuilt: %q", out)
 	}
-	if out := c.must(append(proj, "run", "--rm", "--build", "app", "cat", "/marker")...).stdout; out != "built2\n" {
+	// The build's output comes first on stdout, as with Docker Compose (its
+	// BuildKit display writes to stdout for `run` too).
+	if out := c.must(append(proj, "run", "--rm", "--build", "app", "cat", "/marker")...).stdout; !strings.HasSuffix(out, "done\nbuilt2\n") {
 		t.Errorf("run --build did not rebuild: %q", out)
 	}
 	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  app:\n    build:\n      context: .\n      dockerfile: app.Dockerfile\n    pull_policy: build\n    command: [sleep, \"60\"]\n"), 0o644)
 	r = c.must(append(proj, "up", "-d")...)
-	if s := stepStatus(r.stderr); !s["RUN echo built2 > /marker"] {
-		t.Errorf("pull_policy build: no (cached) build step in:\n%s", r.stderr)
+	if s := stepStatus(r.stdout); !s["RUN echo built2 > /marker"] {
+		t.Errorf("pull_policy build: no (cached) build step in:\n%s", r)
 	}
 }
 
@@ -556,14 +562,14 @@ func TestBuildKilledIsSwept(t *testing.T) {
 		"Dockerfile":   "FROM busybox\nRUN echo started && sleep " + sleepFor + "\n",
 	})
 	cmd := c.command(t.Context(), append(proj, "build")...)
-	stderr, err := cmd.StderrPipe()
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(stderr)
+	sc := bufio.NewScanner(stdout)
 	for sc.Scan() && !strings.HasSuffix(sc.Text(), " started") {
 	}
 	// The shell prints "started" a moment before it runs the sleep.
@@ -681,7 +687,7 @@ func TestBuildInstructions(t *testing.T) {
 		"sub/drop.log": "drop\n",
 	})
 	t.Cleanup(func() { c.run(append(proj, "down", "-t", "0")...) })
-	out := c.must(append(proj, "--progress", "plain", "build")...).stderr
+	out := c.must(append(proj, "--progress", "plain", "build")...).stdout
 	if !strings.Contains(out, "# syntax=docker/dockerfile:1 ignored") {
 		t.Errorf("no note that # syntax= is ignored:\n%s", out)
 	}

@@ -154,7 +154,7 @@ func TestUpWait(t *testing.T) {
 	if out := c.must("ps", "ok").stdout; !strings.Contains(out, "(healthy)") {
 		t.Errorf("up --wait returned before ok was healthy:\n%s", out)
 	}
-	if !strings.Contains(r.stderr, "ci-wait-ok-1  Healthy") {
+	if !strings.Contains(r.stderr, "ci-wait-ok-1 Healthy") {
 		t.Errorf("no Healthy progress line:\n%s", r.stderr)
 	}
 

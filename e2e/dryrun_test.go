@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,7 +100,7 @@ volumes:
 `)
 	before := c.hostListing()
 	r := c.must("--dry-run", "--progress", "plain", "up", "-d")
-	for _, want := range []string{"DRY-RUN MODE -  Network ", "DRY-RUN MODE -  Container ", "-web-1  Created", "-web-1  Started", "Volume "} {
+	for _, want := range []string{"DRY-RUN MODE -  Network ", "DRY-RUN MODE -  Container ", "-web-1 Created", "-web-1 Started", "Volume "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("dry-run up output lacks %q:\n%s", want, r.stderr)
 		}
@@ -114,7 +115,7 @@ volumes:
 	before = c.hostListing()
 	r = c.must("--dry-run", "--progress", "plain", "down", "-v")
 	for _, e := range running {
-		if !strings.Contains(r.stderr, "DRY-RUN MODE -  Container "+e.Name+"  Removed") {
+		if !strings.Contains(r.stderr, "DRY-RUN MODE -  Container "+e.Name+" Removed") {
 			t.Errorf("dry-run down does not report removing %s:\n%s", e.Name, r.stderr)
 		}
 	}
@@ -122,11 +123,11 @@ volumes:
 		t.Errorf("dry-run down -v does not report the network and volume:\n%s", r.stderr)
 	}
 	// --rmi reports the images the same down removes (their containers go first).
-	if r := c.must("--dry-run", "--progress", "plain", "down", "--rmi", "all"); !strings.Contains(r.stderr, "DRY-RUN MODE -  Image busybox  Removed") {
+	if r := c.must("--dry-run", "--progress", "plain", "down", "--rmi", "all"); !strings.Contains(r.stderr, "DRY-RUN MODE -  Image busybox Removed") {
 		t.Errorf("dry-run down --rmi all does not report the image:\n%s", r.stderr)
 	}
 	r = c.must("--dry-run", "--progress", "plain", "up", "-d", "--force-recreate", "--scale", "db=2")
-	if !strings.Contains(r.stderr, "Recreate") || !strings.Contains(r.stderr, "-db-2  Created") {
+	if !strings.Contains(r.stderr, "Recreate") || !strings.Contains(r.stderr, "-db-2 Created") {
 		t.Errorf("dry-run up --force-recreate --scale db=2:\n%s", r.stderr)
 	}
 	c.must("--dry-run", "scale", "db=0")
@@ -200,18 +201,24 @@ services:
 			}
 		}
 	}
-	ctr := func(name, status string) string { return fmt.Sprintf("Container %s  %s", name, status) }
+	// Docker Compose's plain lines in a dry run: fmt.Fprintln(out,
+	// " DRY-RUN MODE - ", e.ID, e.Text, e.Details) (cmd/display/plain.go).
+	ctr := func(name, status string) string { return fmt.Sprintf("Container %s %s \n", name, status) }
 	dry([]string{ctr(db, "Starting"), ctr(db, "Started")}, "start")
 	dry([]string{ctr(web, "Stopping"), ctr(web, "Stopped")}, "stop")
 	dry([]string{ctr(web, "Restarting"), ctr(db, "Restarting"), ctr(db, "Started")}, "restart")
 	dry([]string{ctr(web, "Killing"), ctr(web, "Killed")}, "kill")
-	dry([]string{ctr(web, "Pausing"), ctr(web, "Paused")}, "pause")
-	dry([]string{ctr(web, "Unpausing"), ctr(web, "Unpaused")}, "unpause")
+	dry([]string{ctr(web, "Paused")}, "pause") // pause.go reports the outcome only
+	dry([]string{ctr(web, "Unpaused")}, "unpause")
 	dry([]string{ctr(db, "Removed")}, "rm", "-f")
 	dry([]string{ctr(web, "Stopped"), ctr(web, "Removed"), ctr(db, "Removed")}, "rm", "-f", "-s", "-v")
-	dry([]string{"remote  Pulling", "remote  Pulled"}, "-f", "build.yaml", "pull", "remote")
-	dry([]string{"app  Pushing", "app  Pushed"}, "-f", "build.yaml", "push")
-	dry([]string{"build service app", "[stage-0 1/3] FROM busybox", "[stage-0 2/3] RUN echo built > /f", "==> ==> naming to 127.0.0.1:9/dry/app:1", "Service app  Built"}, "-f", "build.yaml", "build")
+	dry([]string{"Image 127.0.0.1:9/dry/remote:1 Pulling \n", "Image 127.0.0.1:9/dry/remote:1 Pulled \n"}, "-f", "build.yaml", "pull", "remote")
+	dry([]string{"127.0.0.1:9/dry/app:1 Pushing \n", "127.0.0.1:9/dry/app:1 Pushed \n"}, "-f", "build.yaml", "push")
+	// build_bake.go, dryRunBake: the target's writing and naming lines, then
+	// "Image <target> Built".
+	dry([]string{"Image 127.0.0.1:9/dry/app:1 Building \n",
+		fmt.Sprintf("app ==> ==> writing image dryRun-%x \n", sha1.Sum([]byte("app"))),
+		"app ==> ==> naming to 127.0.0.1:9/dry/app:1 \n", "Image app Built \n"}, "-f", "build.yaml", "build")
 	dry([]string{"dryvol"}, "volume", "rm", "dryvol")
 	dry([]string{"Deleted Volumes:", "dryvol"}, "volume", "prune", "-a")
 	dry([]string{"drynet"}, "network", "rm", "drynet")

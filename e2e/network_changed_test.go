@@ -50,7 +50,7 @@ func TestNetworkChanged(t *testing.T) {
 		before := c.idOf("a")
 		write(fmt.Sprintf(changedStack, name, tc.tier, tc.subnet))
 		r := c.must("--progress", "plain", "up", "-d")
-		if !strings.Contains(r.stderr, "Network "+name+"  Recreate") {
+		if !strings.Contains(r.stderr, "Network "+name+" Recreate") {
 			t.Errorf("up with tier %s, subnet %s: no Recreate progress:\n%s", tc.tier, tc.subnet, r.stderr)
 		}
 		nets := c.networks()

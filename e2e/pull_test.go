@@ -43,7 +43,10 @@ func TestPullFromRegistry(t *testing.T) {
 	}
 	c.env = append(c.env, "DOCKER_CONFIG="+reg.DockerConfig(t))
 	r = c.must("--progress", "plain", "up", "-d")
-	for _, want := range []string{"app  Pulling", "app  Pulled", "Container pulled-app-1  Started"} {
+	// Docker Compose v5 (pkg/compose/pull.go, plain mode): " Image <ref> Pulling ",
+	// " Image <ref> Pulled ", then " Container pulled-app-1 Started ".
+	image := " Image " + reg.Addr + "/tools/busybox:1.0 "
+	for _, want := range []string{image + "Pulling \n", image + "Pulled \n", " Container pulled-app-1 Started \n"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("up output lacks %q:\n%s", want, r.stderr)
 		}
@@ -57,7 +60,7 @@ func TestPullFromRegistry(t *testing.T) {
 	}
 	// A second pull finds every layer present.
 	r = c.must("--progress", "plain", "pull")
-	if !strings.Contains(r.stderr, "app  Pulled") {
+	if !strings.Contains(r.stderr, image+"Pulled \n") {
 		t.Errorf("pull output:\n%s", r.stderr)
 	}
 	if r := c.must("pull", "-q"); r.stderr != "" {

@@ -439,8 +439,8 @@ services:
 	if strings.Contains(r.stderr, "Found orphan containers") {
 		t.Errorf("down warns about orphans, as Compose does on up only:\n%s", r.stderr)
 	}
-	apiStopped := strings.Index(r.stderr, "-api-1  Stopped")
-	dbStopping := strings.Index(r.stderr, "-db-1  Stopping")
+	apiStopped := strings.Index(r.stderr, "-api-1 Stopped")
+	dbStopping := strings.Index(r.stderr, "-db-1 Stopping")
 	if apiStopped < 0 || dbStopping < 0 || apiStopped > dbStopping {
 		t.Errorf("down did not stop api before db:\n%s", r.stderr)
 	}
@@ -449,7 +449,7 @@ services:
 		t.Fatalf("after down, want only the orphan running: %+v", left)
 	}
 	r = c.must("--progress", "plain", "down", "--remove-orphans")
-	if !strings.Contains(r.stderr, "-old-1  Removed") || !strings.Contains(r.stderr, "Network") {
+	if !strings.Contains(r.stderr, "-old-1 Removed") || !strings.Contains(r.stderr, "Network") {
 		t.Errorf("down --remove-orphans:\n%s", r.stderr)
 	}
 	if left := c.ps(); len(left) != 0 {

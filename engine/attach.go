@@ -38,7 +38,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		return r.Labels[record.LabelOneoff] != "True" && inPlan[r.Service] &&
 			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
-	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
 	if opts.Watch { // as in Compose, "Watch enabled" comes before "Attaching to"
 		stopWatch, err := e.startWatch(ctx, pl.project, opts, printer)
 		if err != nil {
@@ -70,7 +70,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	var stopErr error
 	var stopped chan struct{} // closed once an abort or Ctrl-C stopped the project
 	var interrupt <-chan struct{} = interrupted(ctx, opts.Interrupts)
-	stopAll := func(title string) {
+	stopAll := func() {
 		stopped = make(chan struct{})
 		go func() { // let the logs drain, but never hang on a container that did not stop
 			<-stopped
@@ -82,7 +82,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		}()
 		go func() {
 			defer close(stopped)
-			e.beginProgress(title)
+			e.beginProgress("")                // outside up's operation: lines, as Compose prints its stop
 			current, err := e.upContainers(pl) // a recreated container is stopped too
 			if err == nil {
 				err = e.stopProject(context.WithoutCancel(ctx), pl.graph, current, opts.Timeout)
@@ -118,7 +118,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 				if exitCodeFrom == "" {
 					exitCodeFrom = ev.Record.Service
 				}
-				stopAll("Stopping")
+				stopAll()
 			}
 			if cascade && ev.Record.Service == exitCodeFrom && (ev.Final || !aborting) {
 				code = ev.Code
@@ -129,7 +129,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			if !aborting {
 				userStop = true
 				fmt.Fprintln(e.err, "Gracefully stopping... (press Ctrl+C again to force)")
-				stopAll("Stopping")
+				stopAll()
 			}
 			continue
 		case err = <-done:

@@ -106,15 +106,19 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 	if opts.Print {
 		return printBuildPlan(p, svcs, args, opts)
 	}
+	e.beginProgress("build")
+	defer e.endProgress()
 	if e.dryRun {
-		return e.dryRunBuild(p, svcs, args, opts.Quiet)
+		return e.dryRunBuild(p, svcs, args)
 	}
+	// The builder's output goes to stdout, as BuildKit's display does in
+	// Docker Compose (build_bake.go: progressui.NewDisplay(s.stdout())).
 	out := opts.Out
 	if out == nil {
-		out = e.err
+		out = e.out
 	}
 	if opts.Quiet || e.progressMode == progress.ModeQuiet {
-		out, opts.Quiet = io.Discard, true
+		out = io.Discard
 	}
 	b := e.builder()
 	for _, svc := range buildOrder(svcs) {
@@ -125,21 +129,33 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 		bo.NoCache = bo.NoCache || opts.NoCache
 		bo.Pull = bo.Pull || opts.Pull
 		bo.Out = out
-		if _, err := b.Build(ctx, bo); err != nil {
+		if _, err := e.buildImage(ctx, b, serviceImage(p, svc), bo); err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		if !opts.Quiet {
-			fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
 		}
 	}
 	return nil
 }
 
+// buildImage builds one image between Docker Compose's "Image x Building"
+// and "Image x Built" lines.
+func (e *Engine) buildImage(ctx context.Context, b *build.Builder, image string, bo build.Options) (*build.Result, error) {
+	e.progress("Image", image, "Building")
+	res, err := b.Build(ctx, bo)
+	if err != nil {
+		e.event(progress.Event{ID: "Image " + image, Text: "Error", Status: progress.Error, Details: errdefs.Message(err)})
+		return nil, err
+	}
+	e.progress("Image", image, "Built")
+	return res, nil
+}
+
 // buildServices builds, for up and run, the services whose image must be
 // built; their images land in pl.images.
 func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.ServiceConfig) error {
-	if e.dryRun { // the steps it would run; the image stands in unbuilt
-		if err := e.dryRunBuild(pl.project, svcs, nil, pl.quietBuild); err != nil {
+	e.beginProgress(pl.operation())
+	defer e.endProgress()
+	if e.dryRun { // what it would build; the image stands in unbuilt
+		if err := e.dryRunBuild(pl.project, svcs, nil); err != nil {
 			return err
 		}
 		for _, svc := range svcs {
@@ -153,17 +169,13 @@ func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.Servi
 		if err != nil {
 			return err
 		}
-		quiet := e.progressMode == progress.ModeQuiet || pl.quietBuild
-		bo.Out = e.err
-		if quiet {
+		bo.Out = e.out
+		if e.progressMode == progress.ModeQuiet || pl.quietBuild {
 			bo.Out = io.Discard
 		}
-		res, err := b.Build(ctx, bo)
+		res, err := e.buildImage(ctx, b, serviceImage(pl.project, svc), bo)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		if !quiet {
-			fmt.Fprintf(e.err, " Service %s  Built\n", svc.Name)
 		}
 		img, err := e.images.Get(res.ID)
 		if err != nil {

@@ -47,7 +47,7 @@ func (e *Engine) Commit(ctx context.Context, projectName string, opts CommitOpti
 	if err != nil {
 		return "", err
 	}
-	e.beginProgress("Committing")
+	e.beginProgress("commit")
 	defer e.endProgress()
 	e.event(progress.Event{ID: r.Name, Text: "Committing", Status: progress.Working})
 	cfg, err := e.commitConfig(r, opts)

@@ -103,7 +103,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 			r = s.rec
 		case opRestart:
 			e.progress("Container", s.rec.Name, "Restarting")
-			if err := e.stopRecord(ctx, s.rec, timeout); err != nil {
+			if err := e.halt(ctx, s.rec, timeout, e.runtime.Stop); err != nil {
 				return recreated, err
 			}
 			r = s.rec
@@ -114,7 +114,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 			continue
 		case opRecreate:
 			e.progress("Container", s.rec.Name, "Recreate")
-			if err := e.removeRecord(ctx, s.rec, timeout); err != nil {
+			if err := e.retire(ctx, s.rec, timeout); err != nil {
 				return recreated, err
 			}
 			ov := createOverrides{previous: s.rec}

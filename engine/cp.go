@@ -74,8 +74,8 @@ func (e *Engine) cpContainer(projectName, service string, index int) (*record.Re
 			return r, nil
 		}
 	}
-	if index > 0 {
-		return nil, fmt.Errorf("service %q has no container #%d: %w", service, index, errdefs.ErrNotFound)
+	if index > 0 { // Compose: getSpecifiedContainer, pkg/compose/containers.go
+		return nil, errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q is not running container #%d", service, index))
 	}
-	return nil, fmt.Errorf("no container found for service %q: %w", service, errdefs.ErrNotFound)
+	return nil, errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no container found for service %q", service))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/logs"
+	"github.com/composer-dev/compose/progress"
 )
 
 // dependencyLogLines is how many of its last log lines a dependency that
@@ -70,9 +71,10 @@ func (e *Engine) waitDependencies(ctx context.Context, pl *plan, svc types.Servi
 				return ctx.Err()
 			}
 			if !d.Required {
-				e.warn(r.Name, fmt.Sprintf("optional dependency %q failed: %s", dep, errdefs.Message(err)))
+				e.skipOptional(r, dep, err)
 				continue
 			}
+			e.event(progress.Event{ID: "Container " + r.Name, Text: "Error", Status: progress.Error, Details: failedDetails(dep, err)})
 			return withLastLogs(ctx, r, err)
 		}
 	}
@@ -101,7 +103,6 @@ func (e *Engine) waitCondition(ctx context.Context, r *record.Record, cond strin
 		return werr
 	}
 	if err != nil {
-		e.progress("Container", r.Name, "Error")
 		return err
 	}
 	text := "Healthy"
@@ -139,7 +140,7 @@ func conditionMet(r *record.Record, cond string, st container.State) (bool, erro
 			return false, nil
 		}
 		if st.ExitCode != 0 {
-			return false, fmt.Errorf("service %q didn't complete successfully: exit %d: %w", r.Service, st.ExitCode, errdefs.ErrFailedPrecondition)
+			return false, &incomplete{service: r.Service, code: st.ExitCode}
 		}
 		return true, nil
 	}
@@ -147,7 +148,59 @@ func conditionMet(r *record.Record, cond string, st container.State) (bool, erro
 }
 
 func dependencyFailed(err error) error {
-	return fmt.Errorf("dependency failed to start: %w", errdefs.Mark(errdefs.ErrFailedPrecondition, err))
+	return &startFailure{reason: errdefs.Mark(errdefs.ErrFailedPrecondition, err)}
+}
+
+// startFailure is a dependency that will never be healthy, in Docker
+// Compose's words (convergence.go, waitDependencies): "dependency failed
+// to start: container x exited (1)".
+type startFailure struct{ reason error }
+
+func (s *startFailure) Error() string { return "dependency failed to start: " + s.reason.Error() }
+func (s *startFailure) Unwrap() error { return s.reason }
+
+// incomplete is a one-shot dependency that exited non-zero, in Docker
+// Compose's words: `service "db" didn't complete successfully: exit 3`.
+type incomplete struct {
+	service string
+	code    int
+}
+
+func (i *incomplete) Error() string { return "service " + i.suffix() }
+func (i *incomplete) Unwrap() error { return errdefs.ErrFailedPrecondition }
+
+func (i *incomplete) suffix() string {
+	return fmt.Sprintf("%q didn't complete successfully: exit %d", i.service, i.code)
+}
+
+// failedDetails is what the progress line of a dependency that failed a
+// required condition says, as Docker Compose's does.
+func failedDetails(dep string, err error) string {
+	var sf *startFailure
+	if errors.As(err, &sf) {
+		return fmt.Sprintf("dependency %s failed to start", dep)
+	}
+	return errdefs.Message(err)
+}
+
+// skipOptional reports a `required: false` dependency that failed, as
+// Docker Compose does: its container's line says it was skipped and a
+// warning gives the reason; up goes on.
+func (e *Engine) skipOptional(r *record.Record, dep string, err error) {
+	short := "optional dependency " + errdefs.Message(err)
+	long := short
+	var sf *startFailure
+	var inc *incomplete
+	switch {
+	case errors.As(err, &sf):
+		short = fmt.Sprintf("optional dependency %q failed to start", dep)
+		long = short + ": " + errdefs.Message(sf.reason)
+	case errors.As(err, &inc):
+		short = "optional dependency " + inc.suffix()
+		long = short
+	}
+	e.event(progress.Event{ID: "Container " + r.Name, Text: "Skipped: " + short, Status: progress.Warning})
+	fmt.Fprintf(e.err, "WARN[0000] %s\n", long)
 }
 
 // dependencyError is a dependency that failed its condition, with its

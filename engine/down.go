@@ -60,7 +60,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 			return err
 		}
 	}
-	e.beginProgress("Running")
+	e.beginProgress("down")
 	defer e.endProgress()
 	ids := make([]string, len(recs))
 	for i, r := range recs {

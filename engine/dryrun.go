@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -45,28 +47,32 @@ func (e *Engine) would(change func() error) error {
 	return change()
 }
 
-// dryRunBuild prints the steps a build of svcs would run and builds nothing.
-func (e *Engine) dryRunBuild(p *types.Project, svcs []types.ServiceConfig, args map[string]string, quiet bool) error {
+// dryRunBuild checks the Dockerfiles of svcs and reports what a build would
+// make, as Docker Compose's dry run does (build_bake.go, dryRunBake): no
+// image is built.
+func (e *Engine) dryRunBuild(p *types.Project, svcs []types.ServiceConfig, args map[string]string) error {
+	var names []string
 	for _, svc := range buildOrder(svcs) {
 		bo, err := buildOptions(p, svc, args)
 		if err != nil {
 			return err
 		}
-		steps, err := build.Steps(bo)
-		if err != nil {
+		if _, err := build.Steps(bo); err != nil {
 			return fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		if quiet || e.progressMode == progress.ModeQuiet {
-			continue
+		e.progress("Image", serviceImage(p, svc), "Building")
+		name := strings.ReplaceAll(svc.Name, ".", "_") // bake's target name
+		id := fmt.Sprintf("dryRun-%x", sha1.Sum([]byte(name)))
+		e.event(progress.Event{ID: name + " ==>", Text: "==> writing image " + id, Status: progress.Done})
+		tag := bo.Tags[0] // bake's tags: the build's own first, then the image
+		if len(svc.Build.Tags) > 0 {
+			tag = svc.Build.Tags[0]
 		}
-		fmt.Fprintf(e.err, " %sbuild service %s\n", dryRunPrefix, svc.Name)
-		for _, s := range steps {
-			fmt.Fprintf(e.err, " %s%s\n", dryRunPrefix, s)
-		}
-		for _, t := range bo.Tags {
-			fmt.Fprintf(e.err, " %s==> ==> naming to %s\n", dryRunPrefix, t)
-		}
-		fmt.Fprintf(e.err, " %sService %s  Built\n", dryRunPrefix, svc.Name)
+		e.event(progress.Event{ID: name + " ==> ==>", Text: "naming to " + tag, Status: progress.Done})
+		names = append(names, name)
+	}
+	for _, name := range names { // Compose names the target here, not the image
+		e.progress("Image", name, "Built")
 	}
 	return nil
 }

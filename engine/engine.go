@@ -33,7 +33,8 @@ const runBase = "/run/compose"
 type Options struct {
 	Root string    // state root; DefaultRoot when empty
 	Exe  string    // this binary, re-executed for supervisors and the DNS server
-	Err  io.Writer // progress display ("Container x  Started"); os.Stderr when nil
+	Err  io.Writer // progress display ("Container x Started"); os.Stderr when nil
+	Out  io.Writer // what Docker Compose prints on stdout (build output); os.Stdout when nil
 	// Progress is the display mode (--progress); NoColor turns colours off.
 	Progress progress.Mode
 	NoColor  bool
@@ -55,6 +56,7 @@ type Engine struct {
 	runDir  string
 	exe     string
 	err     io.Writer
+	out     io.Writer
 	images  *image.Store
 	records *record.Store
 	runtime *container.Runtime
@@ -101,6 +103,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.err == nil {
 		e.err = os.Stderr
+	}
+	if e.out = opts.Out; e.out == nil {
+		e.out = os.Stdout
 	}
 	if e.dryRun {
 		e.images, err = openImagesDryRun(filepath.Join(root, "images"))

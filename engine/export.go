@@ -34,7 +34,7 @@ func (e *Engine) Export(ctx context.Context, projectName string, opts ExportOpti
 			return fmt.Errorf("failed to export container: %w", err)
 		}
 	}
-	e.beginProgress("Exporting")
+	e.beginProgress("export")
 	defer e.endProgress()
 	e.event(progress.Event{ID: r.Name, Text: "Exporting", Status: progress.Working})
 	if !e.dryRun {

@@ -42,25 +42,40 @@ func (e *Engine) selectRecords(projectName string, services []string, oneoff boo
 	return out, nil
 }
 
-// runningContainer is the service's container number index (1-based) that
-// runs, for exec, cp and attach.
+// runningContainer is the running container of service that exec and
+// attach act on, as Docker Compose's getSpecifiedContainer picks it
+// (pkg/compose/containers.go): number index when index > 0, else the
+// lowest-numbered one (one-off containers last).
 func (e *Engine) runningContainer(projectName, service string, index int) (*record.Record, error) {
-	recs, err := e.selectRecords(projectName, []string{service}, false)
+	recs, err := e.selectRecords(projectName, []string{service}, true)
 	if err != nil {
 		return nil, err
 	}
-	if index <= 0 {
-		index = 1
-	}
+	var found *record.Record
 	for _, r := range recs {
-		if r.Number == index && isRunning(r) {
-			return r, nil
+		if !isRunning(r) || index > 0 && r.Number != index {
+			continue
+		}
+		if found == nil || before(r, found) {
+			found = r
 		}
 	}
-	if index > 1 && len(recs) > 0 {
-		return nil, fmt.Errorf("service %q is not running container #%d: %w", service, index, errdefs.ErrNotFound)
+	if found != nil {
+		return found, nil
+	}
+	if index > 0 {
+		return nil, fmt.Errorf("service %q is not running container #%d: %w", service, index, errdefs.ErrFailedPrecondition)
 	}
 	return nil, fmt.Errorf("service %q is not running: %w", service, errdefs.ErrFailedPrecondition)
+}
+
+// before orders containers as Compose's getSpecifiedContainer does: by
+// number, a one-off after the service's own container of the same number.
+func before(a, b *record.Record) bool {
+	if a.Number != b.Number {
+		return a.Number < b.Number
+	}
+	return a.Labels[record.LabelOneoff] != "True" && b.Labels[record.LabelOneoff] == "True"
 }
 
 // serviceOrder orders the services of recs as up starts them (when the
@@ -91,7 +106,7 @@ func serviceOrder(p *types.Project, recs []*record.Record) []string {
 // Start starts the existing containers of services (all when empty) in
 // dependency order, like `docker compose start`.
 func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project, services []string) error {
-	e.beginProgress("Running")
+	e.beginProgress("start")
 	defer e.endProgress()
 	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
@@ -102,13 +117,18 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	if err != nil {
 		return err
 	}
+	// Docker Compose's words (convergence.go, startService; compose.go,
+	// projectFromName, whose "not found" is part of the message).
 	for _, s := range services {
 		if !hasService(recs, s) {
-			return fmt.Errorf("service %q has no container to start: %w", s, errdefs.ErrNotFound)
+			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", s))
 		}
 	}
+	if order := serviceOrder(p, nil); len(recs) == 0 && len(order) > 0 {
+		return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", order[0]))
+	}
 	if len(recs) == 0 {
-		return fmt.Errorf("project %s has no container to start: %w", projectName, errdefs.ErrNotFound)
+		return fmt.Errorf("no container found for project %q: %w", projectName, errdefs.ErrNotFound)
 	}
 	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
@@ -163,7 +183,7 @@ func hasService(recs []*record.Record, service string) bool {
 // Stop stops the running containers of services (all when empty),
 // dependents first; paused ones are thawed so they can stop gracefully.
 func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project, services []string, timeout *time.Duration) error {
-	e.beginProgress("Running")
+	e.beginProgress("stop")
 	defer e.endProgress()
 	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
@@ -201,7 +221,7 @@ type RestartOptions struct {
 // depend on, unless NoDeps) in dependency order. Stopped containers are
 // started too, as `docker restart` does.
 func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Project, opts RestartOptions) error {
-	e.beginProgress("Running")
+	e.beginProgress("restart")
 	defer e.endProgress()
 	services := opts.Services
 	if p != nil && len(services) > 0 && !opts.NoDeps {
@@ -250,7 +270,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 
 // Kill sends sig (default SIGKILL) to the running containers of services.
 func (e *Engine) Kill(ctx context.Context, projectName string, services []string, sig string) error {
-	e.beginProgress("Running")
+	e.beginProgress("kill")
 	defer e.endProgress()
 	if sig == "" {
 		sig = "SIGKILL"
@@ -264,16 +284,22 @@ func (e *Engine) Kill(ctx context.Context, projectName string, services []string
 		return err
 	}
 	var errs []error
+	killed := 0
 	for _, r := range recs {
 		if !isRunning(r) {
 			continue
 		}
+		killed++
 		e.progress("Container", r.Name, "Killing")
 		if err := e.would(func() error { return e.runtime.Kill(ctx, r.Dir, s) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
 		}
 		e.progress("Container", r.Name, "Killed")
+	}
+	if killed == 0 { // Docker Compose: cmd/compose/kill.go, on api.ErrNoResources
+		e.endProgress()
+		fmt.Fprintln(e.err, "No container to kill")
 	}
 	return errors.Join(errs...)
 }
@@ -289,14 +315,14 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // Pause freezes the running containers of services.
 func (e *Engine) Pause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Pausing", "Paused", func(r *record.Record) error {
+	return e.eachRunning(projectName, services, "pause", "Paused", func(r *record.Record) error {
 		return e.runtime.Pause(ctx, r.Dir)
 	})
 }
 
 // Unpause thaws the paused containers of services.
 func (e *Engine) Unpause(ctx context.Context, projectName string, services []string) error {
-	return e.eachRunning(projectName, services, "Unpausing", "Unpaused", func(r *record.Record) error {
+	return e.eachRunning(projectName, services, "unpause", "Unpaused", func(r *record.Record) error {
 		if !e.runtime.Paused(r.Dir) {
 			return nil
 		}
@@ -304,8 +330,10 @@ func (e *Engine) Unpause(ctx context.Context, projectName string, services []str
 	})
 }
 
-func (e *Engine) eachRunning(projectName string, services []string, doing, done string, fn func(*record.Record) error) error {
-	e.beginProgress("Running")
+// eachRunning applies fn to the running containers of services, reporting
+// only the outcome, as Docker Compose's pause and unpause do (pause.go).
+func (e *Engine) eachRunning(projectName string, services []string, operation, done string, fn func(*record.Record) error) error {
+	e.beginProgress(operation)
 	defer e.endProgress()
 	recs, err := e.selectRecords(projectName, services, false)
 	if err != nil {
@@ -316,7 +344,6 @@ func (e *Engine) eachRunning(projectName string, services []string, doing, done 
 		if !isRunning(r) {
 			continue
 		}
-		e.progress("Container", r.Name, doing)
 		if err := e.would(func() error { return fn(r) }); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: %w", r.Name, err))
 			continue
@@ -377,7 +404,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			return err
 		}
 	}
-	e.beginProgress("Running")
+	e.beginProgress("remove")
 	defer e.endProgress()
 	var errs []error
 	for _, r := range stopped {

@@ -4,9 +4,10 @@ import (
 	"context"
 
 	"fmt"
-	"github.com/composer-dev/compose/engine/record"
 	"strings"
 	"time"
+
+	"github.com/composer-dev/compose/engine/record"
 )
 
 // Separator is what joins project, service and number in the names of

@@ -47,6 +47,16 @@ type plan struct {
 	// names are the containers each service has once converged.
 	names    map[string][]string
 	diverged []string // networks whose options changed: recreated (networks.go)
+	// run: the plan is `run`'s, whose progress Compose heads "run", not "up".
+	run bool
+}
+
+// operation names the command in the progress display's header.
+func (pl *plan) operation() string {
+	if pl.run {
+		return "run"
+	}
+	return "up"
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {

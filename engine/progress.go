@@ -2,24 +2,32 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/composer-dev/compose/progress"
 )
 
-// beginProgress opens the progress display of one operation ("Running",
-// "Pulling"...); endProgress closes it, leaving its final frame on screen.
-func (e *Engine) beginProgress(title string) {
-	e.beginProgressIn(e.progressMode, title)
+// beginProgress opens the progress display of one operation, named as
+// Docker Compose names it in the tty view's header ("up", "pull", "stop"...;
+// "" for events outside any, which a terminal shows as lines);
+// endProgress closes it, leaving its final frame on screen.
+func (e *Engine) beginProgress(operation string) {
+	e.beginProgressIn(e.progressMode, operation, false)
 }
 
-// beginProgressIn is beginProgress in another display mode than the
+// beginProgressOf is beginProgress for a command that may be detached
+// (up -d, run -d): only then does a terminal show its Started lines.
+func (e *Engine) beginProgressOf(operation string, detached bool) {
+	e.beginProgressIn(e.progressMode, operation, detached)
+}
+
+// beginProgressIn is beginProgressOf in another display mode than the
 // engine's (quiet for --quiet-pull).
-func (e *Engine) beginProgressIn(mode progress.Mode, title string) {
-	w, err := progress.NewWithOptions(e.err, mode, title, progress.Options{NoColor: e.noColor})
+func (e *Engine) beginProgressIn(mode progress.Mode, operation string, detached bool) {
+	opts := progress.Options{NoColor: e.noColor, DryRun: e.dryRun, Detached: detached}
+	w, err := progress.NewWithOptions(e.err, mode, operation, opts)
 	if err != nil { // the mode was validated by New; fall back to plain lines
-		w, _ = progress.New(e.err, progress.ModePlain, title)
+		w, _ = progress.NewWithOptions(e.err, progress.ModePlain, operation, opts)
 	}
 	e.pmu.Lock()
 	e.pw = w
@@ -45,9 +53,6 @@ func (e *Engine) event(ev progress.Event) {
 	if ev.ID == "" {
 		return
 	}
-	if e.dryRun {
-		ev.ID = dryRunPrefix + ev.ID
-	}
 	e.pmu.Lock()
 	defer e.pmu.Unlock()
 	if e.pw != nil {
@@ -55,19 +60,26 @@ func (e *Engine) event(ev progress.Event) {
 	}
 }
 
-// statusOf: Compose's verbs in -ing are work in progress, the rest are done.
+// statusOf: Compose's verbs in -ing are work in progress, the rest are
+// done, but for its error and warning texts.
 func statusOf(text string) progress.Status {
-	if strings.HasSuffix(text, "ing") || text == "Recreate" {
+	switch {
+	case text == "Error":
+		return progress.Error
+	case text == "Resource is still in use":
+		return progress.Warning
+	case strings.HasSuffix(text, "ing") || text == "Recreate":
 		return progress.Working
 	}
 	return progress.Done
 }
 
-// warn shows the warnings of creating container name: as lines of the
-// progress display when one is open, else the way Docker Compose prints its
-// own warnings.
-func (e *Engine) warn(name string, msgs ...string) {
-	for i, m := range msgs {
+// warn shows warnings: with a progress display open, as Docker Compose
+// reports a container's creation warnings, a Warning line under the
+// service's name (convergence.go, createMobyContainer); else as its own
+// warnings, a WARN line.
+func (e *Engine) warn(service string, msgs ...string) {
+	for _, m := range msgs {
 		e.pmu.Lock()
 		pw := e.pw
 		e.pmu.Unlock()
@@ -75,10 +87,6 @@ func (e *Engine) warn(name string, msgs ...string) {
 			fmt.Fprintf(e.err, "WARN[0000] %s\n", m)
 			continue
 		}
-		id := "Container " + name + " warning"
-		if i > 0 {
-			id += " " + strconv.Itoa(i+1)
-		}
-		e.event(progress.Event{ID: id, Text: m, Status: progress.Warning})
+		e.event(progress.Event{ID: service, Text: m, Status: progress.Warning})
 	}
 }

@@ -65,7 +65,7 @@ func (e *Engine) Publish(ctx context.Context, p *types.Project, opts PublishOpti
 	if err != nil {
 		return err
 	}
-	e.beginProgress("Publishing")
+	e.beginProgress("publish")
 	defer e.endProgress()
 	e.event(progress.Event{ID: opts.Repository, Text: "publishing", Status: progress.Working})
 	if !e.dryRun {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/distribution/reference"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/composer-dev/compose/engine/image"
@@ -31,7 +32,11 @@ type PullOptions struct {
 	IgnoreBuildable bool
 }
 
-// Pull pulls the images of the project's services, each image once, several at a time.
+// Pull pulls the images of the project's services, each image once, several
+// at a time. Like Docker Compose (pkg/compose/pull.go) it skips, with a
+// line, services without an image, pull_policy never and build, and an
+// image already stored under a tag other than latest when pull_policy is
+// missing (or if_not_present).
 func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) error {
 	switch opts.Policy {
 	case "", types.PullPolicyAlways, types.PullPolicyMissing, types.PullPolicyIfNotPresent:
@@ -42,21 +47,22 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, opts PullOptions) e
 	if err != nil {
 		return err
 	}
+	e.beginProgress("pull")
+	defer e.endProgress()
 	var svcs []types.ServiceConfig
 	for _, n := range names {
 		svc, err := p.GetService(n)
 		if err != nil {
 			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("no such service: %s", n))
 		}
-		if svc.Image == "" || svc.PullPolicy == types.PullPolicyBuild {
+		if skip := e.pullSkip(svc); skip != nil {
+			e.event(*skip)
 			continue
 		}
 		svcs = append(svcs, svc)
 	}
-	e.beginProgress("Pulling")
 	svcs = e.skipPulls(svcs, opts)
 	_, err = e.pullServices(ctx, svcs, opts.IgnoreFailures)
-	e.endProgress()
 	return err
 }
 
@@ -82,6 +88,40 @@ func (e *Engine) skipPulls(svcs []types.ServiceConfig, opts PullOptions) []types
 // stored reports whether the image store holds ref.
 func (e *Engine) stored(ref string) bool {
 	_, err := e.images.Get(ref)
+	return err == nil
+}
+
+// pullSkip is the line `pull` prints instead of pulling svc's image, or nil.
+func (e *Engine) pullSkip(svc types.ServiceConfig) *progress.Event {
+	skipped := progress.Event{ID: "Image " + svc.Image, Text: "Skipped", Status: progress.Done}
+	switch svc.PullPolicy {
+	case types.PullPolicyNever, types.PullPolicyBuild:
+		if svc.Image != "" {
+			return &skipped
+		}
+	case types.PullPolicyMissing, types.PullPolicyIfNotPresent: // not "": pull pulls by default
+		if svc.Image != "" && e.storedPinned(svc.Image) {
+			skipped.Details = "Image is already present locally"
+			return &skipped
+		}
+	}
+	if svc.Image == "" {
+		return &progress.Event{ID: svc.Name, Text: "Skipped", Status: progress.Done, Details: "No image to be pulled"}
+	}
+	return nil
+}
+
+// storedPinned: ref is stored and names a tag other than latest (or a
+// digest), so a missing-only pull has nothing to refresh.
+func (e *Engine) storedPinned(ref string) bool {
+	named, err := reference.ParseDockerRef(ref)
+	if err != nil {
+		return false
+	}
+	if tagged, ok := named.(reference.NamedTagged); ok && tagged.Tag() == "latest" {
+		return false
+	}
+	_, err = e.images.Get(ref)
 	return err == nil
 }
 
@@ -131,8 +171,12 @@ func (e *Engine) pullServices(ctx context.Context, svcs []types.ServiceConfig, i
 	return out, errors.Join(errs...)
 }
 
+// pullOne pulls ref, reporting as Docker Compose does (pkg/compose/pull.go):
+// "Image busybox Pulling", its layers under it, then "Image busybox
+// Pulled"; a failure is the image's Error line with the message, or a
+// Warning line (the message as its text) when the service can be built.
 func (e *Engine) pullOne(ctx context.Context, ref string, owners []types.ServiceConfig) (*image.Image, error) {
-	id := owners[0].Name
+	id := "Image " + ref
 	e.event(progress.Event{ID: id, Text: "Pulling", Status: progress.Working})
 	var img *image.Image
 	err := e.would(func() (err error) {
@@ -146,34 +190,36 @@ func (e *Engine) pullOne(ctx context.Context, ref string, owners []types.Service
 		return err
 	})
 	if err != nil {
-		status := progress.Error
 		if owners[0].Build != nil {
-			status = progress.Warning
+			e.event(progress.Event{ID: id, Text: errdefs.Message(err), Status: progress.Warning})
+		} else {
+			e.event(progress.Event{ID: id, Text: "Error", Status: progress.Error, Details: errdefs.Message(err)})
 		}
-		for _, s := range owners {
-			e.event(progress.Event{ID: s.Name, Text: "Error", Status: status, Details: errdefs.Message(err)})
-		}
-		return nil, fmt.Errorf("service %q: %w", id, err)
+		return nil, fmt.Errorf("service %q: %w", owners[0].Name, err)
 	}
-	for _, s := range owners {
-		e.event(progress.Event{ID: s.Name, Text: "Pulled", Status: progress.Done})
-	}
+	e.event(progress.Event{ID: id, Text: "Pulled", Status: progress.Done})
 	return img, nil
 }
 
-// layerEvent turns the image store's layer progress into a child line of the service.
+// layerEvent turns the image store's layer progress into a child line of
+// the image: its step, and the bytes as the daemon's progress bar.
 func layerEvent(parent string, ev image.Event) progress.Event {
 	if ev.Parent == "" { // image-level events are summarised by pullOne
 		return progress.Event{}
 	}
-	st := progress.Working
+	out := progress.Event{ID: ev.ID, ParentID: parent, Text: ev.Status}
 	switch {
 	case ev.Err != nil:
-		st = progress.Error
-	case ev.Done:
-		st = progress.Done
+		out.Status, out.Details = progress.Error, errdefs.Message(ev.Err)
+	case ev.Done: // "Pull complete", "Already exists": no bytes shown
+		out.Status, out.Percent = progress.Done, 100
+	default:
+		out.Current, out.Total, out.Details = ev.Current, ev.Total, progress.Bar(ev.Current, ev.Total)
+		if ev.Total > 0 {
+			out.Percent = int(ev.Current * 100 / ev.Total)
+		}
 	}
-	return progress.Event{ID: ev.ID, ParentID: parent, Text: ev.Status, Status: st, Current: ev.Current, Total: ev.Total}
+	return out
 }
 
 // registryOptions: registries allowed over plain HTTP besides loopback come
@@ -261,7 +307,7 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 		if pl.quietPull {
 			mode = progress.ModeQuiet
 		}
-		e.beginProgressIn(mode, "Pulling")
+		e.beginProgressIn(mode, pl.operation(), false)
 		pulled, err := e.pullServices(ctx, toPull, false)
 		e.endProgress()
 		if err != nil {

@@ -27,7 +27,7 @@ func (e *Engine) Push(ctx context.Context, p *types.Project, opts PushOptions) e
 	if err != nil {
 		return err
 	}
-	e.beginProgress("Pushing")
+	e.beginProgress("push")
 	defer e.endProgress()
 	var errs []error
 	for _, n := range names {
@@ -36,10 +36,13 @@ func (e *Engine) Push(ctx context.Context, p *types.Project, opts PushOptions) e
 			return err
 		}
 		if svc.Build == nil || svc.Image == "" {
+			e.event(progress.Event{ID: svc.Name, Text: "Skipped", Status: progress.Done})
 			continue
 		}
-		if err := e.pushImage(ctx, svc.Name, svc.Image); err != nil && !opts.IgnoreFailures {
-			errs = append(errs, err)
+		for _, tag := range append([]string{svc.Image}, svc.Build.Tags...) {
+			if err := e.pushImage(ctx, tag, opts.IgnoreFailures); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -47,12 +50,16 @@ func (e *Engine) Push(ctx context.Context, p *types.Project, opts PushOptions) e
 
 // PushImage pushes one image of the store (`compose image push`).
 func (e *Engine) PushImage(ctx context.Context, ref string, out io.Writer) error {
-	e.beginProgress("Pushing")
+	e.beginProgress("push")
 	defer e.endProgress()
-	return e.pushImage(ctx, ref, ref)
+	return e.pushImage(ctx, ref, false)
 }
 
-func (e *Engine) pushImage(ctx context.Context, id, ref string) error {
+// pushImage pushes ref as Docker Compose reports it (pkg/compose/push.go):
+// "busybox Pushing", its layers, "busybox Pushed"; a failure is the error
+// as the line's text, a warning when ignored.
+func (e *Engine) pushImage(ctx context.Context, ref string, ignoreFailure bool) error {
+	id := ref
 	e.event(progress.Event{ID: id, Text: "Pushing", Status: progress.Working})
 	err := e.would(func() error {
 		_, err := e.images.Push(ctx, ref, image.PushOptions{
@@ -62,7 +69,11 @@ func (e *Engine) pushImage(ctx context.Context, id, ref string) error {
 		return err
 	})
 	if err != nil {
-		e.event(progress.Event{ID: id, Text: "Error", Status: progress.Error, Details: errdefs.Message(err)})
+		if ignoreFailure {
+			e.event(progress.Event{ID: id, Text: errdefs.Message(err), Status: progress.Warning})
+			return nil
+		}
+		e.event(progress.Event{ID: id, Text: errdefs.Message(err), Status: progress.Error})
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	e.event(progress.Event{ID: id, Text: "Pushed", Status: progress.Done})

@@ -78,6 +78,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 		return 0, err
 	}
 	pl.quietPull, pl.quietBuild = opts.QuietPull, opts.QuietBuild
+	pl.run = true
 	if err := e.resolveImages(ctx, pl, opts.Pull, opts.Build); err != nil {
 		return 0, err
 	}
@@ -172,7 +173,7 @@ func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfi
 	if depPlan.graph, err = pl.graph.Subset(deps, true); err != nil {
 		return nil, err
 	}
-	e.beginProgress("Running")
+	e.beginProgress(pl.operation())
 	err = e.converge(ctx, &depPlan)
 	e.endProgress()
 	if err != nil {

@@ -39,6 +39,7 @@ type UpOptions struct {
 	NoLogPrefix bool
 	Timestamps  bool
 	Out         io.Writer // attached log output
+	Err         io.Writer // the containers' stderr lines in attached output (Compose: formatter/logs.go, Err)
 	// Interrupts delivers Ctrl-C while attached: the first stops the
 	// containers gracefully, the second kills them.
 	Interrupts <-chan os.Signal
@@ -120,7 +121,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 		lock.Unlock()
 		return err
 	}
-	e.beginProgress("Running")
+	e.beginProgressOf("up", opts.Detach)
 	err = e.removeOrphans(ctx, orphans)
 	if err == nil {
 		err = e.recreateNetworks(ctx, pl)
@@ -139,7 +140,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	}
 	if e.dryRun {
 		if !opts.Detach && !opts.Wait {
-			fmt.Fprintln(e.err, "end of 'compose up' output, interactive run is not supported in dry-run mode")
+			fmt.Fprintln(e.out, "end of 'compose up' output, interactive run is not supported in dry-run mode") // on stdout, as Compose prints it
 		}
 		return nil
 	}
@@ -280,7 +281,7 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 		return err
 	}
 	spec, err := buildSpec(rec, svc, img)
-	e.warn(rec.Name, rec.Warnings...)
+	e.warn(svc.Name, rec.Warnings...)
 	if err != nil {
 		return err
 	}
@@ -292,6 +293,9 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 	spec.Mounts = append(spec.Mounts, ov.mounts...)
 	rec.Command = spec.Args
 	rec.Spec = spec
+	if rec.Exposed, err = exposedPorts(svc, img); err != nil {
+		return err
+	}
 	if rec.ExtraHosts, err = specgen.ExtraHosts(svc, nameserver); err != nil {
 		return err
 	}
@@ -343,7 +347,7 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 	specs, err := specgen.Ports(svc)
 	if mode != "" {
 		if len(specs) > 0 {
-			e.warn(rec.Name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
+			e.warn(svc.Name, fmt.Sprintf("published ports are discarded with network_mode %q", svc.NetworkMode))
 		}
 		specs = nil
 	}
@@ -367,19 +371,38 @@ func (e *Engine) stopRecord(ctx context.Context, r *record.Record, timeout time.
 	return e.stopWith(ctx, r, timeout, e.runtime.Stop)
 }
 
-// stopWith stops a live container with the runtime's stop (or halt), with
-// progress; a restarting container is stopped too, or it comes back.
+// stopWith stops a container with the runtime's stop (or halt), with
+// progress. Like Docker Compose (pkg/compose/stop.go, stopContainer) the
+// Stopping and Stopped lines come for a container that was not running too.
 func (e *Engine) stopWith(ctx context.Context, r *record.Record, timeout time.Duration, stop func(context.Context, string, time.Duration) error) error {
+	e.progress("Container", r.Name, "Stopping")
+	if err := e.halt(ctx, r, timeout, stop); err != nil {
+		return err
+	}
+	e.progress("Container", r.Name, "Stopped")
+	return nil
+}
+
+// halt stops a live container without a word; a restarting container is
+// stopped too, or it comes back.
+func (e *Engine) halt(ctx context.Context, r *record.Record, timeout time.Duration, stop func(context.Context, string, time.Duration) error) error {
 	if !isLive(r) {
 		return nil
 	}
-	e.progress("Container", r.Name, "Stopping")
 	e.resumePaused(ctx, []*record.Record{r}) // a frozen process would never see the stop signal
 	if err := e.would(func() error { return stop(ctx, r.Dir, timeout) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
-	e.progress("Container", r.Name, "Stopped")
 	return nil
+}
+
+// retire stops and removes the container a recreate replaces: Docker
+// Compose reports only "Recreate" and "Recreated" for it (convergence.go).
+func (e *Engine) retire(ctx context.Context, r *record.Record, timeout time.Duration) error {
+	if err := e.halt(ctx, r, timeout, e.runtime.Stop); err != nil {
+		return err
+	}
+	return e.remove(ctx, r)
 }
 
 func (e *Engine) removeRecord(ctx context.Context, r *record.Record, timeout time.Duration) error {

@@ -55,7 +55,7 @@ func (e *Engine) waitRecords(ctx context.Context, recs []*record.Record, complet
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	e.beginProgress("Waiting")
+	e.beginProgress("up")
 	defer e.endProgress()
 	results := make(chan error, len(recs))
 	for _, r := range recs {

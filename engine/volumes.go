@@ -633,17 +633,19 @@ func (e *Engine) downVolumes(ctx context.Context, name string, p *types.Project,
 	}
 	var errs []error
 	for _, n := range names {
-		e.progress("Volume", strconv.Quote(n), "Removing")
+		// Unquoted, unlike the creation's "Volume \"x\"": Docker Compose's
+		// removeVolume names it with %s (down.go).
+		e.progress("Volume", n, "Removing")
 		err := e.removeVolume(ctx, n, going)
 		if errors.Is(err, errdefs.ErrConflict) { // another container still uses it: Docker's warning
-			e.event(progress.Event{ID: "Volume " + strconv.Quote(n), Text: "Resource is still in use", Status: progress.Warning})
+			e.event(progress.Event{ID: "Volume " + n, Text: "Resource is still in use", Status: progress.Warning})
 			continue
 		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.progress("Volume", strconv.Quote(n), "Removed")
+		e.progress("Volume", n, "Removed")
 	}
 	return errors.Join(errs...)
 }

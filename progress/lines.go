@@ -5,31 +5,20 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 )
-
-// plainRepeat is how often plain mode repeats a line whose only change is
-// its byte count, so a pull does not flood a CI log.
-const plainRepeat = time.Second
 
 // lines writes one line per event: Compose's plain format, or JSON.
 type lines struct {
 	mu     sync.Mutex
 	out    io.Writer
-	now    func() time.Time
+	dryRun bool
 	json   bool
-	last   map[string]printed // plain: what each ID last printed, for throttling
 	err    error
 	closed bool
 }
 
-type printed struct {
-	e  Event
-	at time.Time
-}
-
-func newLines(out io.Writer, now func() time.Time, asJSON bool) *lines {
-	return &lines{out: out, now: now, json: asJSON, last: map[string]printed{}}
+func newLines(out io.Writer, opts Options, asJSON bool) *lines {
+	return &lines{out: out, dryRun: opts.DryRun, json: asJSON}
 }
 
 func (l *lines) Event(e Event) { l.Events([]Event{e}) }
@@ -43,9 +32,9 @@ func (l *lines) Events(events []Event) {
 	var b strings.Builder
 	for _, e := range events {
 		if l.json {
-			b.WriteString(jsonLine(e))
-		} else if l.due(e) {
-			b.WriteString(plainLine(e))
+			b.WriteString(jsonLine(e, l.dryRun))
+		} else {
+			b.WriteString(plainLine(e, l.dryRun))
 		}
 	}
 	if b.Len() > 0 && l.err == nil {
@@ -53,34 +42,23 @@ func (l *lines) Events(events []Event) {
 	}
 }
 
-// due reports whether plain mode prints e: always when its text, status or
-// details changed, at most once per plainRepeat when only bytes moved, and
-// never for an exact repeat.
-func (l *lines) due(e Event) bool {
-	now := l.now()
-	p, seen := l.last[e.ID]
-	if seen && p.e.Text == e.Text && p.e.Status == e.Status && p.e.Details == e.Details &&
-		(p.e.Current == e.Current && p.e.Total == e.Total || now.Sub(p.at) < plainRepeat) {
-		return false
+// plainLine is Compose's plain format, every event as it comes:
+// fmt.Fprintln(out, prefix, e.ID, e.Text, e.Details) in cmd/display/plain.go,
+// so " Container hello-web-1 Started " (the operands joined by spaces, the
+// empty prefix and details included).
+func plainLine(e Event, dryRun bool) string {
+	prefix := ""
+	if dryRun {
+		prefix = dryRunPrefix
 	}
-	l.last[e.ID] = printed{e: e, at: now}
-	return true
+	return prefix + " " + e.ID + " " + e.Text + " " + e.Details + "\n"
 }
 
-// plainLine is Compose's plain format: " Container hello-web-1  Started".
-func plainLine(e Event) string {
-	s := " " + e.ID + "  " + e.Text
-	if e.Status == Working && e.Current > 0 {
-		s += " " + sizes(e.Current, e.Total)
-	}
-	if e.Details != "" {
-		s += " " + e.Details
-	}
-	return strings.TrimRight(s, " ") + "\n"
-}
-
-// jsonMessage has the fields of Compose's --progress json lines.
+// jsonMessage has the fields of Compose's --progress json lines
+// (cmd/display/json.go).
 type jsonMessage struct {
+	DryRun   bool   `json:"dry-run,omitempty"`
+	Tail     bool   `json:"tail,omitempty"`
 	ID       string `json:"id,omitempty"`
 	ParentID string `json:"parent_id,omitempty"`
 	Status   string `json:"status,omitempty"`
@@ -91,12 +69,9 @@ type jsonMessage struct {
 	Percent  int    `json:"percent,omitempty"`
 }
 
-func jsonLine(e Event) string {
-	m := jsonMessage{ID: e.ID, ParentID: e.ParentID, Status: e.Status.String(),
-		Text: e.Text, Details: e.Details, Current: e.Current, Total: e.Total}
-	if e.Total > 0 {
-		m.Percent = int(min(e.Current, e.Total) * 100 / e.Total)
-	}
+func jsonLine(e Event, dryRun bool) string {
+	m := jsonMessage{DryRun: dryRun, ID: e.ID, ParentID: e.ParentID, Status: e.Status.String(),
+		Text: e.Text, Details: e.Details, Current: e.Current, Total: e.Total, Percent: e.Percent}
 	b, _ := json.Marshal(m) // plain strings and numbers: cannot fail
 	return string(b) + "\n"
 }

@@ -1,7 +1,7 @@
 // Package progress renders what pull, push, up and down are doing the way
-// Docker Compose does: a live, redrawn block on a terminal ("[+] Running 2/3",
-// one line per resource, layers with a bar under their image), plain lines
-// for logs and CI, JSON lines for machines, or nothing at all.
+// Docker Compose does: a live, redrawn block on a terminal ("[+] up 2/3",
+// one line per resource, an image's layers summed up on its line), plain
+// lines for logs and CI, JSON lines for machines, or nothing at all.
 //
 // Callers send Events; a Writer is safe for concurrent use and must be
 // closed once the operation ends (Close leaves the final frame on screen).
@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"golang.org/x/term"
@@ -24,7 +23,7 @@ type Mode string
 
 // The modes of Compose's --progress flag.
 const (
-	ModeAuto  Mode = "auto"  // tty on a terminal (TERM not dumb), plain otherwise
+	ModeAuto  Mode = "auto"  // tty when the output is a terminal, plain otherwise
 	ModeTTY   Mode = "tty"   // live block redrawn in place
 	ModePlain Mode = "plain" // one line per event, no escape codes
 	ModeQuiet Mode = "quiet" // nothing
@@ -42,36 +41,27 @@ func ParseMode(s string) (Mode, error) {
 	case ModeAuto, ModeTTY, ModePlain, ModeQuiet, ModeJSON:
 		return m, nil
 	}
-	return "", errdefs.Mark(errdefs.ErrInvalidArgument,
-		fmt.Errorf("unsupported --progress value %q (use auto, tty, plain, quiet or json)", s))
+	// Docker Compose: cmd/compose/compose.go, selectEventProcessor.
+	return "", errdefs.Mark(errdefs.ErrInvalidArgument, fmt.Errorf("unsupported --progress value %q", s))
 }
 
-// ModeFor combines --progress and --ansi (auto, never, always) as Compose
-// does: --ansi never turns auto into plain and refuses tty; --ansi always
-// refuses plain. NO_COLOR is Options.NoColor, not a mode.
+// ModeFor combines --progress and --ansi as Compose does: --ansi never
+// turns auto into plain and refuses tty; --ansi always refuses plain. Any
+// other --ansi value only matters to colours (see ColorFor).
 func ModeFor(progress, ansi string) (Mode, error) {
 	mode, err := ParseMode(progress)
 	if err != nil {
 		return "", err
 	}
-	switch ansi {
-	case "", "auto":
-	case "never":
-		if mode == ModeTTY {
-			return "", errdefs.Mark(errdefs.ErrInvalidArgument,
-				errors.New("can't use --progress tty while ANSI support is disabled"))
-		}
-		if mode == ModeAuto {
-			mode = ModePlain
-		}
-	case "always":
-		if mode == ModePlain {
-			return "", errdefs.Mark(errdefs.ErrInvalidArgument,
-				errors.New("can't use --progress plain while ANSI support is forced"))
-		}
-	default:
+	switch {
+	case ansi == "never" && mode == ModeTTY:
 		return "", errdefs.Mark(errdefs.ErrInvalidArgument,
-			fmt.Errorf("unsupported --ansi value %q (use auto, never or always)", ansi))
+			errors.New("can't use --progress tty while ANSI support is disabled"))
+	case ansi == "never" && mode == ModeAuto:
+		mode = ModePlain
+	case ansi == "always" && mode == ModePlain:
+		return "", errdefs.Mark(errdefs.ErrInvalidArgument,
+			errors.New("can't use --progress plain while ANSI support is forced"))
 	}
 	return mode, nil
 }
@@ -103,12 +93,13 @@ func (s Status) String() string {
 // Event reports the state of one resource. Later events with the same ID
 // update its line.
 type Event struct {
-	ID       string // "Container hello-web-1", "Network hello_default", "web", a layer's short id
+	ID       string // "Container hello-web-1", "Network hello_default", "Image busybox", a layer's short id
 	ParentID string // "" for a top-level line; a layer's image line otherwise
 	Text     string // "Creating", "Started", "Downloading", "Pull complete", ...
 	Status   Status
 	Current  int64 // bytes so far, optional
 	Total    int64 // bytes in all, optional
+	Percent  int   // how far a child is, for its parent's summary (0-100)
 	Details  string
 }
 
@@ -124,24 +115,33 @@ type Writer interface {
 
 // Options tune a Writer; the zero value is right for the command line.
 type Options struct {
-	// NoColor drops colour codes from the tty view (NO_COLOR, --ansi never).
+	// NoColor drops colour codes from the tty view (NO_COLOR).
 	NoColor bool
-	// Now is the clock for elapsed times and throttling; nil means time.Now.
+	// DryRun marks every line as Compose's --dry-run does.
+	DryRun bool
+	// Detached keeps "Starting"/"Started" in the tty view of commands other
+	// than start. Compose drops them from attached `up` and `run`, whose
+	// container logs follow on the same terminal.
+	Detached bool
+	// Now is the clock for elapsed times and the spinner; nil means time.Now.
 	Now func() time.Time
-	// Size reports the terminal's width and height (0 = unknown); nil asks
-	// the terminal behind out, falling back to 80 columns.
+	// Size reports the terminal's width and height; nil asks the terminal
+	// behind out, falling back to 80x24 as Compose does.
 	Size func() (width, height int)
 }
 
-// New returns a Writer for mode; title heads the tty view ("Running",
-// "Pulling"). See NewWithOptions.
-func New(out io.Writer, mode Mode, title string) (Writer, error) {
-	return NewWithOptions(out, mode, title, Options{})
+// dryRunPrefix marks the lines of a --dry-run (Compose's cmd/display/dryrun.go).
+const dryRunPrefix = " DRY-RUN MODE - "
+
+// New returns a Writer for mode; operation heads the tty view ("up",
+// "pull"). See NewWithOptions.
+func New(out io.Writer, mode Mode, operation string) (Writer, error) {
+	return NewWithOptions(out, mode, operation, Options{})
 }
 
 // NewWithOptions returns a Writer for mode. Auto picks tty when out is a
-// terminal and TERM is not "dumb", plain otherwise.
-func NewWithOptions(out io.Writer, mode Mode, title string, opts Options) (Writer, error) {
+// terminal, plain otherwise (Compose probes its stderr the same way).
+func NewWithOptions(out io.Writer, mode Mode, operation string, opts Options) (Writer, error) {
 	mode, err := ParseMode(string(mode))
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func NewWithOptions(out io.Writer, mode Mode, title string, opts Options) (Write
 	}
 	if mode == ModeAuto {
 		mode = ModePlain
-		if _, ok := terminalFd(out); ok && os.Getenv("TERM") != "dumb" {
+		if _, ok := terminalFd(out); ok {
 			mode = ModeTTY
 		}
 	}
@@ -160,19 +160,22 @@ func NewWithOptions(out io.Writer, mode Mode, title string, opts Options) (Write
 		if opts.Size == nil {
 			opts.Size = func() (int, int) { return terminalSize(out) }
 		}
-		if title == "" {
-			title = "Running"
-		}
-		w := newTTY(out, title, opts)
-		ticker := time.NewTicker(frameInterval)
+		w := newTTY(out, operation, opts)
+		ticker := time.NewTicker(tickInterval)
 		w.start(ticker.C, ticker.Stop)
 		return w, nil
 	case ModePlain:
-		return newLines(out, opts.Now, false), nil
+		return newLines(out, opts, false), nil
 	case ModeJSON:
-		return newLines(out, opts.Now, true), nil
+		return newLines(out, opts, true), nil
 	}
 	return quiet{}, nil
+}
+
+// IsTerminal reports whether w writes to a terminal.
+func IsTerminal(w io.Writer) bool {
+	_, ok := terminalFd(w)
+	return ok
 }
 
 // terminalFd returns out's file descriptor when out is a terminal.
@@ -185,15 +188,21 @@ func terminalFd(out io.Writer) (int, bool) {
 	return fd, term.IsTerminal(fd)
 }
 
-// terminalSize is out's size when it is a terminal; 80 columns and no
-// height limit otherwise (tty forced onto a pipe or file).
+// terminalSize is out's size when it is a terminal; 80x24 otherwise (tty
+// forced onto a pipe or file), Compose's fallback.
 func terminalSize(out io.Writer) (int, int) {
+	width, height := 80, 24
 	if fd, ok := terminalFd(out); ok {
-		if w, h, err := term.GetSize(fd); err == nil && w > 0 {
-			return w, h
+		if w, h, err := term.GetSize(fd); err == nil {
+			if w > 0 {
+				width = w
+			}
+			if h > 0 {
+				height = h
+			}
 		}
 	}
-	return 80, 0
+	return width, height
 }
 
 // quiet drops everything (--progress quiet).

@@ -5,11 +5,14 @@
 package project
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -229,24 +232,57 @@ func lookup(environ []string, key string) string {
 	return v
 }
 
-// withFile names the compose file a YAML syntax error comes from: compose-go
-// reports the line but not the file.
+// withFile reports a compose file's YAML syntax error as Docker Compose
+// does: yaml.v3's message, "yaml: line 3: did not find expected key" (the
+// YAML library of the compose-go it builds with; compose-go's own reports
+// some lines off by one). A file that parses leaves err as it is.
 func withFile(err error, files []string) error {
-	if !strings.HasPrefix(err.Error(), "yaml:") {
-		return err
-	}
 	for _, f := range files {
 		data, rerr := os.ReadFile(f)
 		if rerr != nil {
 			continue
 		}
-		var n yaml.Node
-		if yerr := yaml.Unmarshal(data, &n); yerr != nil {
-			return fmt.Errorf("%s: %w", f, err)
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var n yaml.Node
+			yerr := dec.Decode(&n)
+			if errors.Is(yerr, io.EOF) {
+				break
+			}
+			if yerr != nil {
+				return errdefs.Mark(errdefs.ErrInvalidArgument, yerr)
+			}
 		}
 	}
-	return err
+	return schemaMessage(err)
 }
+
+// unevaluated matches compose-go's report of a key its schema does not
+// know in a service, "validating FILE: services.web.comand false schema"
+// (its schema says unevaluatedProperties: false since it split services
+// into container and workload specs).
+var unevaluated = regexp.MustCompile(`^(validating .+: )(.+)\.([^.]+) false schema$`)
+
+// schemaMessage words an unknown service key as Docker Compose does, from
+// the schema of the compose-go it builds with: "validating FILE:
+// services.web additional properties 'comand' not allowed". The error's
+// class is kept.
+func schemaMessage(err error) error {
+	m := unevaluated.FindStringSubmatch(oneLine(err.Error()))
+	if m == nil {
+		return err
+	}
+	return &reworded{msg: fmt.Sprintf("%s%s additional properties '%s' not allowed", m[1], m[2], m[3]), err: err}
+}
+
+// reworded is err with the message Docker Compose gives it.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
 
 // loadError makes a compose-go error one line and gives it our class.
 func loadError(err error) error {

@@ -300,6 +300,7 @@ func TestLoadErrors(t *testing.T) {
 		opts     Options
 		class    error
 		contains []string
+		exact    string // the whole message, when set
 	}{
 		{
 			name:     "no compose file",
@@ -315,23 +316,34 @@ func TestLoadErrors(t *testing.T) {
 			contains: []string{"nope.yaml"},
 		},
 		{
-			name:     "yaml syntax error names file and line",
-			files:    map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n   bad: [\n"},
-			class:    errdefs.ErrInvalidArgument,
-			contains: []string{"compose.yaml: yaml:", "line 3"},
+			// Docker Compose prints yaml.v3's message alone (its compose-go
+			// parses with it): "yaml: line 3: did not find expected ',' or ']'".
+			name:  "yaml syntax error, as yaml.v3 words it",
+			files: map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n    command: [a\n"},
+			class: errdefs.ErrInvalidArgument,
+			exact: "yaml: line 3: did not find expected ',' or ']'",
 		},
 		{
-			name:     "yaml syntax error in second -f file",
-			files:    map[string]string{"a.yaml": "services:\n  a:\n    image: x\n", "b.yaml": "services:\n\tb: x\n"},
-			opts:     Options{ConfigPaths: []string{"a.yaml", "b.yaml"}},
-			class:    errdefs.ErrInvalidArgument,
-			contains: []string{"b.yaml: yaml:", "line 2"},
+			name:  "yaml syntax error in second -f file",
+			files: map[string]string{"a.yaml": "services:\n  a:\n    image: x\n", "b.yaml": "services:\n\tb: x\n"},
+			opts:  Options{ConfigPaths: []string{"a.yaml", "b.yaml"}},
+			class: errdefs.ErrInvalidArgument,
+			exact: "yaml: line 2: found character that cannot start any token",
 		},
 		{
-			name:     "schema error",
+			// Docker Compose (compose-go's schema check, the path then
+			// jsonschema's words): "validating <file>: services.a additional
+			// properties 'bogus' not allowed".
+			name:     "misspelled service key",
 			files:    map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n    bogus: 1\n"},
 			class:    errdefs.ErrInvalidArgument,
-			contains: []string{"bogus"},
+			contains: []string{"validating ", "compose.yaml: services.a additional properties 'bogus' not allowed"},
+		},
+		{
+			name:     "misspelled top-level key",
+			files:    map[string]string{"compose.yaml": "servics:\n  a:\n    image: x\n"},
+			class:    errdefs.ErrInvalidArgument,
+			contains: []string{"additional properties 'servics' not allowed"},
 		},
 		{
 			name:     "depends on unknown service",
@@ -367,6 +379,9 @@ func TestLoadErrors(t *testing.T) {
 				if !strings.Contains(msg, c) {
 					t.Errorf("error %q does not contain %q", msg, c)
 				}
+			}
+			if got := errdefs.Message(err); tt.exact != "" && got != tt.exact {
+				t.Errorf("message %q, want %q", got, tt.exact)
 			}
 		})
 	}

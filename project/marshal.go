@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	yamlv4 "go.yaml.in/yaml/v4"
 	"gopkg.in/yaml.v3"
 
 	"github.com/composer-dev/compose/errdefs"
@@ -21,9 +22,11 @@ func Marshal(p *types.Project, format string) ([]byte, error) {
 	)
 	switch format {
 	case "", "yaml":
-		out, err = p.MarshalYAML()
+		out, err = marshalYAML(p)
 	case "json":
-		out, err = p.MarshalJSON()
+		if out, err = p.MarshalJSON(); err == nil {
+			out, err = orderJSONServices(out)
+		}
 	default:
 		return nil, fmt.Errorf("unsupported format %q: %w", format, errdefs.ErrInvalidArgument)
 	}
@@ -31,6 +34,22 @@ func Marshal(p *types.Project, format string) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.ReplaceAll(out, []byte("$"), []byte("$$")), nil
+}
+
+// marshalYAML is compose-go's YAML as Docker Compose prints it: each
+// service's keys in its order (order.go), and yaml.v3's style (2-space
+// indent, lines folded at 80 columns), which its compose-go encodes with.
+func marshalYAML(p *types.Project) ([]byte, error) {
+	raw, err := p.MarshalYAML()
+	if err != nil {
+		return nil, err
+	}
+	var doc yamlv4.Node
+	if err := yamlv4.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	orderServices(&doc)
+	return yamlv4.Dump(&doc, yamlv4.V3, yamlv4.WithIndent(2))
 }
 
 // MarshalModel prints a raw model from LoadModel (`config --no-interpolate`).

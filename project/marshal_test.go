@@ -67,12 +67,52 @@ func TestLoadModelNoInterpolate(t *testing.T) {
 	}
 }
 
-func TestYAMLDiff(t *testing.T) {
-	var a, b any
-	_ = yaml.Unmarshal([]byte("x: {y: [1, 2], z: a}"), &a)
-	_ = yaml.Unmarshal([]byte("x: {y: [1, 3], w: a}"), &b)
-	got := yamlDiff("", a, b)
-	if len(got) != 3 {
-		t.Errorf("diffs %q", got)
+func TestLineDiff(t *testing.T) {
+	got := lineDiff("a\nb\nc\n", "a\nx\nc\n")
+	if !strings.Contains(got, "first difference at line 2") || !strings.Contains(got, `want    2: "b"`) || !strings.Contains(got, `have    2: "x"`) {
+		t.Errorf("lineDiff:\n%s", got)
+	}
+}
+
+// TestMarshalJSONKeyOrder: `config --format json` lists a service's keys in
+// the order Docker Compose's YAML does (both follow compose-go's
+// ServiceConfig fields; json.MarshalIndent with two spaces).
+func TestMarshalJSONKeyOrder(t *testing.T) {
+	t.Setenv("HOME", "/root")
+	dir := filepath.Join(t.TempDir(), "flask-redis")
+	copyTree(t, filepath.Join(corpusDir(t), "flask-redis"), dir)
+	p, err := Load(t.Context(), Options{WorkDir: dir, Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Marshal(p, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(out, &top); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	var services map[string]json.RawMessage
+	if err := json.Unmarshal(top["services"], &services); err != nil {
+		t.Fatal(err)
+	}
+	web, err := decodeObject(services["web"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, m := range web {
+		keys = append(keys, m.key)
+	}
+	// Docker Compose's YAML for this service (expected.config.yaml): build,
+	// depends_on, networks, ports, stop_signal, volumes; JSON adds the
+	// non-omitempty command and entrypoint in their places.
+	want := []string{"build", "command", "depends_on", "entrypoint", "networks", "ports", "stop_signal", "volumes"}
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("web's keys: %v, want %v", keys, want)
+	}
+	if !strings.HasPrefix(string(out), "{\n  \"name\": \"flask-redis\",\n") {
+		t.Errorf("not indented as json.MarshalIndent(..., \"  \"):\n%s", out[:min(len(out), 80)])
 	}
 }

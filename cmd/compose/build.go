@@ -52,6 +52,10 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.WithDeps, "with-dependencies", false, "Also build dependencies (transitively)")
 	f.BoolVar(&o.Print, "print", false, "Print equivalent bake file")
 	f.BoolVar(&push, "push", false, "Push service images")
+	// Docker Compose keeps build's own --progress, hidden: it sets the
+	// global one (cmd/compose/build.go).
+	f.StringVar(&g.progress, "progress", g.progress, "Set type of ui output (auto, tty, plain, json, quiet)")
+	_ = f.MarkHidden("progress")
 	return cmd
 }
 

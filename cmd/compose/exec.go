@@ -66,7 +66,7 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 	f.StringVarP(&o.user, "user", "u", "", "Run the command as this user")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "Path to workdir directory for this command")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables")
-	f.IntVar(&o.index, "index", 1, "Index of the container if service has multiple replicas")
+	f.IntVar(&o.index, "index", 0, "Index of the container if service has multiple replicas")
 	f.BoolVarP(&o.noTty, "no-tty", "T", false, "Disable pseudo-TTY allocation. By default 'docker compose exec' allocates a TTY.")
 	f.BoolVarP(&o.tty, "tty", "t", true, "Allocate a pseudo-TTY")
 	f.BoolVarP(&o.interactive, "interactive", "i", true, "Keep STDIN open even if not attached")

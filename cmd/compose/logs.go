@@ -47,8 +47,8 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.Services = args
-			o.NoColor = o.NoColor || g.noColor()
-			o.Out = cmd.OutOrStdout()
+			o.Out, o.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			o.NoColor = o.NoColor || !g.colors(o.Out)
 			return e.Logs(cmd.Context(), name, o)
 		},
 	}

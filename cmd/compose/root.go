@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -162,7 +163,7 @@ func (g *globalOptions) engine() (*engine.Engine, error) {
 		return nil, err
 	}
 	return engine.New(engine.Options{
-		Root: g.root, Err: statusWriter(), Progress: mode, NoColor: g.noColor(), DryRun: g.dryRun,
+		Root: g.root, Err: statusWriter(), Out: os.Stdout, Progress: mode, NoColor: noColorEnv(), DryRun: g.dryRun,
 		Parallel: g.parallel, Compatibility: g.compat(), Verbose: g.verbose,
 	})
 }
@@ -203,8 +204,26 @@ func envBool(key string) bool {
 	return b
 }
 
-// noColor: --ansi never or the NO_COLOR convention.
-func (g *globalOptions) noColor() bool { return g.ansi == "never" || os.Getenv("NO_COLOR") != "" }
+// noColorEnv is the NO_COLOR convention (https://no-color.org), which
+// Docker Compose honours when set and not empty.
+func noColorEnv() bool { return os.Getenv("NO_COLOR") != "" }
+
+// colors reports whether output written to out gets colours, as Docker
+// Compose decides for its log prefixes (cmd/formatter/colors.go, useAnsi):
+// --ansi always forces them, auto wants a terminal (Compose looks at its
+// stdout), any other value and NO_COLOR turn them off.
+func (g *globalOptions) colors(out io.Writer) bool {
+	if noColorEnv() {
+		return false
+	}
+	switch g.ansi {
+	case "always":
+		return true
+	case "auto":
+		return isTerminal(out)
+	}
+	return false
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -51,8 +51,8 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			}
 			conv.AllResources = g.allResources
 			opts := engine.UpOptions{Converge: conv,
-				Services: args, Detach: o.detach, NoColor: o.noColor || g.noColor(),
-				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Pull: o.pull,
+				Services: args, Detach: o.detach, NoColor: o.noColor || !g.colors(cmd.OutOrStdout()),
+				NoLogPrefix: o.noLogPrefix, Timestamps: o.timestamps, Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Pull: o.pull,
 				QuietBuild: o.quietBuild, QuietPull: o.quietPull, AssumeYes: o.yes,
 			}
 			if opts.Build, err = o.build.policy(); err != nil {

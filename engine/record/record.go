@@ -76,6 +76,7 @@ type Record struct {
 	Networks    []Attachment           `json:"networks"`
 	StopTimeout *time.Duration         `json:"stop_timeout,omitempty"`
 	Ports       []networks.PortMapping `json:"ports,omitempty"`        // published; host ports fixed at create
+	Exposed     []string               `json:"exposed,omitempty"`      // "80/tcp": the image's EXPOSE, expose and ports' targets
 	ExtraHosts  []string               `json:"extra_hosts,omitempty"`  // "ip\tname" lines for /etc/hosts
 	NetworkMode string                 `json:"network_mode,omitempty"` // "", host, none or container:<id>
 	Links       map[string]string      `json:"links,omitempty"`        // links: alias -> service or container name

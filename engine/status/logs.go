@@ -23,6 +23,7 @@ type LogsOptions struct {
 	// Since and Until (--since, --until) bound the lines by time; zero: no bound.
 	Since, Until time.Time
 	Out          io.Writer // where the lines go
+	Err          io.Writer // where the containers' stderr lines go (Compose: formatter/logs.go, Err)
 }
 
 // wanted reports whether a container is one the options select.
@@ -40,7 +41,7 @@ func (r *Reporter) Logs(ctx context.Context, project string, opts LogsOptions) e
 	}
 	recs = slices.DeleteFunc(recs, func(rec *record.Record) bool { return !opts.wanted(rec) })
 	read := logs.ReadOptions{Tail: opts.Tail, Since: opts.Since, Until: opts.Until}
-	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps})
+	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
 	for _, rec := range recs {
 		printer.Register(rec.DisplayName())
 	}

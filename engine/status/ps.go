@@ -15,7 +15,6 @@ import (
 	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
-	"github.com/composer-dev/compose/networks"
 )
 
 // PsOptions are the flags of `compose ps`.
@@ -142,27 +141,10 @@ func summarize(r *record.Record, st supervisor.State, now time.Time) Summary {
 		Labels: strings.Join(labels, ","), Networks: strings.Join(nets, ","), Publishers: []PortPublisher{},
 	}
 	if st.Status == supervisor.StatusRunning || st.Status == statusPaused {
-		var ports []string
-		for _, m := range r.Ports {
-			ip := m.HostIP
-			if ip == "" {
-				ip = "0.0.0.0"
-			}
-			ports = append(ports, portText(m))
-			s.Publishers = append(s.Publishers, PortPublisher{URL: ip, TargetPort: int(m.ContainerPort), PublishedPort: int(m.HostPort), Protocol: m.Protocol})
-		}
-		s.Ports = strings.Join(ports, ", ")
+		ports := containerPorts(r)
+		s.Ports, s.Publishers = displayPorts(ports), publishers(ports)
 	}
 	return s
-}
-
-// portText is Docker's PORTS column entry: "0.0.0.0:8080->80/tcp".
-func portText(m networks.PortMapping) string {
-	ip := m.HostIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	return fmt.Sprintf("%s:%d->%d/%s", ip, m.HostPort, m.ContainerPort, m.Protocol)
 }
 
 // statusText is Docker's human status: "Up 5 seconds", "Exited (0) 2 minutes ago".

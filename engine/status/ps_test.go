@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 )
@@ -129,9 +130,38 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-func TestPortText(t *testing.T) {
-	if got := portText(networks.PortMapping{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}); got != "0.0.0.0:8080->80/tcp" {
-		t.Fatal(got)
+// TestPorts: the PORTS column as the docker CLI's DisplayablePorts writes
+// it from Compose's publishers, and Publishers ordered by container port
+// (pkg/compose/ps.go). An exposed port that is not published is "80/tcp",
+// {"URL":"","TargetPort":80,"PublishedPort":0,"Protocol":"tcp"}.
+func TestPorts(t *testing.T) {
+	r := &record.Record{
+		Ports: []networks.PortMapping{
+			{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+			{HostIP: "127.0.0.1", HostPort: 9000, ContainerPort: 9000, Protocol: "tcp"},
+			{HostPort: 9001, ContainerPort: 9001, Protocol: "tcp"},
+			{HostPort: 9002, ContainerPort: 9002, Protocol: "tcp"},
+		},
+		Exposed: []string{"53/udp", "80/tcp", "3000/tcp", "3001/tcp", "3003/tcp", "9000/tcp"},
+	}
+	ports := containerPorts(r)
+	// Docker's order: a range closed by a gap comes first, then the open
+	// groups in the order they began, then mappings to other host ports.
+	want := "3000-3001/tcp, 53/udp, 3003/tcp, 127.0.0.1:9000->9000/tcp, 0.0.0.0:9001-9002->9001-9002/tcp, 0.0.0.0:8080->80/tcp"
+	if got := displayPorts(ports); got != want {
+		t.Errorf("PORTS\n got %q\nwant %q", got, want)
+	}
+	pubs := publishers(ports)
+	if pubs[0] != (PortPublisher{TargetPort: 53, Protocol: "udp"}) || pubs[1] != (PortPublisher{URL: "0.0.0.0", TargetPort: 80, PublishedPort: 8080, Protocol: "tcp"}) {
+		t.Errorf("Publishers start %+v", pubs[:2])
+	}
+	for i := 1; i < len(pubs); i++ {
+		if pubs[i].TargetPort < pubs[i-1].TargetPort {
+			t.Errorf("Publishers not ordered by TargetPort: %+v", pubs)
+		}
+	}
+	if got := displayPorts(containerPorts(&record.Record{Exposed: []string{"80/tcp"}})); got != "80/tcp" {
+		t.Errorf("exposed only: %q", got)
 	}
 }
 
