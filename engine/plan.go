@@ -77,6 +77,9 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
 		}
+		if err := specgen.CheckService(svc); err != nil {
+			return nil, err
+		}
 		if err := specgen.CheckNetworking(p, svc); err != nil {
 			return nil, err
 		}

@@ -274,6 +274,9 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 	if err != nil {
 		return err
 	}
+	if rec.Exposed, err = specgen.Exposed(svc, img.Config); err != nil {
+		return err
+	}
 	storage, err := e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
 	if err != nil {
 		return err

@@ -80,8 +80,11 @@ type Record struct {
 	NetworkMode string                 `json:"network_mode,omitempty"` // "", host, none or container:<id>
 	Links       map[string]string      `json:"links,omitempty"`        // links: alias -> service or container name
 	DNS         []string               `json:"dns,omitempty"`          // the service's dns: upstreams of the embedded DNS for it
-	Spec        runspec.Spec           `json:"spec"`
-	Volumes     []VolumeRef            `json:"volumes,omitempty"` // storage mounts that outlive it
+	// Exposed are the container's exposed ports, "80/tcp", as Docker's
+	// Config.ExposedPorts: the image's EXPOSE, `expose` and `ports` targets.
+	Exposed []string     `json:"exposed,omitempty"`
+	Spec    runspec.Spec `json:"spec"`
+	Volumes []VolumeRef  `json:"volumes,omitempty"` // storage mounts that outlive it
 
 	// Dir is the container's directory (not saved: it is where the record is).
 	Dir string `json:"-"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,10 +47,13 @@ func ExtraHosts(svc types.ServiceConfig, gateway string) ([]string, error) {
 }
 
 // Links maps each link's alias to its target ("db:database" gives
-// database -> db; "db" alone adds no new name).
+// database -> db; "db" alone adds no new name). external_links name
+// containers outside the project the same way: like Docker Compose
+// (getLinks), they become links to that container's name, which the
+// embedded DNS answers on the networks the two share.
 func Links(svc types.ServiceConfig) map[string]string {
 	var out map[string]string
-	for _, l := range svc.Links {
+	for _, l := range append(slices.Clone(svc.Links), svc.ExternalLinks...) {
 		target, alias, ok := strings.Cut(l, ":")
 		if !ok || alias == target {
 			continue
