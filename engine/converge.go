@@ -92,6 +92,16 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 	img := pl.images[svc.Name]
 	recreated := false
 	timeout := stopTimeout(svc, nil)
+	needPreStart := !pl.opts.NoStart && preStartNeeded(svc, steps)
+	// preStart runs the service's pre_start hooks before the first of its
+	// containers starts, against that one (the lowest number).
+	preStart := func(r *record.Record) error {
+		if !needPreStart {
+			return nil
+		}
+		needPreStart = false
+		return e.runPreStart(ctx, pl.project, svc, r, img)
+	}
 	var err error
 	for _, s := range steps {
 		var r *record.Record
@@ -132,11 +142,19 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 				return recreated, err
 			}
 			if p != nil {
+				if err := preStart(p.rec); err != nil {
+					p.cancel()
+					ahead.started()
+					return recreated, err
+				}
 				e.progress("Container", p.rec.Name, "Starting")
 				err := p.release()
 				ahead.started()
 				if err != nil {
 					return recreated, fmt.Errorf("container %s: %w", p.rec.Name, err)
+				}
+				if err := e.postStart(ctx, p.rec); err != nil {
+					return recreated, err
 				}
 				e.progress("Container", p.rec.Name, "Started")
 				continue
@@ -147,6 +165,9 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 		}
 		if pl.opts.NoStart {
 			continue
+		}
+		if err := preStart(r); err != nil {
+			return recreated, err
 		}
 		if err := e.startRecord(ctx, r); err != nil {
 			return recreated, err

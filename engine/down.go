@@ -52,6 +52,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		}
 		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
 	}
+	e.useHooksOf(p)
 	e.beginProgress("Running")
 	defer e.endProgress()
 	ids := make([]string, len(recs))

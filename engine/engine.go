@@ -60,6 +60,8 @@ type Engine struct {
 	pmu          sync.Mutex
 	pw           progress.Writer // the display of the running operation, if any
 	dryRun       bool
+
+	hooks hookState // the lifecycle hooks of the running command (hooks.go)
 }
 
 // New opens the engine's state under opts.Root. It needs root privileges.

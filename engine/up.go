@@ -116,6 +116,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 		lock.Unlock()
 		return err
 	}
+	e.useHooksOf(pl.project)
+	if !opts.Detach && !opts.Wait {
+		e.captureHookOutput()
+	}
 	e.beginProgress("Running")
 	err = e.removeOrphans(ctx, orphans)
 	if err == nil {
@@ -349,6 +353,9 @@ func (e *Engine) startRecord(ctx context.Context, r *record.Record) error {
 	if err := e.would(func() error { return e.runtime.Start(ctx, r.Spec) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
+	if err := e.postStart(ctx, r); err != nil { // Docker reports Started after them
+		return err
+	}
 	e.progress("Container", r.Name, "Started")
 	return nil
 }
@@ -366,6 +373,9 @@ func (e *Engine) stopWith(ctx context.Context, r *record.Record, timeout time.Du
 	}
 	e.progress("Container", r.Name, "Stopping")
 	e.resumePaused(ctx, []*record.Record{r}) // a frozen process would never see the stop signal
+	if err := e.preStop(ctx, r); err != nil { // a failed pre_stop leaves it running, as in Docker
+		return err
+	}
 	if err := e.would(func() error { return stop(ctx, r.Dir, timeout) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}

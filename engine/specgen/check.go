@@ -22,5 +22,13 @@ func CheckService(svc types.ServiceConfig) error {
 	if _, err := Exposed(svc, v1.Config{}); err != nil {
 		return err
 	}
+	for i, h := range svc.PreStart {
+		if h.PerReplica { // Docker Compose's own refusal (pkg/compose/pre_start.go)
+			return fmt.Errorf("service %q pre_start[%d]: per_replica is not yet supported; remove per_replica or set it to false: %w", svc.Name, i, errdefs.ErrInvalidArgument)
+		}
+		if err := CheckService(types.ServiceConfig{Name: svc.Name, ContainerSpec: h.ContainerSpec}); err != nil {
+			return fmt.Errorf("pre_start[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
