@@ -372,7 +372,7 @@ func (e *Engine) stopWith(ctx context.Context, r *record.Record, timeout time.Du
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")
-	e.resumePaused(ctx, []*record.Record{r}) // a frozen process would never see the stop signal
+	e.resumePaused(ctx, []*record.Record{r})  // a frozen process would never see the stop signal
 	if err := e.preStop(ctx, r); err != nil { // a failed pre_stop leaves it running, as in Docker
 		return err
 	}
