@@ -14,6 +14,7 @@ import (
 	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
+	"github.com/composer-dev/compose/networks"
 	"github.com/composer-dev/compose/project"
 )
 
@@ -210,7 +211,14 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 			e.progress("Network", nw.Name, "Created")
 		}
 	}
-	if len(pl.networks) > 0 {
+	if pl.defaultBridge {
+		// Like Docker's bridge network, it belongs to no project: down leaves it.
+		opts := networks.Options{DefaultBridge: true}
+		if err := e.would(func() error { _, err := e.nets.EnsureWith(ctx, specgen.DefaultBridgeNetwork, opts); return err }); err != nil {
+			return fmt.Errorf("network %s: %w", specgen.DefaultBridgeNetwork, err)
+		}
+	}
+	if len(pl.networks) > 0 || pl.defaultBridge {
 		if err := e.would(func() error { return e.nets.EnsureDNS(ctx) }); err != nil {
 			return fmt.Errorf("dns server: %w", err)
 		}

@@ -41,6 +41,9 @@ type plan struct {
 	// names are the containers each service has once converged.
 	names    map[string][]string
 	diverged []string // networks whose options changed: recreated (networks.go)
+	// defaultBridge: a service has network_mode: bridge, which joins the
+	// host's default bridge network.
+	defaultBridge bool
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -83,6 +86,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if err := specgen.CheckNetworking(p, svc); err != nil {
 			return nil, err
 		}
+		pl.defaultBridge = pl.defaultBridge || specgen.DefaultBridge(svc)
 		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
 		}

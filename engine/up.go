@@ -311,6 +311,8 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 		if c := svc.Networks[key]; c != nil {
 			aliases = append(aliases, c.Aliases...)
 			att.IPv4Address, att.IPv6Address, att.MacAddress = c.Ipv4Address, c.Ipv6Address, c.MacAddress
+			att.InterfaceName, att.LinkLocalIPs, att.GwPriority = c.InterfaceName, c.LinkLocalIPs, c.GatewayPriority
+			att.Sysctls = specgen.EndpointSysctls(c)
 		}
 		if len(rec.Networks) == 0 && att.MacAddress == "" {
 			att.MacAddress = svc.MacAddress
@@ -322,6 +324,14 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 				nameserver = n.Gateway
 			}
 		}
+	}
+	if specgen.DefaultBridge(svc) {
+		// Docker's default bridge: one network for the host, no names on it.
+		rec.Networks = []record.Attachment{{Network: specgen.DefaultBridgeNetwork, MacAddress: svc.MacAddress}}
+		if n, err := e.nets.Get(specgen.DefaultBridgeNetwork); err == nil {
+			nameserver = n.Gateway
+		}
+		svc.NetworkMode = ""
 	}
 	mode, target, err := e.resolveNetworkMode(p.Name, svc.NetworkMode)
 	if err != nil {
