@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"golang.org/x/sync/errgroup"
@@ -202,17 +203,20 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 			if img == nil {
 				return fmt.Errorf("service %q: pull_policy build needs a build section (or --no-build was given and no image %q is stored): %w", name, svc.Image, errdefs.ErrInvalidArgument)
 			}
-		case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent, "daily", "weekly", types.PullPolicyRefresh:
+		default:
+			if refreshPolicy(policy) {
+				after, err := refreshAfter(svc)
+				if err != nil {
+					return err
+				}
+				if img != nil && refreshDue(img, after, time.Now()) {
+					toPull = append(toPull, svc) // old: pulled again (a failure keeps it)
+					break
+				}
+			}
 			if img == nil && svc.Build != nil && bp != BuildNever {
 				toBuild = append(toBuild, svc) // as Compose does: build what is missing
 			} else if img == nil && !built[svc.Image] {
-				toPull = append(toPull, svc)
-			}
-		default:
-			if !strings.HasPrefix(policy, "every_") {
-				return fmt.Errorf("service %q: invalid pull policy %q: %w", name, policy, errdefs.ErrInvalidArgument)
-			}
-			if img == nil {
 				toPull = append(toPull, svc)
 			}
 		}
