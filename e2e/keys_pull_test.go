@@ -46,3 +46,50 @@ func TestPullPolicyRefresh(t *testing.T) {
 		return strings.Contains(c.must("--progress", "plain", "up", "-d").stderr, "app  Pulled")
 	})
 }
+
+// TestBuildKeys: build.ulimits set the RUN steps' limits (BuildKit's
+// --ulimit), build.no_cache_filter rebuilds the named stages while the
+// others come from the cache (BuildKit's --no-cache-filter), and
+// build.cache_from, which needs BuildKit's cache import, is named in a
+// warning rather than dropped in silence.
+func TestBuildKeys(t *testing.T) {
+	c := newProject(t, `
+services:
+  app:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox AS base
+        RUN echo base > /base
+        FROM base AS final
+        RUN echo "nofile $(ulimit -Sn) $(ulimit -Hn)" > /limits
+      ulimits:
+        nofile: {soft: 1111, hard: 2222}
+      no_cache_filter: [final]
+      cache_from: ["type=registry,ref=example/app:cache"]
+    command: ["cat", "/limits"]
+`)
+	first := c.must("build")
+	if !strings.Contains(first.stderr, `service "app": build.cache_from is ignored`) {
+		t.Errorf("no warning about cache_from:\n%s", first.stderr)
+	}
+	second := c.must("build")
+	var cached, ran []string
+	lines := strings.Split(second.stderr, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, " RUN ") || i+1 >= len(lines) {
+			continue
+		}
+		if strings.HasSuffix(lines[i+1], " CACHED") {
+			cached = append(cached, l)
+		} else {
+			ran = append(ran, l)
+		}
+	}
+	if len(cached) != 1 || !strings.Contains(cached[0], "echo base") || len(ran) != 1 || !strings.Contains(ran[0], "ulimit") {
+		t.Errorf("want the base stage's RUN cached and the final stage's rebuilt:\n%s", second.stderr)
+	}
+	if r := c.must("run", "--rm", "app"); strings.TrimSpace(r.stdout) != "nofile 1111 2222" {
+		t.Errorf("RUN limits: %s", r)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -70,6 +71,7 @@ func (r *run) stage(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	st.uncached = s.Name != "" && slices.ContainsFunc(r.opts.NoCacheFilter, func(f string) bool { return strings.EqualFold(f, s.Name) })
 	cmds := s.Commands
 	if len(st.onbuild) > 0 {
 		triggers, err := parseTriggers(st.onbuild)
