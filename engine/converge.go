@@ -35,6 +35,9 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	hashes := map[string]string{}
 	for _, name := range pl.graph.Services() {
 		svc := p.Services[name]
+		if svc.Provider != nil {
+			continue
+		}
 		hash, err := project.ConfigHash(svc)
 		if err != nil {
 			return err
@@ -56,6 +59,7 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	defer ahead.cancelRest()
 	var mu sync.Mutex
 	recreated := map[string]bool{}
+	provided := map[string][]types.MappingWithEquals{} // provider variables, by dependent service
 	wasRecreated := func(s string) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -63,6 +67,24 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	}
 	return pl.graph.Walk(ctx, graph.Up, 0, func(ctx context.Context, name string) error {
 		svc := p.Services[name]
+		mu.Lock() // what the providers it depends on gave it
+		for _, extra := range provided[name] {
+			svc = withEnv(svc, extra)
+		}
+		mu.Unlock()
+		if svc.Provider != nil {
+			vars, err := e.runProvider(ctx, p, svc, "up")
+			if err != nil {
+				return err
+			}
+			env := e.providerEnv(p, svc, vars)
+			mu.Lock()
+			for dependent, extra := range env {
+				provided[dependent] = append(provided[dependent], extra)
+			}
+			mu.Unlock()
+			return nil
+		}
 		if !pl.opts.NoStart {
 			if err := e.waitDependencies(ctx, pl, svc); err != nil {
 				return err

@@ -212,7 +212,10 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	if p != nil {
 		g, _ = graph.New(p)
 	}
-	return e.stopProject(ctx, g, recs, timeout)
+	if err := e.stopProject(ctx, g, recs, timeout); err != nil {
+		return err
+	}
+	return e.providersDo(ctx, p, g, "stop", services...) // when a provider can stop
 }
 
 func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {

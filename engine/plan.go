@@ -77,6 +77,15 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", name, errdefs.ErrNotFound)
 		}
+		if err := checkModels(p, svc); err != nil {
+			return nil, err
+		}
+		if svc.Provider != nil { // run by its provider program: no container
+			if _, err := providerProgram(svc); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
 		}
@@ -112,6 +121,20 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 	}
 	sort.Strings(pl.networks)
 	return pl, nil
+}
+
+// checkModels refuses the models a service uses: Docker Compose has them
+// run by Docker Model Runner (the docker-model plugin and the engine's
+// model runner), which this engine does not have.
+func checkModels(p *types.Project, svc types.ServiceConfig) error {
+	for _, ref := range sortedNames(svc.Models) {
+		name := ref
+		if m, ok := p.Models[ref]; ok && m.Name != "" {
+			name = m.Name
+		}
+		return fmt.Errorf("service %q: model %q: models need Docker Model Runner, which this engine does not have: %w", svc.Name, name, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 // projectCopy is a copy of p whose services can be changed (scale, image

@@ -180,6 +180,9 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 		if err != nil {
 			return err
 		}
+		if svc.Provider != nil {
+			continue // no image: its provider runs it
+		}
 		policy := svc.PullPolicy
 		if svc.Build != nil && bp != BuildNever && (bp == BuildAlways || policy == types.PullPolicyBuild) {
 			toBuild = append(toBuild, svc)
@@ -257,8 +260,7 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 			}
 			pl.images[name] = img
 		}
-		if pl.images[name] == nil { // a service with build: whose pull failed, with --no-build
-			svc, _ := pl.project.GetService(name)
+		if svc, _ := pl.project.GetService(name); pl.images[name] == nil && svc.Provider == nil { // a service with build: whose pull failed, with --no-build
 			return fmt.Errorf("service %q: image %q not found (--no-build): %w", name, svc.Image, errdefs.ErrNotFound)
 		}
 	}
