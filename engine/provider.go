@@ -158,18 +158,19 @@ func (e *Engine) runProvider(ctx context.Context, p *types.Project, svc types.Se
 	if err != nil {
 		return vars, err
 	}
+	doing, done := providerStatus(command)
+	if e.dryRun { // the program is not run, not even for its metadata
+		e.event(progress.Event{ID: svc.Name, Text: doing, Status: progress.Working})
+		e.event(progress.Event{ID: svc.Name, Text: done, Status: progress.Done})
+		return vars, nil
+	}
 	env := p.Environment.Values()
 	meta := providerMetadataOf(ctx, program, env)
 	args, run, err := providerArgs(p, svc, command, meta)
 	if err != nil || !run {
 		return vars, err
 	}
-	doing, done := providerStatus(command)
 	e.event(progress.Event{ID: svc.Name, Text: doing, Status: progress.Working})
-	if e.dryRun {
-		e.event(progress.Event{ID: svc.Name, Text: done, Status: progress.Done})
-		return vars, nil
-	}
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
