@@ -382,8 +382,10 @@ func (e *Engine) stopWith(ctx context.Context, r *record.Record, timeout time.Du
 		return nil
 	}
 	e.progress("Container", r.Name, "Stopping")
-	e.resumePaused(ctx, []*record.Record{r})  // a frozen process would never see the stop signal
-	if err := e.preStop(ctx, r); err != nil { // a failed pre_stop leaves it running, as in Docker
+	// A frozen process would never see the stop signal (nor run pre_stop).
+	e.resumePaused(ctx, []*record.Record{r})
+	// As in Docker Compose, a failed pre_stop leaves the container running.
+	if err := e.preStop(ctx, r); err != nil {
 		return err
 	}
 	if err := e.would(func() error { return stop(ctx, r.Dir, timeout) }); err != nil {
