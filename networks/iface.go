@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -131,9 +130,5 @@ func writeIfaceSysctl(ifName, s string) error {
 			parts[i] = ifName
 		}
 	}
-	path := filepath.Join(append([]string{"/proc/sys"}, parts...)...)
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s: %w", strings.Replace(key, IfnamePlaceholder, ifName, 1), err)
-	}
-	return nil
+	return writeSysctl(filepath.Join(parts...), value)
 }
