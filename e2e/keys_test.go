@@ -234,7 +234,10 @@ services:
     pre_stop:
       - command: ["sh", "-c", "exit 5"]
 `)
-		t.Cleanup(func() { c.run("kill") }) // first: a running web would fail the cleanup's down
+		t.Cleanup(func() { // first: a running web would fail the cleanup's down
+			c.run("kill")
+			testutil.Eventually(t, 10*time.Second, "web to be killed", func() bool { return c.stateOf("web") != "running" })
+		})
 		c.must("up", "-d")
 		for _, cmd := range [][]string{{"stop"}, {"down"}} {
 			r := c.run(cmd...)

@@ -130,22 +130,27 @@ func (e *Engine) postStart(ctx context.Context, r *record.Record) error {
 		return nil
 	}
 	for _, hook := range svc.PostStart {
-		if err := e.execHook(ctx, r, svc, hook); err != nil {
+		if _, err := e.execHook(ctx, r, svc, hook); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// preStop runs the service's pre_stop hooks in r while it still runs;
-// Docker Compose skips them for a container that is not running.
+// preStop runs the service's pre_stop hooks in r while it still runs.
+// A hook that cannot be exec'd (the container stopped meanwhile) is
+// skipped: Docker Compose ignores the daemon's "not running" there.
 func (e *Engine) preStop(ctx context.Context, r *record.Record) error {
 	svc, ok := e.hookService(r)
 	if !ok || len(svc.PreStop) == 0 || !isRunning(r) {
 		return nil
 	}
 	for _, hook := range svc.PreStop {
-		if err := e.execHook(ctx, r, svc, hook); err != nil {
+		ran, err := e.execHook(ctx, r, svc, hook)
+		if !ran {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -153,8 +158,9 @@ func (e *Engine) preStop(ctx context.Context, r *record.Record) error {
 }
 
 // execHook execs one post_start or pre_stop hook in r with the hook's
-// user, privileges, working directory and environment.
-func (e *Engine) execHook(ctx context.Context, r *record.Record, svc types.ServiceConfig, hook types.ServiceHook) error {
+// user, privileges, working directory and environment; ran is false when
+// it could not be exec'd at all.
+func (e *Engine) execHook(ctx context.Context, r *record.Record, svc types.ServiceConfig, hook types.ServiceHook) (ran bool, err error) {
 	out := e.newHookOutput(r.DisplayName() + " ->")
 	stdout, stderr := out.writers()
 	code, err := e.runtime.Exec(ctx, r.Dir, container.ExecSpec{
@@ -163,12 +169,12 @@ func (e *Engine) execHook(ctx context.Context, r *record.Record, svc types.Servi
 	})
 	out.flush()
 	if err != nil {
-		return fmt.Errorf("container %s: %s hook: %w", r.Name, svc.Name, err)
+		return false, fmt.Errorf("container %s: %s hook: %w", r.Name, svc.Name, err)
 	}
 	if code != 0 {
-		return hookFailed(fmt.Sprintf("%s hook exited with status %d", svc.Name, code), out.tail())
+		return true, hookFailed(fmt.Sprintf("%s hook exited with status %d", svc.Name, code), out.tail())
 	}
-	return nil
+	return true, nil
 }
 
 // hookFailed is Docker Compose's error for a failed hook: its message,
