@@ -54,6 +54,9 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 		}
 	}
 	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
+	for _, l := range e.takeHookLines() { // what hooks printed while starting
+		printer.Print(l.source, logs.Entry{Stream: "stdout", Time: time.Now(), Line: l.line})
+	}
 	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowing()
 	exits := make(chan status.Exit)

@@ -14,8 +14,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/engine/build"
+	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/engine/record"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/progress"
 )
@@ -126,6 +128,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, opts BuildOptions)
 		if err != nil {
 			return err
 		}
+		e.warn(svc.Name, buildWarnings(svc)...)
 		bo.NoCache = bo.NoCache || opts.NoCache
 		bo.Pull = bo.Pull || opts.Pull
 		bo.Out = out
@@ -169,6 +172,7 @@ func (e *Engine) buildServices(ctx context.Context, pl *plan, svcs []types.Servi
 		if err != nil {
 			return err
 		}
+		e.warn(svc.Name, buildWarnings(svc)...)
 		bo.Out = e.out
 		if e.progressMode == progress.ModeQuiet || pl.quietBuild {
 			bo.Out = io.Discard
@@ -288,6 +292,10 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 	default:
 		return build.Options{}, fmt.Errorf("service %q: build.network %q: only host (the default) and none are supported: %w", svc.Name, bc.Network, errdefs.ErrInvalidArgument)
 	}
+	ulimits, err := buildUlimits(svc)
+	if err != nil {
+		return build.Options{}, err
+	}
 	// As Compose labels the images it builds.
 	labels := map[string]string{record.LabelVersion: Version, record.LabelProject: p.Name, record.LabelService: svc.Name}
 	for k, v := range bc.Labels {
@@ -297,8 +305,44 @@ func buildOptions(p *types.Project, svc types.ServiceConfig, extraArgs map[strin
 		ExtraHosts: bc.ExtraHosts, ShmSize: int64(bc.ShmSize), Network: network, Privileged: bc.Privileged,
 		Secrets: secrets, NamedContexts: named, Context: ctxDir, Dockerfile: bc.Dockerfile, DockerfileInline: bc.DockerfileInline,
 		Args: args, Target: bc.Target, Labels: labels, Tags: tags,
-		NoCache: bc.NoCache, Pull: bc.Pull, Name: svc.Name,
+		NoCache: bc.NoCache, NoCacheFilter: bc.NoCacheFilter, Ulimits: ulimits, Pull: bc.Pull, Name: svc.Name,
 	}, nil
+}
+
+// buildUlimits are build.ulimits as the RUN steps' resource limits.
+func buildUlimits(svc types.ServiceConfig) ([]runspec.Ulimit, error) {
+	var out []runspec.Ulimit
+	for _, name := range sortedNames(svc.Build.Ulimits) {
+		c := svc.Build.Ulimits[name]
+		if c == nil {
+			continue
+		}
+		u := runspec.Ulimit{Name: name, Soft: int64(c.Soft), Hard: int64(c.Hard)}
+		if c.Single != 0 {
+			u.Soft, u.Hard = int64(c.Single), int64(c.Single)
+		}
+		if err := container.CheckUlimit(u); err != nil {
+			return nil, fmt.Errorf("service %q: build.ulimits: %w", svc.Name, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// buildWarnings are the lines said about what a build of svc leaves out:
+// Docker's BuildKit imports (cache_from) and exports (cache_to) build
+// caches; this builder keeps its own step cache only.
+func buildWarnings(svc types.ServiceConfig) []string {
+	var out []string
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"cache_from", len(svc.Build.CacheFrom) > 0}, {"cache_to", len(svc.Build.CacheTo) > 0}} {
+		if k.set {
+			out = append(out, fmt.Sprintf("service %q: build.%s is ignored: the builder reuses its own step cache only", svc.Name, k.name))
+		}
+	}
+	return out
 }
 
 // buildSecrets reads the secrets a service's build may mount (`build.secrets`

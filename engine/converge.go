@@ -14,6 +14,7 @@ import (
 	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/graph"
+	"github.com/composer-dev/compose/networks"
 	"github.com/composer-dev/compose/project"
 )
 
@@ -34,6 +35,9 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	hashes := map[string]string{}
 	for _, name := range pl.graph.Services() {
 		svc := p.Services[name]
+		if svc.Provider != nil {
+			continue
+		}
 		hash, err := project.ConfigHash(svc)
 		if err != nil {
 			return err
@@ -55,6 +59,7 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	defer ahead.cancelRest()
 	var mu sync.Mutex
 	recreated := map[string]bool{}
+	provided := map[string][]types.MappingWithEquals{} // provider variables, by dependent service
 	wasRecreated := func(s string) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -62,6 +67,24 @@ func (e *Engine) converge(ctx context.Context, pl *plan) error {
 	}
 	return pl.graph.Walk(ctx, graph.Up, e.limit(0), func(ctx context.Context, name string) error {
 		svc := p.Services[name]
+		mu.Lock() // what the providers it depends on gave it
+		for _, extra := range provided[name] {
+			svc = withEnv(svc, extra)
+		}
+		mu.Unlock()
+		if svc.Provider != nil {
+			vars, err := e.runProvider(ctx, p, svc, "up")
+			if err != nil {
+				return err
+			}
+			env := e.providerEnv(p, svc, vars)
+			mu.Lock()
+			for dependent, extra := range env {
+				provided[dependent] = append(provided[dependent], extra)
+			}
+			mu.Unlock()
+			return nil
+		}
 		if !pl.opts.NoStart {
 			if err := e.waitDependencies(ctx, pl, svc); err != nil {
 				return err
@@ -92,6 +115,16 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 	img := pl.images[svc.Name]
 	recreated := false
 	timeout := stopTimeout(svc, nil)
+	needPreStart := !pl.opts.NoStart && preStartNeeded(svc, steps)
+	// preStart runs the service's pre_start hooks before the first of its
+	// containers starts, against that one (the lowest number).
+	preStart := func(r *record.Record) error {
+		if !needPreStart {
+			return nil
+		}
+		needPreStart = false
+		return e.runPreStart(ctx, pl.project, svc, r, img)
+	}
 	var err error
 	for _, s := range steps {
 		var r *record.Record
@@ -132,11 +165,19 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 				return recreated, err
 			}
 			if p != nil {
+				if err := preStart(p.rec); err != nil {
+					p.cancel()
+					ahead.started()
+					return recreated, err
+				}
 				e.progress("Container", p.rec.Name, "Starting")
 				err := p.release()
 				ahead.started()
 				if err != nil {
 					return recreated, fmt.Errorf("container %s: %w", p.rec.Name, err)
+				}
+				if err := e.postStart(ctx, p.rec); err != nil {
+					return recreated, err
 				}
 				e.progress("Container", p.rec.Name, "Started")
 				continue
@@ -147,6 +188,9 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 		}
 		if pl.opts.NoStart {
 			continue
+		}
+		if err := preStart(r); err != nil {
+			return recreated, err
 		}
 		if err := e.startRecord(ctx, r); err != nil {
 			return recreated, err
@@ -189,7 +233,14 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 			e.progress("Network", nw.Name, "Created")
 		}
 	}
-	if len(pl.networks) > 0 {
+	if pl.defaultBridge {
+		// Like Docker's bridge network, it belongs to no project: down leaves it.
+		opts := networks.Options{DefaultBridge: true}
+		if err := e.would(func() error { _, err := e.nets.EnsureWith(ctx, specgen.DefaultBridgeNetwork, opts); return err }); err != nil {
+			return fmt.Errorf("network %s: %w", specgen.DefaultBridgeNetwork, err)
+		}
+	}
+	if len(pl.networks) > 0 || pl.defaultBridge {
 		if err := e.would(func() error { return e.nets.EnsureDNS(ctx) }); err != nil {
 			return fmt.Errorf("dns server: %w", err)
 		}

@@ -55,6 +55,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 		}
 		recs = e.withoutOrphans(p, recs, opts.RemoveOrphans)
 	}
+	e.useHooksOf(p)
 	if len(opts.Services) > 0 {
 		if recs, err = downSelection(p, g, recs, opts); err != nil {
 			return err
@@ -68,6 +69,9 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	}
 	veths := e.nets.HostVeths(ids)
 	errs := []error{e.takeDown(ctx, g, recs, opts.Timeout)}
+	if err := e.providersDo(ctx, p, g, "down"); err != nil {
+		errs = append(errs, err)
+	}
 	if left, err := e.containers(name); err == nil && len(left) == 0 {
 		e.records.Forget(name) // the index of a project that is gone
 	}

@@ -73,6 +73,8 @@ type Engine struct {
 	parallel     int    // at most this many operations at once; <= 0: no bound
 	sep          string // between project, service and number in names
 	verbose      bool
+
+	hooks hookState // the lifecycle hooks of the running command (hooks.go)
 }
 
 // New opens the engine's state under opts.Root. It needs root privileges.

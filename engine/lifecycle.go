@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -133,14 +134,45 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
 	}
+	e.useHooksOf(p)
 	for _, s := range serviceOrder(p, recs) {
-		for _, r := range recs {
-			if r.Service != s || isRunning(r) {
-				continue
-			}
-			if err := e.startRecord(ctx, r); err != nil {
-				return err
-			}
+		if err := e.startService(ctx, p, s, recs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startService starts the stopped containers of service among recs, after
+// its pre_start hooks when none of them runs (as Docker Compose decides).
+func (e *Engine) startService(ctx context.Context, p *types.Project, service string, recs []*record.Record) error {
+	var stopped []*record.Record
+	running := false
+	for _, r := range recs {
+		switch {
+		case r.Service != service:
+		case isRunning(r):
+			running = true
+		default:
+			stopped = append(stopped, r)
+		}
+	}
+	if len(stopped) == 0 {
+		return nil
+	}
+	if svc, ok := e.hookService(stopped[0]); ok && !running && len(svc.PreStart) > 0 {
+		first := slices.MinFunc(stopped, func(a, b *record.Record) int { return a.Number - b.Number })
+		img, err := e.images.Get(serviceImage(p, svc))
+		if err != nil {
+			return fmt.Errorf("service %q: %w", service, err)
+		}
+		if err := e.runPreStart(ctx, p, svc, first, img); err != nil {
+			return err
+		}
+	}
+	for _, r := range stopped {
+		if err := e.startRecord(ctx, r); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -195,11 +227,15 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 		return err
 	}
 	e.resumePaused(ctx, recs)
+	e.useHooksOf(p)
 	var g *graph.Graph
 	if p != nil {
 		g, _ = graph.New(p)
 	}
-	return e.stopProject(ctx, g, recs, timeout)
+	if err := e.stopProject(ctx, g, recs, timeout); err != nil {
+		return err
+	}
+	return e.providersDo(ctx, p, g, "stop", services...) // when a provider can stop
 }
 
 func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {
@@ -247,10 +283,14 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 		return err
 	}
 	e.resumePaused(ctx, recs)
+	e.useHooksOf(p)
 	for _, s := range serviceOrder(p, recs) {
 		for _, r := range recs {
 			if r.Service != s {
 				continue
+			}
+			if err := e.preStop(ctx, r); err != nil { // Docker runs pre_stop, then restarts
+				return err
 			}
 			e.progress("Container", r.Name, "Restarting")
 			err := e.would(func() error {
@@ -263,6 +303,9 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 				return fmt.Errorf("container %s: %w", r.Name, err)
 			}
 			e.progress("Container", r.Name, "Started")
+			if err := e.postStart(ctx, r); err != nil { // and post_start once it runs again
+				return err
+			}
 		}
 	}
 	return nil

@@ -49,6 +49,9 @@ type plan struct {
 	diverged []string // networks whose options changed: recreated (networks.go)
 	// run: the plan is `run`'s, whose progress Compose heads "run", not "up".
 	run bool
+	// defaultBridge: a service has network_mode: bridge, which joins the
+	// host's default bridge network.
+	defaultBridge bool
 }
 
 // operation names the command in the progress display's header.
@@ -90,12 +93,25 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", name, errdefs.ErrNotFound)
 		}
+		if err := checkModels(p, svc); err != nil {
+			return nil, err
+		}
+		if svc.Provider != nil { // run by its provider program: no container
+			if _, err := providerProgram(svc); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if svc.Image == "" {
 			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: %w", name, errdefs.ErrInvalidArgument)
+		}
+		if err := specgen.CheckService(svc); err != nil {
+			return nil, err
 		}
 		if err := specgen.CheckNetworking(p, svc); err != nil {
 			return nil, err
 		}
+		pl.defaultBridge = pl.defaultBridge || specgen.DefaultBridge(svc)
 		if _, err := specgen.Ports(svc); err != nil {
 			return nil, err
 		}
@@ -124,6 +140,20 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 	}
 	sort.Strings(pl.networks)
 	return pl, nil
+}
+
+// checkModels refuses the models a service uses: Docker Compose has them
+// run by Docker Model Runner (the docker-model plugin and the engine's
+// model runner), which this engine does not have.
+func checkModels(p *types.Project, svc types.ServiceConfig) error {
+	for _, ref := range sortedNames(svc.Models) {
+		name := ref
+		if m, ok := p.Models[ref]; ok && m.Name != "" {
+			name = m.Name
+		}
+		return fmt.Errorf("service %q: model %q: models need Docker Model Runner, which this engine does not have: %w", svc.Name, name, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 // projectCopy is a copy of p whose services can be changed (scale, image

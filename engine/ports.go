@@ -30,7 +30,7 @@ func (e *Engine) checkPorts(pl *plan) error {
 		if err != nil {
 			return err
 		}
-		if svc.NetworkMode != "" {
+		if svc.NetworkMode != "" && !specgen.DefaultBridge(svc) {
 			continue // its ports are discarded (see createWith)
 		}
 		mine, err := e.serviceIDs(pl.project.Name, name)

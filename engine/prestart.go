@@ -203,7 +203,7 @@ func createsAhead(svc types.ServiceConfig) bool {
 func (e *Engine) createAhead(ctx context.Context, pl *plan, steps map[string][]step) *aheadSet {
 	var order []slotKey
 	_ = pl.graph.Walk(ctx, graph.Up, 1, func(_ context.Context, name string) error {
-		if !createsAhead(pl.project.Services[name]) {
+		if svc := pl.project.Services[name]; !createsAhead(svc) || dependsOnProvider(pl.project, svc) {
 			return nil
 		}
 		for _, s := range steps[name] {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
@@ -261,6 +262,9 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 		if err != nil {
 			return err
 		}
+		if svc.Provider != nil {
+			continue // no image: its provider runs it
+		}
 		policy := svc.PullPolicy
 		if svc.Build != nil && bp != BuildNever && (bp == BuildAlways || policy == types.PullPolicyBuild) {
 			toBuild = append(toBuild, svc)
@@ -284,17 +288,20 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 			if img == nil {
 				return fmt.Errorf("service %q: pull_policy build needs a build section (or --no-build was given and no image %q is stored): %w", name, svc.Image, errdefs.ErrInvalidArgument)
 			}
-		case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent, "daily", "weekly", types.PullPolicyRefresh:
+		default:
+			if refreshPolicy(policy) {
+				after, err := refreshAfter(svc)
+				if err != nil {
+					return err
+				}
+				if img != nil && refreshDue(img, after, time.Now()) {
+					toPull = append(toPull, svc) // old: pulled again (a failure keeps it)
+					break
+				}
+			}
 			if img == nil && svc.Build != nil && bp != BuildNever {
 				toBuild = append(toBuild, svc) // as Compose does: build what is missing
 			} else if img == nil && !built[svc.Image] {
-				toPull = append(toPull, svc)
-			}
-		default:
-			if !strings.HasPrefix(policy, "every_") {
-				return fmt.Errorf("service %q: invalid pull policy %q: %w", name, policy, errdefs.ErrInvalidArgument)
-			}
-			if img == nil {
 				toPull = append(toPull, svc)
 			}
 		}
@@ -339,8 +346,7 @@ func (e *Engine) resolveImages(ctx context.Context, pl *plan, pull string, bp Bu
 			}
 			pl.images[name] = img
 		}
-		if pl.images[name] == nil { // a service with build: whose pull failed, with --no-build
-			svc, _ := pl.project.GetService(name)
+		if svc, _ := pl.project.GetService(name); pl.images[name] == nil && svc.Provider == nil { // a service with build: whose pull failed, with --no-build
 			return fmt.Errorf("service %q: image %q not found (--no-build): %w", name, svc.Image, errdefs.ErrNotFound)
 		}
 	}

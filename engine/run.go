@@ -112,6 +112,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 		name = e.runName(pl.project.Name, svc.Name, slug[:12])
 	}
 
+	e.useHooksOf(pl.project)
 	rec, err := e.createRun(ctx, pl, svc, opts, createOverrides{name: name, oneoff: true, labels: labels, noAliases: !opts.UseAliases})
 	if err != nil {
 		return 0, err
@@ -122,11 +123,22 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, opts RunOptions) (in
 		}
 		return 0, err
 	}
+	// post_start runs beside the attached output, as in Docker Compose
+	// (runPostStartHooksOnEvent); its failure is the run's if the run
+	// itself did not fail.
+	hookErr := make(chan error, 1)
+	go func() { hookErr <- e.postStart(ctx, rec) }()
 	if opts.Detach {
+		if err := <-hookErr; err != nil {
+			return 0, err
+		}
 		fmt.Fprintln(opts.Stdout, rec.Name)
 		return 0, nil
 	}
 	code, err := e.attachRun(ctx, rec, opts)
+	if herr := <-hookErr; herr != nil && err == nil {
+		err = herr
+	}
 	if opts.Rm {
 		rerr := e.remove(context.WithoutCancel(ctx), rec)
 		if rerr == nil { // like `docker run --rm`: its anonymous volumes go too

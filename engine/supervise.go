@@ -67,8 +67,14 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 	}
 	spec.NetNS = ns
 	var ip, ip6 string
-	for _, a := range rec.Networks {
-		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases, IP: a.IPv4Address, IP6: a.IPv6Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS})
+	gw := gatewayNetwork(rec.Networks, func(name string) bool {
+		n, err := nets.Get(name)
+		return err == nil && n.Internal
+	})
+	for i, a := range rec.Networks {
+		ep, err := nets.Connect(ctx, ns, a.Network, networks.Endpoint{ContainerID: rec.ID, ContainerName: rec.Name, Aliases: a.Aliases,
+			IP: a.IPv4Address, IP6: a.IPv6Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS,
+			IfName: a.InterfaceName, LinkLocalIPs: a.LinkLocalIPs, Sysctls: a.Sysctls, NoGateway: i != gw})
 		if err != nil {
 			disconnect(ctx, nets, rec)
 			return fmt.Errorf("network %s: %w", a.Network, err)
@@ -95,6 +101,23 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 		extra = append([]string{ip6 + "\t" + spec.Hostname}, extra...)
 	}
 	return writeHosts(rec.Dir, spec.Hostname, ip, extra...)
+}
+
+// gatewayNetwork is the index of the network that gives the container its
+// default route: the highest gw_priority, internal networks last, the
+// first in connection order among equals (as Docker picks the gateway
+// endpoint); -1 when all are internal.
+func gatewayNetwork(atts []record.Attachment, internal func(string) bool) int {
+	best := -1
+	for i, a := range atts {
+		if internal(a.Network) {
+			continue
+		}
+		if best < 0 || a.GwPriority > atts[best].GwPriority {
+			best = i
+		}
+	}
+	return best
 }
 
 // disconnect releases the container's ports and addresses and deletes its

@@ -121,6 +121,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 		lock.Unlock()
 		return err
 	}
+	e.useHooksOf(pl.project)
+	if !opts.Detach && !opts.Wait {
+		e.captureHookOutput()
+	}
 	e.beginProgressOf("up", opts.Detach)
 	err = e.removeOrphans(ctx, orphans)
 	if err == nil {
@@ -285,6 +289,9 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 	if err != nil {
 		return err
 	}
+	if rec.Exposed, err = specgen.Exposed(svc, img.Config); err != nil {
+		return err
+	}
 	storage, err := e.storageMounts(ctx, pl, svc, rec, img, ov.previous)
 	if err != nil {
 		return err
@@ -293,9 +300,6 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 	spec.Mounts = append(spec.Mounts, ov.mounts...)
 	rec.Command = spec.Args
 	rec.Spec = spec
-	if rec.Exposed, err = exposedPorts(svc, img); err != nil {
-		return err
-	}
 	if rec.ExtraHosts, err = specgen.ExtraHosts(svc, nameserver); err != nil {
 		return err
 	}
@@ -318,6 +322,8 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 		if c := svc.Networks[key]; c != nil {
 			aliases = append(aliases, c.Aliases...)
 			att.IPv4Address, att.IPv6Address, att.MacAddress = c.Ipv4Address, c.Ipv6Address, c.MacAddress
+			att.InterfaceName, att.LinkLocalIPs, att.GwPriority = c.InterfaceName, c.LinkLocalIPs, c.GatewayPriority
+			att.Sysctls = specgen.EndpointSysctls(c)
 		}
 		if len(rec.Networks) == 0 && att.MacAddress == "" {
 			att.MacAddress = svc.MacAddress
@@ -331,6 +337,14 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 				nameserver = n.Gateway
 			}
 		}
+	}
+	if specgen.DefaultBridge(svc) {
+		// Docker's default bridge: one network for the host, no names on it.
+		rec.Networks = []record.Attachment{{Network: specgen.DefaultBridgeNetwork, MacAddress: svc.MacAddress}}
+		if n, err := e.nets.Get(specgen.DefaultBridgeNetwork); err == nil {
+			nameserver = n.Gateway
+		}
+		svc.NetworkMode = ""
 	}
 	mode, target, err := e.resolveNetworkMode(p.Name, svc.NetworkMode)
 	if err != nil {
@@ -362,6 +376,9 @@ func (e *Engine) startRecord(ctx context.Context, r *record.Record) error {
 	if err := e.would(func() error { return e.runtime.Start(ctx, r.Spec) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}
+	if err := e.postStart(ctx, r); err != nil { // Docker reports Started after them
+		return err
+	}
 	e.progress("Container", r.Name, "Started")
 	return nil
 }
@@ -389,7 +406,12 @@ func (e *Engine) halt(ctx context.Context, r *record.Record, timeout time.Durati
 	if !isLive(r) {
 		return nil
 	}
-	e.resumePaused(ctx, []*record.Record{r}) // a frozen process would never see the stop signal
+	// A frozen process would never see the stop signal (nor run pre_stop).
+	e.resumePaused(ctx, []*record.Record{r})
+	// As in Docker Compose, a failed pre_stop leaves the container running.
+	if err := e.preStop(ctx, r); err != nil {
+		return err
+	}
 	if err := e.would(func() error { return stop(ctx, r.Dir, timeout) }); err != nil {
 		return fmt.Errorf("container %s: %w", r.Name, err)
 	}

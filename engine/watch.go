@@ -122,6 +122,7 @@ func boundPath(path string, volumes []types.ServiceVolumeConfig) bool {
 // applies their develop.watch rules to every change under the watched
 // paths until ctx ends.
 func (e *Engine) Watch(ctx context.Context, p *types.Project, opts WatchOptions) error {
+	e.useHooksOf(p) // what a rebuild recreates runs its hooks
 	rules, err := watchRules(p, opts.Services, "none of the selected services is configured for watch, consider setting a 'develop' section", e.err)
 	if err != nil {
 		return err

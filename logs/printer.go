@@ -58,7 +58,11 @@ func (p *Printer) register(name string) string {
 		return c
 	}
 	c := ""
-	if p.opts.Color {
+	if root, _, sub := strings.Cut(name, " "); sub {
+		// A hook's lines ("web-1 ->", "web pre_start[0] ->") take the
+		// colour of what they belong to, as Compose's log view gives them.
+		c = p.register(root)
+	} else if p.opts.Color {
 		c = palette[p.colors%len(palette)]
 		p.colors++
 	}

@@ -169,3 +169,25 @@ func TestPrinterWatch(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+// A hook's lines are shown under "web-1 ->" (post_start, pre_stop) or
+// "web pre_start[0] ->", in the colour of the name before the space, and
+// count in the width of the prefix column: Docker Compose's log consumer
+// registers them so (cmd/formatter/logs.go register: `root, _, found :=
+// strings.Cut(name, " ")` ... `colors: parent.colors`).
+func TestPrinterHookSources(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, PrinterOptions{Prefix: true, Color: true})
+	p.Register("web-1", "db-1")
+	p.Print("web-1 ->", Entry{Line: "hooked"})
+	p.Print("db-1", Entry{Line: "ready"})
+	p.Print("db pre_start[0] ->", Entry{Line: "migrated"})
+	want := "\x1b[36mweb-1 ->  | \x1b[0mhooked\n" +
+		"\x1b[33mdb-1      | \x1b[0mready\n" +
+		// "db" is registered as Compose does: it takes the next colour,
+		// which the hook's lines then share.
+		"\x1b[32mdb pre_start[0] ->  | \x1b[0mmigrated\n"
+	if out.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", out.String(), want)
+	}
+}

@@ -33,6 +33,10 @@ func (n *Network) Changed(o Options) string {
 		return "com.docker.network.bridge.name"
 	case o.MTU != n.MTU:
 		return "com.docker.network.driver.mtu"
+	case o.NoICC != n.NoICC:
+		return "com.docker.network.bridge.enable_icc"
+	case o.NoMasquerade != n.NoMasquerade:
+		return "com.docker.network.bridge.enable_ip_masquerade"
 	case !maps.Equal(userLabels(o.Labels), userLabels(n.Labels)):
 		return "labels"
 	}

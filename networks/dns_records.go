@@ -51,6 +51,9 @@ func buildRecords(n *Network) *recordSet {
 		if len(e.ContainerID) >= 12 {
 			names = append(names, e.ContainerID[:12])
 		}
+		if n.DefaultBridge { // like Docker's default bridge: no names, only forwarding
+			names = nil
+		}
 		ip6, err := netip.ParseAddr(e.IP6)
 		for _, name := range names {
 			rs.add(name, ip)

@@ -89,13 +89,15 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 	if err := ensureBridge(n); err != nil {
 		return Endpoint{}, err
 	}
-	ifName, hostName, err := plugVeth(nsPath, n, ip, subnet.Bits(), mac)
+	ifName, hostName, err := plugVeth(nsPath, n, ip, subnet.Bits(), mac, ep)
 	if err == nil && ip6.IsValid() {
-		if err = addIP6(nsPath, n, ifName, ip6, bits6); err != nil {
-			deleteHostVeth(hostName)
-		}
+		err = addIP6(nsPath, n, ifName, ip6, bits6, !ep.NoGateway)
+	}
+	if err == nil {
+		err = configureIface(nsPath, ifName, ep)
 	}
 	if err != nil {
+		deleteHostVeth(hostName)
 		return Endpoint{}, err
 	}
 	if ip6.IsValid() {
@@ -110,9 +112,10 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 	return ep, nil
 }
 
-// plugVeth creates the veth pair with the peer born inside the namespace,
-// configures both ends and returns their names.
-func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.HardwareAddr) (string, string, error) {
+// plugVeth creates the veth pair with the peer born inside the namespace
+// (named as ep asks, else the next ethN), configures both ends and returns
+// their names.
+func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.HardwareAddr, ep Endpoint) (string, string, error) {
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
 		return "", "", fmt.Errorf("netns %s: %w", nsPath, errdefs.ErrNotFound)
@@ -127,7 +130,12 @@ func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.Hardwa
 	if err != nil {
 		return "", "", fmt.Errorf("links in %s: %w", nsPath, err)
 	}
-	ifName := nextEthName(links)
+	ifName := ep.IfName
+	if ifName == "" {
+		ifName = nextEthName(links)
+	} else if slices.ContainsFunc(links, func(l netlink.Link) bool { return l.Attrs().Name == ifName }) {
+		return "", "", fmt.Errorf("interface name %s is already in use in the container: %w", ifName, errdefs.ErrConflict)
+	}
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return "", "", fmt.Errorf("bridge %s: %w", n.Bridge, err)
@@ -158,6 +166,15 @@ func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.Hardwa
 	if err := netlink.LinkSetHairpin(host, true); err != nil {
 		return fail(fmt.Errorf("veth %s hairpin: %w", hostName, err))
 	}
+	// enable_icc=false: an isolated bridge port forwards only to the
+	// bridge itself, never to another container's port, which is what
+	// Docker's "-i br -o br -j DROP" achieves; the gateway (DNS,
+	// published ports, the way out) stays reachable.
+	if n.NoICC {
+		if err := netlink.LinkSetIsolated(host, true); err != nil {
+			return fail(fmt.Errorf("veth %s isolated: %w", hostName, err))
+		}
+	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fail(fmt.Errorf("veth %s up: %w", hostName, err))
 	}
@@ -172,7 +189,7 @@ func plugVeth(nsPath string, n *Network, ip netip.Addr, bits int, mac net.Hardwa
 	if err := h.LinkSetUp(peer); err != nil {
 		return fail(fmt.Errorf("%s up: %w", ifName, err))
 	}
-	if !n.Internal && !hasDefaultRoute(h) {
+	if !n.Internal && !ep.NoGateway && !hasDefaultRoute(h) {
 		gw := netip.MustParseAddr(n.Gateway)
 		if err := h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
 			return fail(fmt.Errorf("default route via %s: %w", gw, err))
@@ -279,8 +296,9 @@ func (m *Manager) release(ctx context.Context, network string, containerIDs ...s
 }
 
 // addIP6 gives the container's interface its IPv6 address (no DAD: IPAM
-// made it unique) and, on its first IPv6 network, the default route.
-func addIP6(nsPath string, n *Network, ifName string, ip netip.Addr, bits int) error {
+// made it unique) and, on its first IPv6 network that may be its gateway,
+// the default route.
+func addIP6(nsPath string, n *Network, ifName string, ip netip.Addr, bits int, gateway bool) error {
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
 		return fmt.Errorf("netns %s: %w", nsPath, errdefs.ErrNotFound)
@@ -299,7 +317,7 @@ func addIP6(nsPath string, n *Network, ifName string, ip netip.Addr, bits int) e
 	if err := h.AddrAdd(link, addr); err != nil {
 		return fmt.Errorf("address %s on %s: %w", ip, ifName, err)
 	}
-	if n.Internal {
+	if n.Internal || !gateway {
 		return nil
 	}
 	routes, err := h.RouteList(nil, netlink.FAMILY_V6)

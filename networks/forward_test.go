@@ -88,3 +88,18 @@ func TestForwardToContainerDNS(t *testing.T) {
 		t.Errorf("c2 upstreams %v, want the host's", got)
 	}
 }
+
+// On the default bridge (network_mode: bridge) no container or alias has a
+// name, as on Docker's default bridge network, which has no embedded DNS
+// names; its containers' other queries are still forwarded.
+func TestDefaultBridgeHasNoNames(t *testing.T) {
+	rs := buildRecords(&Network{Name: "bridge", Subnet: "10.9.0.0/24", DefaultBridge: true, Endpoints: []Endpoint{
+		{ContainerID: "c1aaaaaaaaaaaa", ContainerName: "p-a-1", Aliases: []string{"a"}, IP: "10.9.0.2"},
+	}})
+	if len(rs.names) != 0 {
+		t.Errorf("names on the default bridge: %v", rs.names)
+	}
+	if !rs.has("c1aaaaaaaaaaaa") {
+		t.Errorf("the container's queries must still be served (forwarded)")
+	}
+}

@@ -63,7 +63,8 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 	}
 
 	n = &Network{Name: name, ID: randomHex(32), Labels: opts.Labels, IPRange: opts.IPRange, AuxAddresses: opts.AuxAddresses,
-		Internal: opts.Internal, Attachable: opts.Attachable, MTU: opts.MTU, Created: time.Now().UTC()}
+		Internal: opts.Internal, Attachable: opts.Attachable, MTU: opts.MTU, Created: time.Now().UTC(),
+		NoICC: opts.NoICC, NoMasquerade: opts.NoMasquerade, DefaultBridge: opts.DefaultBridge}
 	n.Bridge = "br-" + n.ID[:12]
 	if opts.BridgeName != "" {
 		n.Bridge = opts.BridgeName

@@ -142,8 +142,10 @@ func ensureFamily(c *nftables.Conn, n *Network, family nftables.TableFamily, sub
 		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(
 			ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpNeq, n.Bridge), drop)})
 	} else {
-		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: join(
-			addrMatch(true, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
+		if !n.NoMasquerade {
+			c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: join(
+				addrMatch(true, subnet), ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpNeq, n.Bridge), []expr.Any{&expr.Masq{}})})
+		}
 		// Published ports: DNATed traffic may cross bridges (a container
 		// reaching another network's container through the host address).
 		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(dnatted(), accept)})

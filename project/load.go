@@ -87,6 +87,7 @@ func LoadModel(ctx context.Context, opts Options) (map[string]any, error) {
 // (its `config` command options first, then the global ones), with the
 // working directory and environment injected instead of taken from the process.
 func projectOptions(opts Options) (*cli.ProjectOptions, error) {
+	registerEnvFileFormats()
 	wd := opts.WorkDir
 	if wd == "" {
 		var err error

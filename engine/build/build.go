@@ -26,6 +26,7 @@ import (
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/image"
+	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 )
 
@@ -40,9 +41,14 @@ type Options struct {
 	Labels           map[string]string
 	Tags             []string // references the result is tagged with
 	NoCache          bool
-	Pull             bool              // pull every base image even when stored
-	Name             string            // shown in step lines: "[web 2/5]"
-	Secrets          map[string][]byte // by id, for RUN --mount=type=secret
+	// NoCacheFilter names the stages built without the cache
+	// (no_cache_filter, BuildKit's --no-cache-filter).
+	NoCacheFilter []string
+	// Ulimits are the resource limits of RUN steps (build.ulimits).
+	Ulimits []runspec.Ulimit
+	Pull    bool              // pull every base image even when stored
+	Name    string            // shown in step lines: "[web 2/5]"
+	Secrets map[string][]byte // by id, for RUN --mount=type=secret
 	// NamedContexts are additional contexts by name: a directory, or
 	// "docker-image://REF", usable as FROM name and COPY --from=name.
 	NamedContexts map[string]string
@@ -222,6 +228,8 @@ type state struct {
 	cmdSet bool
 	// onbuild: the base image's ONBUILD triggers, still to run.
 	onbuild []string
+	// uncached: the stage is in no_cache_filter; its steps skip the cache.
+	uncached bool
 }
 
 // lower lists the state's layer directories, bottom first.
@@ -236,7 +244,7 @@ func (s *state) lower(st *image.Store) []string {
 // clone deep-copies the state so a step never edits its parent.
 func (s *state) clone() *state {
 	raw, _ := json.Marshal(s.cfg)
-	n := &state{key: s.key, args: append(env(nil), s.args...), cmdSet: s.cmdSet}
+	n := &state{key: s.key, args: append(env(nil), s.args...), cmdSet: s.cmdSet, uncached: s.uncached}
 	_ = json.Unmarshal(raw, &n.cfg)
 	return n
 }

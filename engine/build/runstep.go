@@ -164,6 +164,7 @@ func (r *run) runSpec(job *runJob, dir string) (runspec.Spec, []runspec.Mount, e
 		Restart: runspec.RestartPolicy{Name: container.RestartNo},
 	}
 	spec.Options.ShmSize = r.opts.ShmSize
+	spec.Options.Ulimits = r.opts.Ulimits
 	spec.Options.Privileged = r.opts.Privileged
 	etc, err := r.etcMounts(dir)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,6 +71,7 @@ func (r *run) stage(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	st.uncached = s.Name != "" && slices.ContainsFunc(r.opts.NoCacheFilter, func(f string) bool { return strings.EqualFold(f, s.Name) })
 	cmds := s.Commands
 	if len(st.onbuild) > 0 {
 		triggers, err := parseTriggers(st.onbuild)

@@ -20,7 +20,7 @@ func (r *run) layerStep(ctx context.Context, parent *state, key, text, label str
 	n := r.b.nextStep()
 	fmt.Fprintf(r.opts.Out, "#%d %s %s\n", n, label, text)
 	c := &cache{dir: r.b.CacheDir}
-	if !r.opts.NoCache {
+	if !r.opts.NoCache && !parent.uncached {
 		if raw, ok := c.get(key); ok {
 			st := &state{key: key, args: parent.args, cmdSet: parent.cmdSet}
 			if json.Unmarshal(raw, &st.cfg) == nil && r.stored(st.cfg.RootFS.DiffIDs) {

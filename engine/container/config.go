@@ -81,7 +81,8 @@ func ociSpec(s *Spec, rootfs string) *specs.Spec {
 				Bounding: defaultCaps, Effective: defaultCaps, Permitted: defaultCaps,
 			},
 		},
-		Mounts: mounts,
+		Mounts:      mounts,
+		Annotations: s.Annotations,
 		Linux: &specs.Linux{
 			CgroupsPath: cgroupPath(s.ID),
 			Namespaces:  ns,

@@ -182,3 +182,21 @@ func TestOCISpecDefaults(t *testing.T) {
 		t.Errorf("caps %v", spec.Process.Capabilities.Bounding)
 	}
 }
+
+// The service's annotations are the OCI spec's, which runc keeps as the
+// container's "key=value" labels, as Docker hands them to its runtime
+// (HostConfig.Annotations, moby daemon/oci_linux.go WithAnnotations).
+func TestAnnotationsInRuntimeSpec(t *testing.T) {
+	s := &Spec{ID: "abc", Hostname: "h", Args: []string{"sh"}, NetNS: "/run/netns/x",
+		Annotations: map[string]string{"com.example.team": "infra"}}
+	if got := ociSpec(s, "/rootfs").Annotations; got["com.example.team"] != "infra" {
+		t.Fatalf("OCI annotations = %v", got)
+	}
+	cfg, err := libcontainerConfig(s, "/rootfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cfg.Labels, "com.example.team=infra") {
+		t.Errorf("libcontainer labels = %q", cfg.Labels)
+	}
+}

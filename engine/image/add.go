@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -93,6 +94,10 @@ func (s *Store) add(ctx context.Context, img v1.Image, refs []string, o addOptio
 		}
 		if err := s.addBlob(id, raw); err != nil {
 			return err
+		}
+		rec.LastTagTime = idx.Images[id.String()].LastTagTime
+		if len(full) > 0 {
+			rec.LastTagTime = time.Now().UTC()
 		}
 		idx.Images[id.String()] = rec
 		for _, r := range full {

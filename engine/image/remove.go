@@ -28,6 +28,9 @@ func (s *Store) Tag(ctx context.Context, src, ref string) error {
 			return err
 		}
 		idx.Refs[full] = id
+		rec := idx.Images[id]
+		rec.LastTagTime = time.Now().UTC()
+		idx.Images[id] = rec
 		return nil
 	})
 }

@@ -50,7 +50,8 @@ type Image struct {
 	Created     time.Time // from the image config
 	Size        int64     // sum of the uncompressed layer sizes
 	Config      v1.Config
-	LayerDirs   []string // absolute unpacked layer directories, bottom layer first
+	LayerDirs   []string  // absolute unpacked layer directories, bottom layer first
+	LastTagTime time.Time // when a reference was last set on it; zero if never
 }
 
 // index is repositories.json.
@@ -62,6 +63,10 @@ type index struct {
 type imageRecord struct {
 	Layers []string `json:"layers"` // diffIDs, bottom first
 	Size   int64    `json:"size"`
+	// LastTagTime is when a reference was last set on the image (pull,
+	// build, load, tag): Docker's Metadata.LastTagTime, which the
+	// pull_policy daily, weekly and every_<duration> compare with.
+	LastTagTime time.Time `json:"last_tag_time,omitzero"`
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -192,7 +197,7 @@ func (s *Store) image(idx *index, id string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %q: config: %v: %w", id, err, errdefs.ErrFailedPrecondition)
 	}
-	img := &Image{ID: id, Created: cfg.Created.Time, Size: rec.Size, Config: cfg.Config}
+	img := &Image{ID: id, Created: cfg.Created.Time, Size: rec.Size, Config: cfg.Config, LastTagTime: rec.LastTagTime}
 	for ref, rid := range idx.Refs {
 		switch {
 		case rid != id:

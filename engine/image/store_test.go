@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -446,4 +447,33 @@ func tarDir(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return makeTar(t, entries...)
+}
+
+// Loading, pulling or tagging an image stamps its LastTagTime, as Docker's
+// image metadata does; the refresh pull policies compare with it.
+func TestLastTagTime(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	before := time.Now().Add(-time.Second)
+	if _, err := s.Load(t.Context(), bytes.NewReader(archive(t, false, "busybox"))); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Get("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := img.LastTagTime
+	if loaded.Before(before) || loaded.After(time.Now()) {
+		t.Fatalf("LastTagTime after load = %v", loaded)
+	}
+	if err := s.Tag(t.Context(), "busybox", "mine:1"); err != nil {
+		t.Fatal(err)
+	}
+	img, err = s.Get("mine:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.LastTagTime.Before(loaded) {
+		t.Errorf("LastTagTime after tag = %v, before the load's %v", img.LastTagTime, loaded)
+	}
 }

@@ -46,6 +46,11 @@ type Attachment struct {
 	IPv4Address string   `json:"ipv4_address,omitempty"` // static address (ipv4_address)
 	IPv6Address string   `json:"ipv6_address,omitempty"` // static address (ipv6_address)
 	MacAddress  string   `json:"mac_address,omitempty"`
+	// The endpoint options of the service's networks.<key>.
+	InterfaceName string   `json:"interface_name,omitempty"` // interface_name: the name inside the container
+	LinkLocalIPs  []string `json:"link_local_ips,omitempty"`
+	GwPriority    int      `json:"gw_priority,omitempty"` // the highest gives the default route
+	Sysctls       []string `json:"sysctls,omitempty"`     // driver_opts com.docker.network.endpoint.sysctls
 }
 
 // VolumeRef is one storage mount of a container that outlives it or is

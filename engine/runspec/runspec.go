@@ -10,19 +10,22 @@ import "github.com/composer-dev/compose/engine/container/supervisor"
 
 // Spec is everything needed to run one container. It is saved as Dir/spec.json.
 type Spec struct {
-	ID         string            // 64 hex chars, Docker-like
-	Name       string            // e.g. "myproj-web-1", for messages
-	Dir        string            // per-container persistent dir, owned by the caller; must exist
-	Args       []string          // final argv
-	Env        []string          // NAME=VALUE
-	Cwd        string            // "" = "/"
-	User       string            // "", "uid", "uid:gid", "name", "name:group"
-	Hostname   string            // "" = the first 12 chars of ID, like Docker
-	Lower      []string          // image layer dirs, bottom first
-	NetNS      string            // netns path to join; "" = a fresh netns with only lo; HostNetNS = the host's
-	Mounts     []Mount           // extra bind mounts (files or dirs)
-	Labels     map[string]string // informational
-	StopSignal string            // "" = SIGTERM; "SIGUSR1", "USR1" or "10"
+	ID       string            // 64 hex chars, Docker-like
+	Name     string            // e.g. "myproj-web-1", for messages
+	Dir      string            // per-container persistent dir, owned by the caller; must exist
+	Args     []string          // final argv
+	Env      []string          // NAME=VALUE
+	Cwd      string            // "" = "/"
+	User     string            // "", "uid", "uid:gid", "name", "name:group"
+	Hostname string            // "" = the first 12 chars of ID, like Docker
+	Lower    []string          // image layer dirs, bottom first
+	NetNS    string            // netns path to join; "" = a fresh netns with only lo; HostNetNS = the host's
+	Mounts   []Mount           // extra bind mounts (files or dirs)
+	Labels   map[string]string // informational
+	// Annotations are the OCI annotations of the container's runtime spec
+	// (the service's `annotations`, as Docker passes them to runc).
+	Annotations map[string]string `json:",omitempty"`
+	StopSignal  string            // "" = SIGTERM; "SIGUSR1", "USR1" or "10"
 
 	Options Options       // everything else that shapes the container
 	Restart RestartPolicy // what the supervisor does when the container exits

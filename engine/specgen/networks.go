@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,10 +47,13 @@ func ExtraHosts(svc types.ServiceConfig, gateway string) ([]string, error) {
 }
 
 // Links maps each link's alias to its target ("db:database" gives
-// database -> db; "db" alone adds no new name).
+// database -> db; "db" alone adds no new name). external_links name
+// containers outside the project the same way: like Docker Compose
+// (getLinks), they become links to that container's name, which the
+// embedded DNS answers on the networks the two share.
 func Links(svc types.ServiceConfig) map[string]string {
 	var out map[string]string
-	for _, l := range svc.Links {
+	for _, l := range append(slices.Clone(svc.Links), svc.ExternalLinks...) {
 		target, alias, ok := strings.Cut(l, ":")
 		if !ok || alias == target {
 			continue
@@ -88,6 +92,16 @@ func NetworkOptions(key string, nw types.NetworkConfig) (networks.Options, error
 				return bad("mtu %q", v)
 			}
 			o.MTU = mtu
+		case "com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade":
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return bad("driver_opts %s %q: want true or false", k, v)
+			}
+			if strings.HasSuffix(k, "icc") {
+				o.NoICC = !on
+			} else {
+				o.NoMasquerade = !on
+			}
 		}
 	}
 	// At most one IPv4 and one IPv6 subnet.
@@ -129,9 +143,9 @@ func CheckNetworking(p *types.Project, svc types.ServiceConfig) error {
 		return fmt.Errorf("service %q: %s: %w", svc.Name, fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
 	}
 	switch m := svc.NetworkMode; {
-	case m == "", m == "host", m == "none", strings.HasPrefix(m, "service:"), strings.HasPrefix(m, "container:"):
+	case m == "", m == "host", m == "none", DefaultBridge(svc), strings.HasPrefix(m, "service:"), strings.HasPrefix(m, "container:"):
 	default:
-		return bad("network_mode %q (host, none, service:NAME or container:NAME)", m)
+		return bad("network_mode %q (bridge, host, none, service:NAME or container:NAME)", m)
 	}
 	if svc.NetworkMode != "" && len(svc.Networks) > 0 {
 		return bad("network_mode and networks can not be combined")
@@ -160,8 +174,83 @@ func CheckNetworking(p *types.Project, svc types.ServiceConfig) error {
 				return err
 			}
 		}
+		if err := checkEndpoint(key, c); err != nil {
+			return bad("%s", err.Error())
+		}
+	}
+	return checkInterfaceNames(svc, bad)
+}
+
+// DefaultBridgeNetwork is the network `network_mode: bridge` joins: one
+// for the host, named like Docker's default bridge network.
+const DefaultBridgeNetwork = "bridge"
+
+// DefaultBridge reports whether svc joins the default bridge
+// (network_mode: bridge, or its Docker synonym default).
+func DefaultBridge(svc types.ServiceConfig) bool {
+	return svc.NetworkMode == "bridge" || svc.NetworkMode == "default"
+}
+
+// endpointSysctls is the endpoint driver option Docker's bridge driver
+// reads: comma-separated per-interface sysctls.
+const endpointSysctls = "com.docker.network.endpoint.sysctls"
+
+// EndpointSysctls are the interface sysctls a service's network asks for.
+func EndpointSysctls(c *types.ServiceNetworkConfig) []string {
+	v := strings.TrimSpace(c.DriverOpts[endpointSysctls])
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// checkEndpoint validates interface_name, link_local_ips and the driver
+// options of one of a service's networks.
+func checkEndpoint(key string, c *types.ServiceNetworkConfig) error {
+	if n := c.InterfaceName; n != "" && !validIfName(n) {
+		return fmt.Errorf("network %s: interface_name %q (at most 15 characters, no '/', ':' or spaces)", key, n)
+	}
+	for _, ip := range c.LinkLocalIPs {
+		if _, err := networks.ParseLinkLocal(ip); err != nil {
+			return fmt.Errorf("network %s: link_local_ips: %s", key, errdefs.Message(err))
+		}
+	}
+	for _, s := range EndpointSysctls(c) {
+		if err := networks.CheckIfaceSysctl(s); err != nil {
+			return fmt.Errorf("network %s: driver_opts %s: %s", key, endpointSysctls, errdefs.Message(err))
+		}
 	}
 	return nil
+}
+
+// validIfName is what Linux takes as an interface name.
+func validIfName(n string) bool {
+	return len(n) <= 15 && n != "." && n != ".." && !strings.ContainsAny(n, "/: \t\n")
+}
+
+// checkInterfaceNames refuses two networks asking for the same interface name.
+func checkInterfaceNames(svc types.ServiceConfig, bad func(string, ...any) error) error {
+	seen := map[string]string{}
+	for _, key := range sortedKeys(svc.Networks) {
+		c := svc.Networks[key]
+		if c == nil || c.InterfaceName == "" {
+			continue
+		}
+		if other, ok := seen[c.InterfaceName]; ok {
+			return bad("networks %s and %s ask for the same interface_name %q", other, key, c.InterfaceName)
+		}
+		seen[c.InterfaceName] = key
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // checkIPv4Address validates a service's ipv4_address on network key.

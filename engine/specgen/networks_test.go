@@ -42,6 +42,11 @@ func TestNetworkOptions(t *testing.T) {
 		{"range outside", types.NetworkConfig{Ipam: types.IPAMConfig{Config: []*types.IPAMPool{{Subnet: "10.5.0.0/16", IPRange: "10.6.0.0/24"}}}}, networks.Options{}, "10.6.0.0/24"},
 		{"bad mtu", types.NetworkConfig{DriverOpts: types.Options{"com.docker.network.driver.mtu": "big"}}, networks.Options{}, `mtu "big"`},
 		{"long bridge", types.NetworkConfig{DriverOpts: types.Options{"com.docker.network.bridge.name": "a-very-long-bridge-name"}}, networks.Options{}, "bridge name"},
+		// Docker's bridge driver reads these two as booleans (strconv.ParseBool).
+		{"icc and masquerade off", types.NetworkConfig{DriverOpts: types.Options{"com.docker.network.bridge.enable_icc": "false", "com.docker.network.bridge.enable_ip_masquerade": "0"}},
+			networks.Options{NoICC: true, NoMasquerade: true}, ""},
+		{"icc on", types.NetworkConfig{DriverOpts: types.Options{"com.docker.network.bridge.enable_icc": "true"}}, networks.Options{}, ""},
+		{"bad icc", types.NetworkConfig{DriverOpts: types.Options{"com.docker.network.bridge.enable_icc": "maybe"}}, networks.Options{}, `enable_icc "maybe": want true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +102,7 @@ func TestCheckNetworking(t *testing.T) {
 		{"ipv6", svc(on("v6", types.ServiceNetworkConfig{Ipv6Address: "fd00::2"})), ""},
 		{"ipv6 external", svc(on("ext", types.ServiceNetworkConfig{Ipv6Address: "fd00::2"})), ""},
 		{"service mac", svc(func(s *types.ServiceConfig) { s.MacAddress = "02:42:ac:11:00:02" }), ""},
-		{"bogus mode", svc(func(s *types.ServiceConfig) { s.NetworkMode = "bridge2" }), `network_mode "bridge2" (host, none, service:NAME or container:NAME)`},
+		{"bogus mode", svc(func(s *types.ServiceConfig) { s.NetworkMode = "bridge2" }), `network_mode "bridge2" (bridge, host, none, service:NAME or container:NAME)`},
 		{"mode and networks", svc(func(s *types.ServiceConfig) {
 			s.NetworkMode = "host"
 			s.Networks = map[string]*types.ServiceNetworkConfig{"front": nil}
@@ -113,6 +118,22 @@ func TestCheckNetworking(t *testing.T) {
 		{"ipv6 outside", svc(on("v6", types.ServiceNetworkConfig{Ipv6Address: "fd01::2"})), "network v6: ipv6_address fd01::2 is not in fd00::/64"},
 		{"ipv6 mapped v4", svc(on("v6", types.ServiceNetworkConfig{Ipv6Address: "::ffff:10.0.0.1"})), `network v6: ipv6_address "::ffff:10.0.0.1"`},
 		{"ipv6 replicas", svc(scaled(on("v6", types.ServiceNetworkConfig{Ipv6Address: "fd00::2"}))), "network v6: ipv6_address can not be used with 2 replicas"},
+		// network_mode: bridge is Docker's default bridge network.
+		{"bridge", svc(func(s *types.ServiceConfig) { s.NetworkMode = "bridge" }), ""},
+		{"default bridge synonym", svc(func(s *types.ServiceConfig) { s.NetworkMode = "default" }), ""},
+		// Endpoint options (Docker 28's EndpointSettings: IfName,
+		// LinkLocalIPs, GwPriority, DriverOpts).
+		{"endpoint options", svc(on("front", types.ServiceNetworkConfig{InterfaceName: "app0", LinkLocalIPs: []string{"169.254.8.8", "fe80::8"},
+			GatewayPriority: 5, DriverOpts: types.Options{"com.docker.network.endpoint.sysctls": "net.ipv4.conf.IFNAME.log_martians=1,net.ipv6.conf.IFNAME.accept_ra=0"}})), ""},
+		{"long interface name", svc(on("front", types.ServiceNetworkConfig{InterfaceName: "a-very-long-name0"})), `network front: interface_name "a-very-long-name0" (at most 15 characters, no '/', ':' or spaces)`},
+		{"not link-local", svc(on("front", types.ServiceNetworkConfig{LinkLocalIPs: []string{"10.0.0.1"}})), `network front: link_local_ips: invalid link-local IP address "10.0.0.1"`},
+		{"sysctl without IFNAME", svc(on("front", types.ServiceNetworkConfig{DriverOpts: types.Options{"com.docker.network.endpoint.sysctls": "net.ipv4.conf.eth0.forwarding=1"}})),
+			`network front: driver_opts com.docker.network.endpoint.sysctls: interface sysctl "net.ipv4.conf.eth0.forwarding=1": name the interface IFNAME`},
+		{"sysctl outside net", svc(on("front", types.ServiceNetworkConfig{DriverOpts: types.Options{"com.docker.network.endpoint.sysctls": "kernel.IFNAME.x=1"}})),
+			`network front: driver_opts com.docker.network.endpoint.sysctls: interface sysctl "kernel.IFNAME.x=1": only net.ipv4, net.ipv6 and net.mpls sysctls are per-interface`},
+		{"same interface name twice", svc(func(s *types.ServiceConfig) {
+			s.Networks = map[string]*types.ServiceNetworkConfig{"front": {InterfaceName: "app0"}, "plain": {InterfaceName: "app0"}}
+		}), `networks front and plain ask for the same interface_name "app0"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,6 +94,9 @@ func Build(svc types.ServiceConfig, img v1.Config, in Input) (runspec.Spec, []st
 		Labels:     in.Labels,
 		StopSignal: orImage(svc.StopSignal, img.StopSignal),
 	}
+	if len(svc.Annotations) > 0 {
+		spec.Annotations = map[string]string(svc.Annotations)
+	}
 	var warnings []string
 	if spec.Options, warnings, err = containerOptions(svc, in); err != nil {
 		return spec, warnings, err
@@ -116,14 +119,19 @@ func orImage(service, image string) string {
 }
 
 // commandLine merges the image's Entrypoint/Cmd with the service's overrides
-// the way Docker does: overriding the entrypoint also drops the image's Cmd.
+// the way Docker's daemon does (moby daemon/commit.go merge): an empty
+// entrypoint or command counts as unset, except that an entrypoint set to
+// empty (`entrypoint: ""` or `[]`) still removes the image's; the image's
+// Cmd is dropped once an entrypoint is given.
 func commandLine(svc types.ServiceConfig, img v1.Config) ([]string, error) {
-	entrypoint, cmd := img.Entrypoint, img.Cmd
-	if svc.Entrypoint != nil {
-		entrypoint, cmd = svc.Entrypoint, nil
-	}
-	if svc.Command != nil {
-		cmd = svc.Command
+	entrypoint, cmd := svc.Entrypoint, svc.Command
+	if len(entrypoint) == 0 {
+		if len(cmd) == 0 {
+			cmd = img.Cmd
+		}
+		if entrypoint == nil {
+			entrypoint = img.Entrypoint
+		}
 	}
 	args := append(append([]string{}, entrypoint...), cmd...)
 	if len(args) == 0 {
@@ -133,7 +141,10 @@ func commandLine(svc types.ServiceConfig, img v1.Config) ([]string, error) {
 }
 
 // environment is the image's env overlaid with the service's, plus HOSTNAME and
-// a default PATH as Docker adds them.
+// a default PATH as Docker adds them. A service variable without a value
+// (`environment: [NAME]` with NAME unset where compose runs) removes NAME,
+// the image's value too, as Docker's daemon does with an entry lacking "="
+// (moby container.ReplaceOrAppendEnvValues).
 func environment(svc types.ServiceConfig, img v1.Config, hostname string) []string {
 	index := map[string]int{}
 	var env []string
@@ -156,10 +167,22 @@ func environment(svc types.ServiceConfig, img v1.Config, hostname string) []stri
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	unset := map[string]bool{}
 	for _, k := range keys {
 		if v := svc.Environment[k]; v != nil {
 			set(k + "=" + *v)
+		} else {
+			unset[k] = true
 		}
 	}
-	return env
+	if len(unset) == 0 {
+		return env
+	}
+	kept := env[:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !unset[k] {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
 }

@@ -17,6 +17,16 @@ func svcWith(c types.ContainerSpec) types.ServiceConfig {
 	return types.ServiceConfig{Name: "web", ContainerSpec: c}
 }
 
+// Docker's daemon merges the image's command line into the container's
+// (moby daemon/commit.go merge):
+//
+//	if len(userConf.Entrypoint) == 0 {
+//		if len(userConf.Cmd) == 0 { userConf.Cmd = imageConf.Cmd }
+//		if userConf.Entrypoint == nil { userConf.Entrypoint = imageConf.Entrypoint }
+//	}
+//
+// and Docker Compose passes `command: ""` (shellwords: []) and `entrypoint:
+// ""` as empty, non-nil lists (pkg/compose/create.go getCreateConfigs).
 func TestCommandLine(t *testing.T) {
 	img := v1.Config{Entrypoint: []string{"/entry"}, Cmd: []string{"serve", "-v"}}
 	tests := []struct {
@@ -30,12 +40,14 @@ func TestCommandLine(t *testing.T) {
 		{"entrypoint drops image cmd", svcWith(types.ContainerSpec{Entrypoint: []string{"sh"}}), img, []string{"sh"}},
 		{"both overridden", svcWith(types.ContainerSpec{Entrypoint: []string{"sh", "-c"}, Command: []string{"echo hi"}}), img, []string{"sh", "-c", "echo hi"}},
 		{"empty entrypoint keeps service command", svcWith(types.ContainerSpec{Entrypoint: []string{}, Command: []string{"ls"}}), img, []string{"ls"}},
-		{"empty command drops image cmd", svcWith(types.ContainerSpec{Command: []string{}}), img, []string{"/entry"}},
+		{"empty command keeps image cmd", svcWith(types.ContainerSpec{Command: []string{}}), img, []string{"/entry", "serve", "-v"}},
+		{"empty command with an entrypoint stays empty", svcWith(types.ContainerSpec{Entrypoint: []string{"sh"}, Command: []string{}}), img, []string{"sh"}},
 		{"cmd only image", svcWith(types.ContainerSpec{}), v1.Config{Cmd: []string{"sh"}}, []string{"sh"}},
 		{"entrypoint only image", svcWith(types.ContainerSpec{}), v1.Config{Entrypoint: []string{"/init"}}, []string{"/init"}},
 		{"command without image", svcWith(types.ContainerSpec{Command: []string{"true"}}), v1.Config{}, []string{"true"}},
 		{"nothing", svcWith(types.ContainerSpec{}), v1.Config{}, nil},
-		{"empty entrypoint, nothing else", svcWith(types.ContainerSpec{Entrypoint: []string{}}), img, nil},
+		{"empty entrypoint runs the image cmd", svcWith(types.ContainerSpec{Entrypoint: []string{}}), img, []string{"serve", "-v"}},
+		{"empty entrypoint and command", svcWith(types.ContainerSpec{Entrypoint: []string{}, Command: []string{}}), v1.Config{Entrypoint: []string{"/e"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +83,10 @@ func TestEnvironment(t *testing.T) {
 		{"image PATH replaces the default in place", nil, []string{"PATH=/bin", "A=image"}, []string{"PATH=/bin", "HOSTNAME=host1", "A=image"}},
 		{"service over image", types.MappingWithEquals{"B": v("svc"), "C": v("c")}, []string{"A=image", "B=image"},
 			[]string{defaultPath, "HOSTNAME=host1", "A=image", "B=svc", "C=c"}},
-		{"unset keys are left out", types.MappingWithEquals{"UNSET": nil, "B": nil}, []string{"B=image"}, []string{defaultPath, "HOSTNAME=host1", "B=image"}},
+		// Docker Compose sends an unset `environment: [B]` as "B"; the daemon
+		// drops B, the image's value too (moby ReplaceOrAppendEnvValues:
+		// "Values w/o = means they want this env to be removed/unset").
+		{"unset keys remove the image's", types.MappingWithEquals{"UNSET": nil, "B": nil}, []string{"B=image", "C=image"}, []string{defaultPath, "HOSTNAME=host1", "C=image"}},
 		{"service keys sorted", types.MappingWithEquals{"Z": v("1"), "M": v("2"), "A": v("3")}, nil, []string{defaultPath, "HOSTNAME=host1", "A=3", "M=2", "Z=1"}},
 		{"service HOSTNAME and PATH win", types.MappingWithEquals{"HOSTNAME": v("mine"), "PATH": v("/opt")}, []string{"PATH=/bin"}, []string{"PATH=/opt", "HOSTNAME=mine"}},
 		{"image HOSTNAME wins over the default", nil, []string{"HOSTNAME=img"}, []string{defaultPath, "HOSTNAME=img"}},

@@ -1,4 +1,4 @@
-package engine
+package specgen
 
 import (
 	"strings"
@@ -7,19 +7,18 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/composer-dev/compose/engine/image"
 	"github.com/composer-dev/compose/errdefs"
 )
 
 // TestExposedPorts: the image's EXPOSE, expose (ranges, protocols) and the
 // ports' targets, once each, in port order, as Docker's ExposedPorts.
-func TestExposedPorts(t *testing.T) {
-	img := &image.Image{Config: v1.Config{ExposedPorts: map[string]struct{}{"8080/tcp": {}, "80/tcp": {}}}}
+func TestExposedMerge(t *testing.T) {
+	img := v1.Config{ExposedPorts: map[string]struct{}{"8080/tcp": {}, "80/tcp": {}}}
 	svc := types.ServiceConfig{Name: "web", WorkloadSpec: types.WorkloadSpec{
 		Expose: types.StringOrNumberList{"80", "5000-5002/udp"},
 		Ports:  []types.ServicePortConfig{{Target: 443}, {Target: 53, Protocol: "udp"}},
 	}}
-	got, err := exposedPorts(svc, img)
+	got, err := Exposed(svc, img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +26,7 @@ func TestExposedPorts(t *testing.T) {
 		t.Errorf("exposed %v, want %s", got, want)
 	}
 	svc.NetworkMode = "host"
-	if got, _ := exposedPorts(svc, img); got != nil {
+	if got, _ := Exposed(svc, img); got != nil {
 		t.Errorf("network_mode host: %v", got)
 	}
 	for _, bad := range []string{"http", "90-80", "80-x"} {
