@@ -55,7 +55,8 @@ services:
 	}
 
 	up := c.must("--progress", "plain", "up", "-d")
-	for _, want := range []string{"database  Creating", "database  provisioning", "database  Created"} {
+	// Docker Compose v5's plain lines: " <id> <status> <details>" (cmd/display/plain.go).
+	for _, want := range []string{"database Creating", "database provisioning", "database Created"} {
 		if !strings.Contains(up.stderr, want) {
 			t.Errorf("up lacks %q:\n%s", want, up.stderr)
 		}

@@ -35,7 +35,7 @@ func TestPullPolicyRefresh(t *testing.T) {
 	}
 	t.Cleanup(func() { c.run("down", "-t", "0") })
 	write("daily")
-	if r := c.must("--progress", "plain", "up", "-d"); !strings.Contains(r.stderr, "app  Pulled") {
+	if r := c.must("--progress", "plain", "up", "-d"); !strings.Contains(r.stderr, " Pulled ") {
 		t.Fatalf("daily: a missing image is pulled:\n%s", r.stderr)
 	}
 	if r := c.must("--progress", "plain", "up", "-d"); strings.Contains(r.stderr, "Pull") {
@@ -43,7 +43,7 @@ func TestPullPolicyRefresh(t *testing.T) {
 	}
 	write("every_1s")
 	testutil.Eventually(t, 20*time.Second, "every_1s to pull the image again", func() bool {
-		return strings.Contains(c.must("--progress", "plain", "up", "-d").stderr, "app  Pulled")
+		return strings.Contains(c.must("--progress", "plain", "up", "-d").stderr, " Pulled ")
 	})
 }
 
@@ -75,7 +75,7 @@ services:
 	}
 	second := c.must("build")
 	var cached, ran []string
-	lines := strings.Split(second.stderr, "\n")
+	lines := strings.Split(second.stdout, "\n") // the build's own output is on stdout, as Docker's
 	for i, l := range lines {
 		if !strings.Contains(l, " RUN ") || i+1 >= len(lines) {
 			continue
@@ -87,7 +87,7 @@ services:
 		}
 	}
 	if len(cached) != 1 || !strings.Contains(cached[0], "echo base") || len(ran) != 1 || !strings.Contains(ran[0], "ulimit") {
-		t.Errorf("want the base stage's RUN cached and the final stage's rebuilt:\n%s", second.stderr)
+		t.Errorf("want the base stage's RUN cached and the final stage's rebuilt:\n%s", second)
 	}
 	if r := c.must("run", "--rm", "app"); strings.TrimSpace(r.stdout) != "nofile 1111 2222" {
 		t.Errorf("RUN limits: %s", r)
