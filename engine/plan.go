@@ -276,6 +276,9 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 			return nil, err
 		}
 	}
+	if err := project.CheckContainerNames(pl.project, pl.graph.Services()); err != nil {
+		return nil, err
+	}
 	return pl, nil
 }
 

@@ -33,15 +33,26 @@ type Options struct {
 	NoInterpolate bool     // `config --no-interpolate`
 	// `config --no-consistency`, `--no-normalize`, `--no-path-resolution`.
 	NoConsistency, NoNormalize, NoResolvePaths bool
+	// Services, when set, are the services the command acts on (`up web`):
+	// only they and their dependencies get their env_file read.
+	Services []string
 }
 
 // Load reads the project the options select, the way `docker compose config`
 // sees it: interpolated, normalised, paths resolved, service environments
-// resolved (env_file folded into environment), unused resources dropped.
+// resolved (env_file folded into environment; of Services and their
+// dependencies only, when set), unused resources dropped. Duplicate
+// container names are the caller's to check (CheckContainerNames), among
+// the services it acts on.
 func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	if len(opts.Services) > 0 {
+		if err := cli.WithoutEnvironmentResolution(po); err != nil {
+			return nil, err
+		}
 	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
@@ -50,11 +61,12 @@ func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("project name can't be empty: %w", errdefs.ErrInvalidArgument)
 	}
-	p = p.WithoutUnnecessaryResources()
-	if err := p.CheckContainerNameUnicity(); err != nil {
-		return nil, fmt.Errorf("%s: %w", oneLine(err.Error()), errdefs.ErrInvalidArgument)
+	if len(opts.Services) > 0 {
+		if p, err = resolveSelectedEnvironment(p, opts.Services); err != nil {
+			return nil, loadError(err)
+		}
 	}
-	return p, nil
+	return p.WithoutUnnecessaryResources(), nil
 }
 
 // LoadModel returns the raw, merged model without binding it to types (what

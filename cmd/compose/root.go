@@ -94,6 +94,14 @@ func (g *globalOptions) load(ctx context.Context) (*types.Project, error) {
 	return project.Load(ctx, g.loadOptions())
 }
 
+// loadFor is load for a command acting on services (all when none): only
+// their and their dependencies' env_file are read, as in Docker Compose.
+func (g *globalOptions) loadFor(ctx context.Context, services []string) (*types.Project, error) {
+	o := g.loadOptions()
+	o.Services = services
+	return project.Load(ctx, o)
+}
+
 // projectName resolves the project a status command acts on: from the
 // compose files when they load, else from -p alone (like `docker compose -p x down`).
 func (g *globalOptions) projectName(ctx context.Context) (string, *types.Project, error) {
