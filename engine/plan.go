@@ -41,6 +41,9 @@ type plan struct {
 	// names are the containers each service has once converged.
 	names    map[string][]string
 	diverged []string // networks whose options changed: recreated (networks.go)
+	// hostPorts are the host ports handed out to the containers created
+	// so far, published or not yet (ports.go).
+	hostPorts *portReservations
 }
 
 func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
@@ -64,7 +67,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 	}
 	p = projectCopy(p)
 	setBuildImages(p)
-	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}}
+	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}, hostPorts: &portReservations{}}
 	for _, s := range services {
 		pl.named[s] = true
 	}
