@@ -107,6 +107,7 @@ func TestPortHolder(t *testing.T) {
 			t.Errorf("through %s: %q", host, body)
 		}
 	}
+	checkUDPRelay(t, h)
 	other := newPortHolder(t.TempDir())
 	t.Cleanup(other.closeAll)
 	err = other.hold(holdRequest{ID: strings.Repeat("b", 64), Target: "127.0.0.1", Ports: []PortMapping{m}})
@@ -128,4 +129,62 @@ func hasIPv6() bool {
 	}
 	l.Close()
 	return true
+}
+
+// checkUDPRelay holds a UDP port relaying to an echo server and checks a
+// datagram comes back through it, over IPv4 and IPv6.
+func checkUDPRelay(t *testing.T, h *portHolder) {
+	t.Helper()
+	echo, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := echo.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteTo(buf[:n], from)
+		}
+	}()
+	var m PortMapping
+	for try := 0; ; try++ {
+		free, err := net.ListenPacket("udp4", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = PortMapping{HostPort: uint16(free.LocalAddr().(*net.UDPAddr).Port), ContainerPort: uint16(echo.LocalAddr().(*net.UDPAddr).Port), Protocol: "udp"}
+		free.Close()
+		err = h.hold(holdRequest{ID: strings.Repeat("c", 64), Target: "127.0.0.1", Ports: []PortMapping{m}})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errdefs.ErrConflict) || try == 10 {
+			t.Fatal(err)
+		}
+	}
+	defer h.release(strings.Repeat("c", 64))
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		if host == "::1" && !hasIPv6() {
+			continue
+		}
+		c, err := net.Dial("udp", net.JoinHostPort(host, fmt.Sprint(m.HostPort)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 16)
+		_, err = c.Write([]byte("ping"))
+		n := 0
+		if err == nil {
+			n, err = c.Read(buf)
+		}
+		c.Close()
+		if err != nil || string(buf[:n]) != "ping" {
+			t.Errorf("udp through %s: %q, %v", host, buf[:n], err)
+		}
+	}
 }
