@@ -68,23 +68,26 @@ services:
 }
 
 // TestPublishedPortsHeld: while a port is published, its host socket is
-// held (no other program can bind it), and a port published on every
-// address answers on IPv6 too, `localhost` as ::1; after `down` it is free.
+// held (no other program can bind it), and a port published without a
+// host address answers on IPv6 too, `localhost` as ::1 (one published on
+// 0.0.0.0 does not); after `down` it is free.
 //
 // Docker's userland proxy (moby, cmd/docker-proxy) listens on the host
 // address of each published port, [::] included for a port published
-// without an address, and relays to the container (over IPv4 when the
+// without an address ("the default is to make the container's port
+// available on all host addresses, IPv4 and IPv6", Docker's bridge driver
+// docs since Engine 27), and relays to the container (over IPv4 when the
 // container has no IPv6 address, moby/libnetwork#2608).
 func TestPublishedPortsHeld(t *testing.T) {
-	hp := reservePorts(t, 1)
+	hp, v4 := reservePorts(t, 1), reservePorts(t, 1)
 	c := projectCLI(t, "pheld", fmt.Sprintf(`
 services:
   web:
     image: busybox
     command: ["sh", "-c", "mkdir /www && echo held > /www/index.html && exec httpd -f -p 80 -h /www"]
     stop_signal: SIGKILL
-    ports: ["%d:80"]
-`, hp))
+    ports: ["%d:80", "0.0.0.0:%d:80"]
+`, hp, v4))
 	c.must("up", "-d")
 	addr := fmt.Sprintf("127.0.0.1:%d", hp)
 	testutil.Eventually(t, 10*time.Second, "GET "+addr, func() bool { b, err := httpGet(addr); return err == nil && b == "held" })
@@ -105,6 +108,12 @@ services:
 		v6 := fmt.Sprintf("[::1]:%d", hp)
 		if b, err := httpGet(v6); err != nil || b != "held" {
 			t.Errorf("GET %s = %q, %v", v6, b, err)
+		}
+		l, err := net.Listen("tcp6", fmt.Sprintf("[::]:%d", v4))
+		if err != nil {
+			t.Errorf("0.0.0.0:%d:80 holds [::]:%d too: %v", v4, v4, err)
+		} else {
+			l.Close()
 		}
 	}
 	c.must("down", "-t", "0")

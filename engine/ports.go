@@ -60,7 +60,7 @@ func checkServicePorts(svc types.ServiceConfig, published map[networks.PortMappi
 			return fmt.Errorf("service %q: host port %s can not be published by %d replicas: %w", svc.Name, s.Key(), svc.GetScale(), errdefs.ErrConflict)
 		}
 		for _, q := range *planned {
-			if q.HostPort == s.HostPort && q.Protocol == s.Protocol && (q.HostIP == s.HostIP || q.HostIP == "" || s.HostIP == "") {
+			if networks.Overlap(q, s.PortMapping) {
 				return fmt.Errorf("service %q: bind for %s failed: port is already allocated: %w", svc.Name, s.Key(), errdefs.ErrConflict)
 			}
 		}

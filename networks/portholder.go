@@ -139,8 +139,8 @@ func closeAll(cs []io.Closer) {
 }
 
 // holdMapping binds the host side of p and relays what reaches it to the
-// container; a mapping on every address binds [::] too, where the host has
-// IPv6.
+// container; a mapping without a host address binds [::] too, where the
+// host has IPv6.
 func holdMapping(p PortMapping, target netip.Addr) ([]io.Closer, error) {
 	to := net.JoinHostPort(target.String(), strconv.Itoa(int(p.ContainerPort)))
 	v4 := net.JoinHostPort(p.HostIP, strconv.Itoa(int(p.HostPort)))
@@ -149,7 +149,7 @@ func holdMapping(p PortMapping, target netip.Addr) ([]io.Closer, error) {
 		return nil, bindError(p, err)
 	}
 	socks := []io.Closer{s}
-	if p.HostIP != "" && p.HostIP != "0.0.0.0" {
+	if p.HostIP != "" { // an address given, 0.0.0.0 included: IPv4 only, as with Docker
 		return socks, nil
 	}
 	s6, err := listenRelay(p.Protocol, "6", net.JoinHostPort("::", strconv.Itoa(int(p.HostPort))), to)

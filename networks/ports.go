@@ -39,8 +39,10 @@ func (p PortMapping) hostIP() string {
 	return p.HostIP
 }
 
-// overlaps reports whether two host sides can not both be published: same
+// Overlap reports whether two host sides can not both be published: same
 // port and protocol, and one of the addresses covers the other.
+func Overlap(p, q PortMapping) bool { return p.overlaps(q) }
+
 func (p PortMapping) overlaps(q PortMapping) bool {
 	if p.HostPort != q.HostPort || p.Protocol != q.Protocol {
 		return false
