@@ -220,7 +220,8 @@ func TestCtrlCLeavesDependencies(t *testing.T) {
 }
 
 // TestSelectedServicesOnly: what a service `up` does not touch cannot fail
-// it: a missing env_file, a container_name another service uses too.
+// it: a missing env_file, a container_name another service uses too; and
+// commands on existing containers read no env_file.
 //
 // Docker Compose, cmd/compose/compose.go: the project is loaded with
 // cli.WithoutEnvironmentResolution, the services selected
@@ -253,6 +254,11 @@ services:
 	if r.code == 0 || !strings.Contains(r.stderr, "missing.env") {
 		t.Errorf("up broken with its env_file missing: %s", r)
 	}
+	// The commands on existing containers read no env_file (Docker
+	// Compose's projectOrName loads with cli.WithoutEnvironmentResolution).
+	c.must("ps")
+	c.must("restart", "-t", "0", "other")
+	c.must("stop", "-t", "0")
 	r = c.run("up", "-d", "one", "two")
 	if r.code == 0 || !strings.Contains(r.stderr, "is already in use by service") {
 		t.Errorf("up one two with one container_name: %s", r)

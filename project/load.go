@@ -36,6 +36,10 @@ type Options struct {
 	// Services, when set, are the services the command acts on (`up web`):
 	// only they and their dependencies get their env_file read.
 	Services []string
+	// NoEnvironment reads no env_file at all, as Docker Compose loads the
+	// project for the commands on existing containers (projectOrName:
+	// cli.WithoutEnvironmentResolution).
+	NoEnvironment bool
 }
 
 // Load reads the project the options select, the way `docker compose config`
@@ -49,7 +53,7 @@ func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(opts.Services) > 0 {
+	if len(opts.Services) > 0 || opts.NoEnvironment {
 		if err := cli.WithoutEnvironmentResolution(po); err != nil {
 			return nil, err
 		}
@@ -61,7 +65,7 @@ func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("project name can't be empty: %w", errdefs.ErrInvalidArgument)
 	}
-	if len(opts.Services) > 0 {
+	if len(opts.Services) > 0 && !opts.NoEnvironment {
 		if p, err = resolveSelectedEnvironment(p, opts.Services); err != nil {
 			return nil, loadError(err)
 		}

@@ -51,6 +51,9 @@ services:
 	if _, err := Load(t.Context(), Options{WorkDir: dir, Environ: env}); err == nil || !strings.Contains(err.Error(), "missing.env") {
 		t.Errorf("every service: %v, want broken's env_file missing", err)
 	}
+	if _, err := Load(t.Context(), Options{WorkDir: dir, Environ: env, NoEnvironment: true}); err != nil {
+		t.Errorf("no env_file read: %v", err)
+	}
 	if err := CheckContainerNames(p, []string{"web", "one"}); err != nil {
 		t.Errorf("one name per service: %v", err)
 	}
