@@ -226,7 +226,7 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 	case obj.Environment != "":
 		v, ok := p.Environment[obj.Environment]
 		if !ok {
-			return nil, fmt.Errorf("%s %q: environment variable %s is not set: %w", kind, key, obj.Environment, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("environment variable %q required by %s %q is not set: %w", obj.Environment, kind, key, errdefs.ErrInvalidArgument)
 		}
 		return []byte(v), nil
 	}
