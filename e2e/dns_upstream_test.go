@@ -54,8 +54,7 @@ func TestServiceDNSUpstream(t *testing.T) {
 	if out := lookup("own", "hosts"); !strings.Contains(out, "Address") || strings.Contains(out, "192.0.2.") {
 		t.Errorf("own does not resolve the service hosts:\n%s", out)
 	}
-	gw := c.networks()[0].Gateway
-	if got := c.must("exec", "own", "cat", "/etc/resolv.conf").stdout; !strings.HasPrefix(got, "nameserver "+gw+"\n") || strings.Count(got, "nameserver") != 1 {
+	if got := c.must("exec", "own", "cat", "/etc/resolv.conf").stdout; !strings.HasPrefix(got, "nameserver 127.0.0.11\n") || strings.Count(got, "nameserver") != 1 {
 		t.Errorf("resolv.conf:\n%s", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,12 +44,91 @@ networks:
 
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp4", ":0")
-	if err != nil {
+	return reservePorts(t, 1)
+}
+
+// Fixed host ports for tests come from the 10000 ports below the kernel's
+// ephemeral range, where neither the kernel (bind to port 0, outgoing
+// connections) nor compose (ephemeral published ports) hands out ports:
+// only tests that reserved them use them. A reservation is a flock on a
+// file per port, shared with the tests of other packages and worktrees
+// running at the same time, held until the test ends.
+const testPortsDir = "/tmp/compose-e2e-ports"
+
+// testPorts is the block reservePorts takes ports from.
+func testPorts(t *testing.T) (first, last int) {
+	t.Helper()
+	low := 32768 // Linux's default ephemeral range starts here
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	if low <= 11024 {
+		t.Skipf("the ephemeral port range starts at %d: no room for fixed test ports", low)
+	}
+	return low - 10000, low - 1
+}
+
+// reservePorts returns the first of n consecutive free host ports (TCP and
+// UDP) that no other test can take before this one ends.
+func reservePorts(t *testing.T, n int) int {
+	t.Helper()
+	if err := os.MkdirAll(testPortsDir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	lo, hi := testPorts(t)
+	span := hi - lo + 1 - n
+	start := int(time.Now().UnixNano() % int64(span))
+	for i := 0; i < span; i++ {
+		first := lo + (start+i)%span
+		if locks, ok := lockPorts(first, n); ok {
+			t.Cleanup(func() {
+				for _, f := range locks {
+					f.Close()
+				}
+			})
+			return first
+		}
+	}
+	t.Fatalf("no %d free test ports in %d-%d", n, lo, hi)
+	return 0
+}
+
+// lockPorts takes the flocks of ports first..first+n-1 and checks nothing
+// is bound there; all or none.
+func lockPorts(first, n int) ([]*os.File, bool) {
+	var locks []*os.File
+	release := func() {
+		for _, f := range locks {
+			f.Close()
+		}
+	}
+	for p := first; p < first+n; p++ {
+		f, err := os.OpenFile(filepath.Join(testPortsDir, strconv.Itoa(p)), os.O_RDWR|os.O_CREATE, 0o666)
+		if err != nil {
+			release()
+			return nil, false
+		}
+		locks = append(locks, f)
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil || !portFree(p) {
+			release()
+			return nil, false
+		}
+	}
+	return locks, true
+}
+
+func portFree(p int) bool {
+	l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	u, err := net.ListenPacket("udp", ":"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	u.Close()
+	return true
 }
 
 // hostIPv4 is a non-loopback address of the host outside our bridges.
@@ -97,7 +177,7 @@ func projectCLI(t *testing.T, prefix, yaml string) *cli {
 func TestPublishedPorts(t *testing.T) {
 	testutil.RequiresRoot(t)
 	host := hostIPv4(t)
-	hp, r1 := freeTCPPort(t), freeTCPPort(t)
+	hp, r1 := reservePorts(t, 1), reservePorts(t, 13)
 	c := projectCLI(t, "ports", fmt.Sprintf(portsStack, hp, r1, r1+2))
 	c.must("up", "-d")
 
@@ -229,7 +309,8 @@ func TestExtraHostsAndDNSOptions(t *testing.T) {
 		out = c.must("logs", "--no-log-prefix", "app").stdout
 		return strings.Contains(out, "options")
 	})
-	for _, want := range []string{"10.1.2.3\tsomehost", gw + "\thost.docker.internal", "nameserver " + gw + "\nsearch example.test", "options ndots:0 timeout:2"} {
+	// Docker's embedded DNS address, whatever the network (the gateway serves it).
+	for _, want := range []string{"10.1.2.3\tsomehost", gw + "\thost.docker.internal", "nameserver 127.0.0.11\nsearch example.test", "options ndots:0 timeout:2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}

@@ -28,16 +28,13 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	if err != nil {
 		return err
 	}
-	inPlan := map[string]bool{}
-	for _, s := range pl.graph.Services() {
-		inPlan[s] = true
-	}
-	// Exits of attached containers end `up` (with none attached, all
-	// count); the --exit-code-from service is watched even if not attached.
+	monitored := monitoredServices(pl, opts, attached)
+	// Exits of the monitored containers end `up`; the --exit-code-from
+	// service is watched even if not monitored.
 	watched := func(r *record.Record) bool {
-		return r.Labels[record.LabelOneoff] != "True" && inPlan[r.Service] &&
-			(len(attached) == 0 || attached[r.Service] || r.Service == opts.ExitCodeFrom)
+		return r.Labels[record.LabelOneoff] != "True" && (monitored[r.Service] || r.Service == opts.ExitCodeFrom)
 	}
+	printed := func(r *record.Record) bool { return r.Labels[record.LabelOneoff] != "True" && attached[r.Service] }
 	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
 	if opts.Watch { // as in Compose, "Watch enabled" comes before "Attaching to"
 		stopWatch, err := e.startWatch(ctx, pl.project, opts, printer)
@@ -61,7 +58,8 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 	defer stopFollowing()
 	exits := make(chan status.Exit)
 	follow := status.FollowOptions{
-		Project: p.Name, Include: watched, Print: func(r *record.Record) bool { return attached[r.Service] },
+		Project: p.Name, Include: func(r *record.Record) bool { return watched(r) || printed(r) }, Wait: watched,
+		Print:   printed,
 		Printer: printer, Read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, Exits: exits,
 	}
 	done := make(chan error, 1)
@@ -87,6 +85,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			defer close(stopped)
 			e.beginProgress("")                // outside up's operation: lines, as Compose prints its stop
 			current, err := e.upContainers(pl) // a recreated container is stopped too
+			current = ofNamed(current, opts.Services)
 			if err == nil {
 				err = e.stopProject(context.WithoutCancel(ctx), pl.graph, current, opts.Timeout)
 			}
@@ -97,7 +96,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			select {
 			case <-opts.Interrupts:
 				current, _ := e.upContainers(pl)
-				for _, r := range current {
+				for _, r := range ofNamed(current, opts.Services) {
 					if isLive(r) {
 						e.progress("Container", r.Name, "Killing")
 						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.Dir, syscall.SIGKILL)
@@ -168,4 +167,37 @@ func interrupted(ctx context.Context, sigs <-chan os.Signal) <-chan struct{} {
 		close(ch)
 	}()
 	return ch
+}
+
+// monitoredServices are the services whose exits end an attached `up`, as
+// Docker Compose's monitor picks them (pkg/compose/up.go): the services
+// named on the command line, else the attached ones, else all of them.
+// Dependencies attached with --attach-dependencies print their logs but
+// are not waited for.
+func monitoredServices(pl *plan, opts UpOptions, attached map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	switch {
+	case len(opts.Services) > 0:
+		for _, s := range opts.Services {
+			out[s] = true
+		}
+	case len(attached) > 0:
+		return attached
+	default:
+		for _, s := range pl.graph.Services() {
+			out[s] = true
+		}
+	}
+	return out
+}
+
+// ofNamed keeps the records of the services named on the command line
+// (all when none): a Ctrl-C or an abort stops only those, as Docker
+// Compose's stopApplication does (Create.Services); the dependencies up
+// started or found running are left alone.
+func ofNamed(recs []*record.Record, named []string) []*record.Record {
+	if len(named) == 0 {
+		return recs
+	}
+	return ofServices(recs, named)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/specgen"
 	"github.com/composer-dev/compose/errdefs"
@@ -248,8 +249,11 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 	return nil
 }
 
-// orphans lists the project's containers whose service is no longer in the
-// compose files (neither enabled nor disabled by a profile).
+// orphans lists the project's orphan containers as Docker Compose's
+// isOrphaned sees them (pkg/compose/containers.go): those whose service is
+// no longer in the compose files (neither enabled nor disabled by a
+// profile), and one-off (`run`) containers that have exited, whatever
+// their service.
 func (e *Engine) orphans(p *types.Project) ([]*record.Record, error) {
 	all, err := e.containers(p.Name)
 	if err != nil {
@@ -257,6 +261,12 @@ func (e *Engine) orphans(p *types.Project) ([]*record.Record, error) {
 	}
 	var out []*record.Record
 	for _, r := range all {
+		if r.Labels[record.LabelOneoff] == "True" {
+			if recordState(r).Status == container.StatusExited { // there is no "dead" here
+				out = append(out, r)
+			}
+			continue
+		}
 		_, enabled := p.Services[r.Service]
 		_, disabled := p.DisabledServices[r.Service]
 		if !enabled && !disabled {

@@ -104,8 +104,10 @@ func serviceOrder(p *types.Project, recs []*record.Record) []string {
 	return append(names, rest...)
 }
 
-// Start starts the existing containers of services (all when empty) in
-// dependency order, like `docker compose start`.
+// Start starts the existing containers of services (all when empty) and
+// of what they depend on, in dependency order, each service once its
+// dependencies meet their depends_on conditions, like `docker compose
+// start` (pkg/compose/start.go).
 func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project, services []string) error {
 	e.beginProgress("start")
 	defer e.endProgress()
@@ -114,28 +116,38 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 		return err
 	}
 	defer lock.Unlock()
-	recs, err := e.selectRecords(projectName, services, false)
+	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
 	}
 	// Docker Compose's words (convergence.go, startService; compose.go,
 	// projectFromName, whose "not found" is part of the message).
 	for _, s := range services {
-		if !hasService(recs, s) {
+		if !hasService(all, s) {
 			return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", s))
 		}
 	}
-	if order := serviceOrder(p, nil); len(recs) == 0 && len(order) > 0 {
+	if order := serviceOrder(p, nil); len(all) == 0 && len(order) > 0 {
 		return errdefs.Mark(errdefs.ErrNotFound, fmt.Errorf("service %q has no container to start", order[0]))
 	}
-	if len(recs) == 0 {
+	if len(all) == 0 {
 		return fmt.Errorf("no container found for project %q: %w", projectName, errdefs.ErrNotFound)
 	}
+	lp := lifecycleProject(projectName, enableNamed(p, services), all)
+	g, err := startSet(lp, services)
+	if err != nil {
+		return err
+	}
+	set := g.Services()
+	recs := ofServices(all, set)
 	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
 	}
 	e.useHooksOf(p)
-	for _, s := range serviceOrder(p, recs) {
+	for _, s := range order(g) {
+		if err := e.waitFor(ctx, lp.Services[s], set, all, false); err != nil {
+			return err
+		}
 		if err := e.startService(ctx, p, s, recs); err != nil {
 			return err
 		}
@@ -176,6 +188,38 @@ func (e *Engine) startService(ctx context.Context, p *types.Project, service str
 		}
 	}
 	return nil
+}
+
+// enableNamed enables the named services a profile disables: naming one on
+// the command line selects it, as in Compose.
+func enableNamed(p *types.Project, services []string) *types.Project {
+	if p == nil {
+		return nil
+	}
+	var disabled []string
+	for _, s := range services {
+		if _, ok := p.DisabledServices[s]; ok {
+			disabled = append(disabled, s)
+		}
+	}
+	if len(disabled) == 0 {
+		return p
+	}
+	if q, err := p.WithServicesEnabled(disabled...); err == nil {
+		return q
+	}
+	return p
+}
+
+// ofServices keeps the records of the services.
+func ofServices(recs []*record.Record, services []string) []*record.Record {
+	var out []*record.Record
+	for _, r := range recs {
+		if slices.Contains(services, r.Service) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ensureNetworks recreates the networks containers join if they vanished
@@ -226,12 +270,15 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return err
 	}
-	e.resumePaused(ctx, recs)
-	e.useHooksOf(p)
 	var g *graph.Graph
 	if p != nil {
 		g, _ = graph.New(p)
+		if len(services) == 0 { // the services of these compose files only (`-f one.yaml stop`)
+			recs = ofServices(recs, p.ServiceNames())
+		}
 	}
+	e.resumePaused(ctx, recs)
+	e.useHooksOf(p)
 	if err := e.stopProject(ctx, g, recs, timeout); err != nil {
 		return err
 	}
@@ -250,65 +297,82 @@ func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {
 type RestartOptions struct {
 	Services []string
 	Timeout  *time.Duration
-	NoDeps   bool // only the named services, not what they depend on
+	// NoDeps restarts only the named services, not those that depend on
+	// them with `restart: true`.
+	NoDeps bool
 }
 
-// Restart stops and starts the containers of services (and of what they
-// depend on, unless NoDeps) in dependency order. Stopped containers are
-// started too, as `docker restart` does.
+// Restart stops and starts the containers of services (all when empty)
+// and of the services that depend on them with `restart: true` (unless
+// NoDeps), never their dependencies, like `docker compose restart`
+// (pkg/compose/restart.go): in dependency order, each service once its
+// `restart: true` dependencies meet their condition (healthy...).
+// Stopped containers are started too, as `docker restart` does.
 func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Project, opts RestartOptions) error {
 	e.beginProgress("restart")
 	defer e.endProgress()
-	services := opts.Services
-	if p != nil && len(services) > 0 && !opts.NoDeps {
-		g, err := graph.New(p)
-		if err != nil {
-			return err
-		}
-		if g, err = g.Subset(services, true); err != nil {
-			return err
-		}
-		services = g.Services()
-	}
 	lock, err := e.lockProject(ctx, projectName)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	recs, err := e.selectRecords(projectName, services, false)
+	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
 	}
+	lp := lifecycleProject(projectName, enableNamed(p, opts.Services), all)
+	g, err := restartSet(lp, opts.Services, opts.NoDeps)
+	if err != nil {
+		return err
+	}
+	set := g.Services()
+	recs := ofServices(all, set)
 	if err := e.would(func() error { return e.ensureNetworks(ctx, recs) }); err != nil {
 		return err
 	}
 	e.resumePaused(ctx, recs)
 	e.useHooksOf(p)
-	for _, s := range serviceOrder(p, recs) {
-		for _, r := range recs {
-			if r.Service != s {
-				continue
-			}
+	for _, s := range order(g) {
+		if err := e.waitFor(ctx, lp.Services[s], set, all, true); err != nil {
+			return err
+		}
+		if err := e.restartRecords(ctx, ofServices(recs, []string{s}), opts.Timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restartRecords restarts one service's containers in parallel, each with
+// its pre_stop hooks first and its post_start hooks once it runs again.
+func (e *Engine) restartRecords(ctx context.Context, recs []*record.Record, timeout *time.Duration) error {
+	errs := make(chan error, len(recs))
+	for _, r := range recs {
+		go func() {
 			if err := e.preStop(ctx, r); err != nil { // Docker runs pre_stop, then restarts
-				return err
+				errs <- err
+				return
 			}
 			e.progress("Container", r.Name, "Restarting")
 			err := e.would(func() error {
-				if err := e.runtime.Stop(ctx, r.Dir, recordTimeout(r, opts.Timeout)); err != nil {
+				if err := e.runtime.Stop(ctx, r.Dir, recordTimeout(r, timeout)); err != nil {
 					return err
 				}
 				return e.runtime.Start(ctx, r.Spec)
 			})
 			if err != nil {
-				return fmt.Errorf("container %s: %w", r.Name, err)
+				errs <- fmt.Errorf("container %s: %w", r.Name, err)
+				return
 			}
 			e.progress("Container", r.Name, "Started")
-			if err := e.postStart(ctx, r); err != nil { // and post_start once it runs again
-				return err
-			}
-		}
+			errs <- e.postStart(ctx, r)
+		}()
 	}
-	return nil
+	var all []error
+	for range recs {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // Kill sends sig (default SIGKILL) to the running containers of services.

@@ -52,6 +52,9 @@ type plan struct {
 	// defaultBridge: a service has network_mode: bridge, which joins the
 	// host's default bridge network.
 	defaultBridge bool
+	// hostPorts are the host ports handed out to the containers created
+	// so far, published or not yet (ports.go).
+	hostPorts *portReservations
 }
 
 // operation names the command in the progress display's header.
@@ -83,7 +86,7 @@ func (e *Engine) plan(p *types.Project, services []string) (*plan, error) {
 	}
 	p = projectCopy(p)
 	setBuildImages(p)
-	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}}
+	pl := &plan{project: p, graph: g, images: map[string]*image.Image{}, named: map[string]bool{}, hostPorts: &portReservations{}}
 	for _, s := range services {
 		pl.named[s] = true
 	}
@@ -336,6 +339,9 @@ func (e *Engine) upPlan(p *types.Project, services []string, opts ConvergeOption
 		if pl.graph, err = pl.graph.Subset(services, false); err != nil {
 			return nil, err
 		}
+	}
+	if err := project.CheckContainerNames(pl.project, pl.graph.Services()); err != nil {
+		return nil, err
 	}
 	return pl, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -59,7 +60,7 @@ func checkServicePorts(svc types.ServiceConfig, published map[networks.PortMappi
 			return fmt.Errorf("service %q: host port %s can not be published by %d replicas: %w", svc.Name, s.Key(), svc.GetScale(), errdefs.ErrConflict)
 		}
 		for _, q := range *planned {
-			if q.HostPort == s.HostPort && q.Protocol == s.Protocol && (q.HostIP == s.HostIP || q.HostIP == "" || s.HostIP == "") {
+			if networks.Overlap(q, s.PortMapping) {
 				return fmt.Errorf("service %q: bind for %s failed: port is already allocated: %w", svc.Name, s.Key(), errdefs.ErrConflict)
 			}
 		}
@@ -112,12 +113,27 @@ func (e *Engine) serviceIDs(projectName, service string) (map[string]bool, error
 	return ids, nil
 }
 
-// allocatePorts turns specs into concrete mappings for a new container:
-// ephemeral ports get a free host port now, ranges their first free port.
-func allocatePorts(specs []specgen.PortSpec) ([]networks.PortMapping, error) {
+// portReservations are the host ports given to new containers, which
+// publish them only when they start: replicas created side by side take
+// different ports from a range ("6005-6015:80"), as Docker gives each
+// container its own.
+type portReservations struct {
+	mu    sync.Mutex
+	taken []networks.PortMapping
+}
+
+// allocate turns specs into concrete mappings for a new container:
+// ephemeral ports get a free host port now, ranges their first free port
+// that no other container of the plan has taken.
+func (pr *portReservations) allocate(specs []specgen.PortSpec) ([]networks.PortMapping, error) {
 	if len(specs) == 0 {
 		return nil, nil
 	}
+	if pr == nil { // a plan made without reservations: this container's own
+		pr = &portReservations{}
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
 	published, err := networks.PublishedPorts()
 	if err != nil {
 		return nil, err
@@ -134,7 +150,7 @@ func allocatePorts(specs []specgen.PortSpec) ([]networks.PortMapping, error) {
 			found := false
 			for p := int(s.HostPort); p <= int(s.RangeEnd) && !found; p++ {
 				m.HostPort = uint16(p)
-				found = networks.CheckPortFree(m, published, nil) == nil && !usedIn(out, m)
+				found = !usedIn(out, m) && !usedIn(pr.taken, m) && networks.CheckPortFree(m, published, nil) == nil
 			}
 			if !found {
 				return nil, fmt.Errorf("no free host port in %d-%d/%s: %w", s.HostPort, s.RangeEnd, s.Protocol, errdefs.ErrConflict)
@@ -143,6 +159,7 @@ func allocatePorts(specs []specgen.PortSpec) ([]networks.PortMapping, error) {
 		published[m] = "planned"
 		out = append(out, m)
 	}
+	pr.taken = append(pr.taken, out...)
 	return out, nil
 }
 
@@ -155,8 +172,10 @@ func usedIn(ms []networks.PortMapping, m networks.PortMapping) bool {
 	return false
 }
 
-// publish DNATs the container's ports to its address on its first network.
-func publish(nets *networks.Manager, rec *record.Record, ip string) error {
+// publish holds the host sockets of the container's ports (the DNS server
+// process keeps them, as docker-proxy does) and DNATs them to its address
+// on its first network.
+func publish(ctx context.Context, nets *networks.Manager, rec *record.Record, ip string) error {
 	if len(rec.Ports) == 0 || len(rec.Networks) == 0 {
 		return nil
 	}
@@ -172,7 +191,14 @@ func publish(nets *networks.Manager, rec *record.Record, ip string) error {
 	if err != nil {
 		return err
 	}
-	return networks.Publish(rec.ID, addr, subnet, rec.Ports)
+	if err := networks.HoldPorts(ctx, nets.RunDir, rec.ID, addr, rec.Ports); err != nil {
+		return err
+	}
+	if err := networks.Publish(rec.ID, addr, subnet, rec.Ports); err != nil {
+		_ = networks.ReleasePorts(ctx, nets.RunDir, rec.ID)
+		return err
+	}
+	return nil
 }
 
 // PortOptions are the arguments of `compose port`.

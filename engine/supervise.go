@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 
 	"github.com/composer-dev/compose/engine/container"
 	"github.com/composer-dev/compose/engine/record"
 	"github.com/composer-dev/compose/engine/runspec"
+	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
 )
 
@@ -66,7 +68,7 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 		return fmt.Errorf("network namespace: %w", err)
 	}
 	spec.NetNS = ns
-	var ip, ip6 string
+	var ip, ip6, firstIf string
 	gw := gatewayNetwork(rec.Networks, func(name string) bool {
 		n, err := nets.Get(name)
 		return err == nil && n.Internal
@@ -80,21 +82,27 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 			return fmt.Errorf("network %s: %w", a.Network, err)
 		}
 		if ip == "" {
-			ip = ep.IP
+			ip, firstIf = ep.IP, ep.IfName
 		}
 		if ip6 == "" {
 			ip6 = ep.IP6
 		}
 	}
-	if err := publish(nets, rec, ip); err != nil {
-		disconnect(ctx, nets, rec)
-		return fmt.Errorf("published ports: %w", err)
-	}
 	if len(rec.Networks) > 0 {
-		if err := nets.ReviveDNS(ctx); err != nil { // killed since `up`: names must keep resolving
+		// Killed since `up`? Names must keep resolving, and it holds the
+		// published ports' sockets.
+		if err := nets.ReviveDNS(ctx); err != nil {
 			disconnect(ctx, nets, rec)
 			return fmt.Errorf("dns server: %w", err)
 		}
+		if err := redirectDNS(nets, rec, ns, firstIf, ip); err != nil {
+			disconnect(ctx, nets, rec)
+			return err
+		}
+	}
+	if err := publish(ctx, nets, rec, ip); err != nil {
+		disconnect(ctx, nets, rec)
+		return fmt.Errorf("published ports: %w", err)
 	}
 	extra := rec.ExtraHosts
 	if ip6 != "" { // the container's own IPv6 name, as Docker writes it
@@ -124,8 +132,33 @@ func gatewayNetwork(atts []record.Attachment, internal func(string) bool) int {
 // network namespace; the kernel takes the veths away with it.
 func disconnect(ctx context.Context, nets *networks.Manager, rec *record.Record) {
 	_ = networks.Unpublish(rec.ID)
+	if len(rec.Ports) > 0 {
+		_ = networks.ReleasePorts(ctx, nets.RunDir, rec.ID)
+	}
 	for _, a := range rec.Networks {
 		_ = nets.Detach(ctx, a.Network, rec.ID)
 	}
 	_ = nets.DeleteNetNS(rec.ID)
+}
+
+// redirectDNS sends the container's queries to 127.0.0.11 (its
+// resolv.conf's nameserver, as with Docker) to the DNS server on the
+// gateway of its first network.
+func redirectDNS(nets *networks.Manager, rec *record.Record, ns, ifName, ip string) error {
+	n, err := nets.Get(rec.Networks[0].Network)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", rec.Networks[0].Network, err)
+	}
+	gw, err := netip.ParseAddr(n.Gateway)
+	if err != nil {
+		return fmt.Errorf("network %s gateway %q: %w", n.Name, n.Gateway, errdefs.ErrInvalidArgument)
+	}
+	src, err := netip.ParseAddr(ip)
+	if err != nil {
+		return fmt.Errorf("container address %q: %w", ip, errdefs.ErrInvalidArgument)
+	}
+	if err := networks.RedirectDNS(ns, ifName, gw, src); err != nil {
+		return fmt.Errorf("embedded dns: %w", err)
+	}
+	return nil
 }

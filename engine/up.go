@@ -280,7 +280,7 @@ func containerLabels(p *types.Project, svc types.ServiceConfig, number int, hash
 // fillRecord fills in the new container's networking and spec, writes its
 // files and saves its record.
 func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConfig, rec *record.Record, img *image.Image, ov createOverrides) error {
-	nameserver, err := e.networking(pl.project, svc, rec, ov.noAliases)
+	nameserver, err := e.networking(pl, svc, rec, ov.noAliases)
 	if err != nil {
 		return err
 	}
@@ -313,7 +313,8 @@ func (e *Engine) fillRecord(ctx context.Context, pl *plan, svc types.ServiceConf
 // dns servers and published ports. It returns the address of the DNS
 // server for its resolv.conf: the gateway of its first network, or of the
 // first network of the container whose namespace it joins.
-func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *record.Record, noAliases bool) (string, error) {
+func (e *Engine) networking(pl *plan, svc types.ServiceConfig, rec *record.Record, noAliases bool) (string, error) {
+	p := pl.project
 	var nameserver string
 	for _, key := range serviceNetworks(svc) {
 		nw := p.Networks[key]
@@ -366,7 +367,7 @@ func (e *Engine) networking(p *types.Project, svc types.ServiceConfig, rec *reco
 		specs = nil
 	}
 	if err == nil {
-		rec.Ports, err = allocatePorts(specs)
+		rec.Ports, err = pl.hostPorts.allocate(specs)
 	}
 	return nameserver, err
 }

@@ -219,14 +219,17 @@ func fileObjectContent(p *types.Project, kind, key string, obj types.FileObjectC
 			return nil, fmt.Errorf("%s %q: file %s: %w", kind, key, obj.File, errdefs.ErrNotFound)
 		}
 		return b, nil
+	case obj.Content != "":
+		// Inline, or an `environment:` source already resolved by the
+		// loader, in the environment of the file that declares it (an
+		// include's env_file): Docker Compose's resolveFileContent.
+		return []byte(obj.Content), nil
 	case obj.Environment != "":
 		v, ok := p.Environment[obj.Environment]
 		if !ok {
-			return nil, fmt.Errorf("%s %q: environment variable %s is not set: %w", kind, key, obj.Environment, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("environment variable %q required by %s %q is not set: %w", obj.Environment, kind, key, errdefs.ErrInvalidArgument)
 		}
 		return []byte(v), nil
-	case obj.Content != "":
-		return []byte(obj.Content), nil
 	}
 	return nil, fmt.Errorf("%s %q: needs file, environment or content: %w", kind, key, errdefs.ErrInvalidArgument)
 }

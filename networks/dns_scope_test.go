@@ -59,6 +59,7 @@ func loopbackUpstream(t *testing.T) string {
 // names go to the upstream; a killed server comes back with ReviveDNS.
 // Not parallel: it sets the upstream for the server it starts.
 func TestDNSScopeLinksUpstreamRestart(t *testing.T) {
+	testutil.RequiresRoot(t) // before the upstream binds port 53
 	conf := filepath.Join(t.TempDir(), "resolv.conf")
 	if err := os.WriteFile(conf, []byte("nameserver "+loopbackUpstream(t)+"\n"), 0o644); err != nil {
 		t.Fatal(err)

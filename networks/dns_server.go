@@ -68,6 +68,8 @@ func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) erro
 
 	s := &dnsServer{stateDir: stateDir, runDir: runDir, nets: map[string]*netListener{}}
 	defer s.stopAll()
+	stopPorts := startPortHolder(runDir)
+	defer stopPorts()
 
 	if s.reload() == 0 && s.tryExit(pidf) {
 		return nil
@@ -274,6 +276,10 @@ func (l *netListener) refresh() *recordSet {
 
 // ServeDNS implements dns.Handler for one network's listener.
 func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	if strings.HasPrefix(questionName(req), probePrefix) {
+		_ = w.WriteMsg(l.srv.probeReply(req))
+		return
+	}
 	rs := l.refresh()
 	resp := l.srv.answer(req, l, rs, remoteAddr(w))
 	if resp == nil {
@@ -389,5 +395,19 @@ func (s *dnsServer) forward(req *dns.Msg, overTCP bool, own []string) *dns.Msg {
 	resp := new(dns.Msg)
 	resp.SetRcode(req, dns.RcodeServerFailure)
 	resp.RecursionAvailable = true
+	return resp
+}
+
+// probeReply answers EnsureDNS's probe: its own name as TXT for ours,
+// REFUSED for the probe of another RunDir's server.
+func (s *dnsServer) probeReply(req *dns.Msg) *dns.Msg {
+	resp := new(dns.Msg)
+	probe := probeName(s.runDir)
+	if questionName(req) != strings.TrimSuffix(probe, ".") {
+		resp.SetRcode(req, dns.RcodeRefused)
+		return resp
+	}
+	resp.SetReply(req)
+	resp.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: probe, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{probe}}}
 	return resp
 }

@@ -48,7 +48,7 @@ func (m *Manager) EnsureDNS(ctx context.Context) error {
 		return err
 	}
 	for _, n := range nets {
-		if err := waitDNS(ctx, n.Gateway); err != nil {
+		if err := waitDNS(ctx, n.Gateway, probeName(m.RunDir)); err != nil {
 			return fmt.Errorf("dns server on %s (network %q): %w", n.Gateway, n.Name, err)
 		}
 	}
@@ -118,16 +118,18 @@ func (m *Manager) spawnDNS(ctx context.Context) error {
 	return nil
 }
 
-// waitDNS polls gateway:53 until it answers; each probe is a real query for
-// an unknown single label, which the server answers itself (NXDOMAIN).
-func waitDNS(ctx context.Context, gateway string) error {
+// waitDNS polls gateway:53 until our server answers; each probe is a real
+// TXT query for probe, which only the server of this RunDir answers with
+// probe itself. Another one still bound there (its network, whose subnet
+// we were given again, was just removed) does not.
+func waitDNS(ctx context.Context, gateway, probe string) error {
 	c := &dns.Client{Net: "udp", Timeout: 250 * time.Millisecond}
 	q := new(dns.Msg)
-	q.SetQuestion("compose-dns-probe.", dns.TypeA)
+	q.SetQuestion(probe, dns.TypeTXT)
 	addr := net.JoinHostPort(gateway, "53")
 	backoff := 5 * time.Millisecond
 	for {
-		if _, _, err := c.ExchangeContext(ctx, q, addr); err == nil {
+		if r, _, err := c.ExchangeContext(ctx, q, addr); err == nil && isProbeAnswer(r, probe) {
 			return nil
 		}
 		select {
@@ -147,4 +149,21 @@ func (m *Manager) ReviveDNS(ctx context.Context) error {
 		return nil
 	}
 	return m.EnsureDNS(ctx)
+}
+
+// probePrefix starts the probe names of EnsureDNS: probeName(runDir) is
+// the one the server of runDir knows as its own.
+const probePrefix = "compose-dns-probe-"
+
+func probeName(runDir string) string {
+	return probePrefix + filepath.Base(runDir) + "."
+}
+
+func isProbeAnswer(r *dns.Msg, probe string) bool {
+	for _, rr := range r.Answer {
+		if txt, ok := rr.(*dns.TXT); ok && len(txt.Txt) == 1 && txt.Txt[0] == probe {
+			return true
+		}
+	}
+	return false
 }

@@ -67,8 +67,9 @@ var accept = []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}
 // ensureNFT (re)writes the network's tables, ip and (for an IPv6 network)
 // ip6, each in one atomic batch: masquerade of the subnet leaving through
 // another interface, forward accept in and out of the bridge (but no
-// forwarding to other bridges), DNS from the subnet to the gateway; plus
-// accepts in Docker's DOCKER-USER (or a drop-policy FORWARD) chain.
+// forwarding to other bridges), DNS from the subnet to the gateway (and
+// to 127.0.0.11, DNATed there); plus accepts in Docker's DOCKER-USER (or
+// a drop-policy FORWARD) chain.
 func ensureNFT(n *Network) error {
 	c, err := nftables.New()
 	if err != nil {
@@ -183,6 +184,9 @@ func ensureFamily(c *nftables.Conn, n *Network, family nftables.TableFamily, sub
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: join(
 			addrMatch(true, subnet), addrMatch(false, gwPrefix), dnsMatch(proto), accept)})
+	}
+	if family == nftables.TableFamilyIPv4 {
+		addEmbeddedDNS(c, t, n.Bridge, gw) // 127.0.0.11 (dnsnat.go)
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables table %s: %w", t.Name, err)

@@ -39,8 +39,10 @@ func (p PortMapping) hostIP() string {
 	return p.HostIP
 }
 
-// overlaps reports whether two host sides can not both be published: same
+// Overlap reports whether two host sides can not both be published: same
 // port and protocol, and one of the addresses covers the other.
+func Overlap(p, q PortMapping) bool { return p.overlaps(q) }
+
 func (p PortMapping) overlaps(q PortMapping) bool {
 	if p.HostPort != q.HostPort || p.Protocol != q.Protocol {
 		return false
@@ -111,12 +113,21 @@ func PublishedPorts() (map[PortMapping]string, error) {
 
 // CheckPortFree fails with ErrConflict when the host side of p is taken:
 // by another container's published port (except those whose id prefix is
-// in mine) or by a socket bound on the host.
+// in mine) or by a socket bound on the host. One of mine holds its socket
+// until it is replaced, so no bind is tried then.
 func CheckPortFree(p PortMapping, published map[PortMapping]string, mine map[string]bool) error {
+	ours := false
 	for q, id := range published {
-		if !mine[id] && p.overlaps(q) {
+		if !p.overlaps(q) {
+			continue
+		}
+		if !mine[id] {
 			return fmt.Errorf("bind for %s failed: port is already allocated: %w", p.Key(), errdefs.ErrConflict)
 		}
+		ours = true
+	}
+	if ours {
+		return nil
 	}
 	if err := bindTest(p); err != nil {
 		return fmt.Errorf("bind for %s failed: %v: %w", p.Key(), errors.Unwrap(err), errdefs.ErrConflict)

@@ -42,16 +42,30 @@ type Options struct {
 	// AllResources (--all-resources) keeps the networks and volumes no
 	// service uses, which are otherwise dropped as Docker Compose drops them.
 	AllResources bool
+	// Services, when set, are the services the command acts on (`up web`):
+	// only they and their dependencies get their env_file read.
+	Services []string
+	// NoEnvironment reads no env_file at all, as Docker Compose loads the
+	// project for the commands on existing containers (projectOrName:
+	// cli.WithoutEnvironmentResolution).
+	NoEnvironment bool
 }
 
 // Load reads the project the options select, the way `docker compose config`
 // sees it: interpolated, normalised, paths resolved, service environments
-// resolved (env_file folded into environment), unused resources dropped
-// (unless AllResources).
+// resolved (env_file folded into environment; of Services and their
+// dependencies only, when set), unused resources dropped (unless
+// AllResources). Duplicate container names are the caller's to check
+// (CheckContainerNames), among the services it acts on.
 func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	if len(opts.Services) > 0 || opts.NoEnvironment {
+		if err := cli.WithoutEnvironmentResolution(po); err != nil {
+			return nil, err
+		}
 	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
@@ -60,11 +74,13 @@ func Load(ctx context.Context, opts Options) (*types.Project, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("project name can't be empty: %w", errdefs.ErrInvalidArgument)
 	}
+	if len(opts.Services) > 0 && !opts.NoEnvironment {
+		if p, err = resolveSelectedEnvironment(p, opts.Services); err != nil {
+			return nil, loadError(err)
+		}
+	}
 	if !opts.AllResources {
 		p = p.WithoutUnnecessaryResources()
-	}
-	if err := p.CheckContainerNameUnicity(); err != nil {
-		return nil, fmt.Errorf("%s: %w", oneLine(err.Error()), errdefs.ErrInvalidArgument)
 	}
 	return p, nil
 }

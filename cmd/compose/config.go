@@ -93,6 +93,11 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 					return err
 				}
 			}
+			if !o.noConsistency {
+				if err := project.CheckContainerNames(p, nil); err != nil {
+					return err
+				}
+			}
 			switch {
 			case o.quiet:
 				return nil

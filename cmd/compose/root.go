@@ -126,10 +126,22 @@ func (g *globalOptions) load(ctx context.Context) (*types.Project, error) {
 	return project.Load(ctx, g.loadOptions())
 }
 
+// loadFor is load for a command acting on services (all when none): only
+// their and their dependencies' env_file are read, as in Docker Compose.
+func (g *globalOptions) loadFor(ctx context.Context, services []string) (*types.Project, error) {
+	o := g.loadOptions()
+	o.Services = services
+	return project.Load(ctx, o)
+}
+
 // projectName resolves the project a status command acts on: from the
 // compose files when they load, else from -p alone (like `docker compose -p x down`).
+// As Docker Compose's projectOrName, it reads no env_file: a missing one
+// does not stop a command on existing containers.
 func (g *globalOptions) projectName(ctx context.Context) (string, *types.Project, error) {
-	p, err := g.load(ctx)
+	o := g.loadOptions()
+	o.NoEnvironment = true
+	p, err := project.Load(ctx, o)
 	if err == nil {
 		return p.Name, p, nil
 	}

@@ -63,7 +63,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := g.load(cmd.Context())
+			p, err := g.loadFor(cmd.Context(), args[:1])
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := g.load(cmd.Context())
+			p, err := g.loadFor(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

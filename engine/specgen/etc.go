@@ -8,6 +8,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/composer-dev/compose/errdefs"
+	"github.com/composer-dev/compose/networks"
 )
 
 // HostsFile is a container's /etc/hosts as Docker writes it: localhost,
@@ -26,13 +27,14 @@ func HostsFile(hostname, ip string, extra []string) []byte {
 }
 
 // ResolvConf is a service's /etc/resolv.conf: the embedded DNS server alone
-// when there is one (like Docker, it forwards other names to the service's
-// dns servers), else the dns servers themselves; dns_search instead of the
+// when there is one (nameserver is its gateway address), at 127.0.0.11 as
+// with Docker (like Docker, it forwards other names to the service's dns
+// servers), else the dns servers themselves; dns_search instead of the
 // search domains of host (the host's resolv.conf), and dns_opt after ndots:0.
 func ResolvConf(svc types.ServiceConfig, nameserver string, host []byte) ([]byte, error) {
 	var b strings.Builder
 	if nameserver != "" {
-		fmt.Fprintf(&b, "nameserver %s\n", nameserver)
+		fmt.Fprintf(&b, "nameserver %s\n", networks.EmbeddedDNS)
 	}
 	for _, s := range svc.DNS {
 		if _, err := netip.ParseAddr(s); err != nil {

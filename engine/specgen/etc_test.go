@@ -31,12 +31,12 @@ func TestResolvConf(t *testing.T) {
 		nameserver string
 		want       string
 	}{
-		{"embedded server", nil, nil, nil, "172.18.0.1", "nameserver 172.18.0.1\nsearch corp.example lan\noptions ndots:0\n"},
-		{"dns forwarded by the embedded server", []string{"9.9.9.9"}, nil, nil, "172.18.0.1", "nameserver 172.18.0.1\nsearch corp.example lan\noptions ndots:0\n"},
+		{"embedded server", nil, nil, nil, "172.18.0.1", "nameserver 127.0.0.11\nsearch corp.example lan\noptions ndots:0\n"},
+		{"dns forwarded by the embedded server", []string{"9.9.9.9"}, nil, nil, "172.18.0.1", "nameserver 127.0.0.11\nsearch corp.example lan\noptions ndots:0\n"},
 		{"no network: dns servers", []string{"9.9.9.9", "fd00::53"}, nil, nil, "", "nameserver 9.9.9.9\nnameserver fd00::53\nsearch corp.example lan\noptions ndots:0\n"},
-		{"dns_search replaces the host's", nil, []string{"a.example", "b.example"}, nil, "172.18.0.1", "nameserver 172.18.0.1\nsearch a.example b.example\noptions ndots:0\n"},
-		{"dns_search . drops them", nil, []string{"."}, nil, "172.18.0.1", "nameserver 172.18.0.1\noptions ndots:0\n"},
-		{"dns_opt after ndots", nil, nil, []string{"timeout:2", "rotate"}, "172.18.0.1", "nameserver 172.18.0.1\nsearch corp.example lan\noptions ndots:0 timeout:2 rotate\n"},
+		{"dns_search replaces the host's", nil, []string{"a.example", "b.example"}, nil, "172.18.0.1", "nameserver 127.0.0.11\nsearch a.example b.example\noptions ndots:0\n"},
+		{"dns_search . drops them", nil, []string{"."}, nil, "172.18.0.1", "nameserver 127.0.0.11\noptions ndots:0\n"},
+		{"dns_opt after ndots", nil, nil, []string{"timeout:2", "rotate"}, "172.18.0.1", "nameserver 127.0.0.11\nsearch corp.example lan\noptions ndots:0 timeout:2 rotate\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,11 +47,9 @@ func portSpecOf(p types.ServicePortConfig) (PortSpec, error) {
 	if p.Mode != "" && p.Mode != "ingress" && p.Mode != "host" {
 		return PortSpec{}, fmt.Errorf("port %d: mode %q (ingress, host): %w", p.Target, p.Mode, errdefs.ErrInvalidArgument)
 	}
-	hostIP := p.HostIP
-	if hostIP == "0.0.0.0" {
-		hostIP = ""
-	}
-	s := PortSpec{PortMapping: networks.PortMapping{HostIP: hostIP, ContainerPort: uint16(p.Target), Protocol: proto}}
+	// host_ip 0.0.0.0 stays: like Docker, it publishes on IPv4 only, where
+	// no host_ip publishes on IPv6 ([::]) too.
+	s := PortSpec{PortMapping: networks.PortMapping{HostIP: p.HostIP, ContainerPort: uint16(p.Target), Protocol: proto}}
 	if p.Published != "" {
 		lo, hi, isRange := strings.Cut(p.Published, "-")
 		first, err := parsePort(lo)

@@ -24,7 +24,7 @@ func TestPortSpecOf(t *testing.T) {
 		{types.ServicePortConfig{Target: 53, Published: "53", Protocol: "UDP", HostIP: "127.0.0.1"}, PortSpec{PortMapping: pm("127.0.0.1", 53, 53, "udp")}, ""},
 		{types.ServicePortConfig{Target: 80, Published: "8000-8009", Mode: "host", AppProtocol: "http"}, PortSpec{PortMapping: pm("", 8000, 80, "tcp"), RangeEnd: 8009}, ""},
 		{types.ServicePortConfig{Target: 80, Published: "8000-8000"}, PortSpec{PortMapping: pm("", 8000, 80, "tcp"), RangeEnd: 8000}, ""},
-		{types.ServicePortConfig{Target: 80, HostIP: "0.0.0.0"}, PortSpec{PortMapping: pm("", 0, 80, "tcp")}, ""},
+		{types.ServicePortConfig{Target: 80, HostIP: "0.0.0.0"}, PortSpec{PortMapping: pm("0.0.0.0", 0, 80, "tcp")}, ""},
 		{types.ServicePortConfig{Target: 80, Mode: "ingress"}, PortSpec{PortMapping: pm("", 0, 80, "tcp")}, ""},
 		{types.ServicePortConfig{Target: 80, Published: "x"}, PortSpec{}, `published port "x": port "x"`},
 		{types.ServicePortConfig{Target: 80, Published: "0"}, PortSpec{}, `published port "0"`},

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
@@ -16,9 +17,12 @@ type FollowOptions struct {
 	Project string
 	Include func(*record.Record) bool // the containers to follow
 	Print   func(*record.Record) bool // of those, whose logs are printed; nil: all
+	// Wait, of the followed containers, those whose exits end Follow (nil:
+	// all); the others are followed while they last.
+	Wait    func(*record.Record) bool
 	Printer *logs.Printer
 	Read    logs.ReadOptions
-	// Exits, when not nil, receives each exit of a followed container.
+	// Exits, when not nil, receives each exit of a container Follow waits for.
 	Exits chan<- Exit
 }
 
@@ -50,7 +54,8 @@ type follower struct {
 	// others were last seen exiting (a later start is followed anew).
 	following map[string]bool
 	ended     map[string]time.Time
-	active    int
+	active    int           // followers running of containers Follow waits for
+	finishing atomic.Bool   // Follow is ending: the others stop at the end of their logs
 	changed   chan struct{} // a follower ended or the containers dir changed
 }
 
@@ -70,6 +75,9 @@ func (f *follower) run(ctx context.Context) error {
 	go f.r.Runtime.WaitDir(wctx, f.r.Records.ContainersDir(), func() bool { f.signal(); return false }) //nolint:errcheck // ends with wctx
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The containers Follow does not wait for are left when it ends, once
+	// what their logs hold by then is printed.
+	defer f.finishing.Store(true)
 	for {
 		f.scan(ctx, &wg)
 		if f.idle() {
@@ -125,18 +133,23 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 		if ended { // only what the new run prints
 			read.Since, read.Tail = endedAt, -1
 		}
+		waited := f.opts.Wait == nil || f.opts.Wait(rec)
 		f.mu.Lock()
 		f.following[rec.ID] = true
-		f.active++
+		if waited {
+			f.active++
+		}
 		f.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			endedAt := f.follow(ctx, rec, read)
+			endedAt := f.follow(ctx, rec, read, waited)
 			f.mu.Lock()
 			delete(f.following, rec.ID)
 			f.ended[rec.ID] = endedAt
-			f.active--
+			if waited {
+				f.active--
+			}
 			f.mu.Unlock()
 			f.signal()
 		}()
@@ -145,13 +158,13 @@ func (f *follower) scan(ctx context.Context, wg *sync.WaitGroup) {
 
 // follow prints one container's log and reports its exits until it has
 // exited for good. It returns when that last exit happened.
-func (f *follower) follow(ctx context.Context, rec *record.Record, read logs.ReadOptions) time.Time {
+func (f *follower) follow(ctx context.Context, rec *record.Record, read logs.ReadOptions, waited bool) time.Time {
 	var wg sync.WaitGroup
 	if f.opts.Print == nil || f.opts.Print(rec) {
 		name := rec.DisplayName()
 		f.opts.Printer.Register(name)
 		o := read
-		o.Done = func() bool { return !f.r.live(rec) }
+		o.Done = func() bool { return !f.r.live(rec) || !waited && f.finishing.Load() }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -160,7 +173,7 @@ func (f *follower) follow(ctx context.Context, rec *record.Record, read logs.Rea
 	}
 	var last Exit
 	ok := false
-	if f.opts.Exits != nil {
+	if f.opts.Exits != nil && waited {
 		last, ok = f.watchExits(ctx, rec)
 	}
 	wg.Wait() // the last exit is reported after the container's last lines
