@@ -78,7 +78,7 @@ services:
 	if gap := c.startedAt("app").Sub(c.startedAt("db")); gap < time.Second {
 		t.Errorf("app restarted %s after db: it did not wait for db to be healthy\n%s", gap, r)
 	}
-	if !strings.Contains(r.stderr, c.project()+"-db-1  Healthy") {
+	if !strings.Contains(r.stderr, " Container "+c.project()+"-db-1 Healthy ") { // Docker Compose v5: " <id> <status> " (cmd/display/plain.go)
 		t.Errorf("no wait for db's health in the output:\n%s", r)
 	}
 
