@@ -23,96 +23,98 @@ import (
 // --abort-on-container-exit (or -failure) the first (failed) exit stops
 // them all and its code becomes up's exit code.
 func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts UpOptions) error {
-	attached := attachedServices(pl, opts)
-	recs, err := e.upContainers(pl)
-	if err != nil {
-		return err
-	}
-	monitored := monitoredServices(pl, opts, attached)
-	// Exits of the monitored containers end `up`; the --exit-code-from
-	// service is watched even if not monitored.
-	watched := func(r *record.Record) bool {
-		return r.Labels[record.LabelOneoff] != "True" && (monitored[r.Service] || r.Service == opts.ExitCodeFrom)
-	}
-	printed := func(r *record.Record) bool { return r.Labels[record.LabelOneoff] != "True" && attached[r.Service] }
-	printer := logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
+	a := &attachSession{e: e, ctx: ctx, pl: pl, opts: opts, attached: attachedServices(pl, opts)}
+	a.printer = logs.NewPrinter(opts.Out, logs.PrinterOptions{Color: !opts.NoColor, Prefix: !opts.NoLogPrefix, Timestamps: opts.Timestamps, Stderr: opts.Err})
 	if opts.Watch { // as in Compose, "Watch enabled" comes before "Attaching to"
-		stopWatch, err := e.startWatch(ctx, pl.project, opts, printer)
+		stopWatch, err := e.startWatch(ctx, pl.project, opts, a.printer)
 		if err != nil {
 			return err
 		}
 		defer stopWatch()
 	}
+	if err := a.announce(); err != nil {
+		return err
+	}
+	var stopFollowing context.CancelFunc
+	a.followCtx, stopFollowing = context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFollowing()
+	a.stopFollowing = stopFollowing
+	exits := make(chan status.Exit)
+	done := make(chan error, 1)
+	go func() { done <- e.reporter().Follow(a.followCtx, a.followOptions(p.Name, exits)) }()
+	return a.run(exits, done)
+}
+
+// attachSession is an attached `up` once its containers started: it
+// prints their logs, reacts to their exits (--abort-on-container-exit...)
+// and to Ctrl-C, and decides up's outcome.
+type attachSession struct {
+	e        *Engine
+	ctx      context.Context
+	pl       *plan
+	opts     UpOptions
+	attached map[string]bool // services whose logs are printed
+	printer  *logs.Printer
+
+	followCtx     context.Context
+	stopFollowing context.CancelFunc
+	stopped       chan struct{} // closed once an abort or Ctrl-C stopped the project
+	stopErr       error
+}
+
+// announce prints "Attaching to ..." and what hooks printed while the
+// containers started.
+func (a *attachSession) announce() error {
+	recs, err := a.e.upContainers(a.pl)
+	if err != nil {
+		return err
+	}
 	var names []string
 	for _, r := range recs {
-		if attached[r.Service] {
+		if a.attached[r.Service] {
 			names = append(names, r.DisplayName())
-			printer.Register(r.DisplayName())
+			a.printer.Register(r.DisplayName())
 		}
 	}
-	fmt.Fprintf(opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
-	for _, l := range e.takeHookLines() { // what hooks printed while starting
-		printer.Print(l.source, logs.Entry{Stream: "stdout", Time: time.Now(), Line: l.line})
+	fmt.Fprintf(a.opts.Out, "Attaching to %s\n", strings.Join(names, ", "))
+	for _, l := range a.e.takeHookLines() {
+		a.printer.Print(l.source, logs.Entry{Stream: "stdout", Time: time.Now(), Line: l.line})
 	}
-	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopFollowing()
-	exits := make(chan status.Exit)
-	follow := status.FollowOptions{
-		Project: p.Name, Include: func(r *record.Record) bool { return watched(r) || printed(r) }, Wait: watched,
-		Print:   printed,
-		Printer: printer, Read: logs.ReadOptions{Tail: -1, Follow: true, Since: opts.since}, Exits: exits,
-	}
-	done := make(chan error, 1)
-	go func() { done <- e.reporter().Follow(followCtx, follow) }()
+	return nil
+}
 
+// followOptions follow the monitored containers, whose exits end `up` (the
+// --exit-code-from service is watched even if not monitored), and print the
+// attached ones.
+func (a *attachSession) followOptions(project string, exits chan status.Exit) status.FollowOptions {
+	monitored := monitoredServices(a.pl, a.opts, a.attached)
+	watched := func(r *record.Record) bool {
+		return r.Labels[record.LabelOneoff] != "True" && (monitored[r.Service] || r.Service == a.opts.ExitCodeFrom)
+	}
+	printed := func(r *record.Record) bool { return r.Labels[record.LabelOneoff] != "True" && a.attached[r.Service] }
+	return status.FollowOptions{
+		Project: project, Include: func(r *record.Record) bool { return watched(r) || printed(r) }, Wait: watched,
+		Print:   printed,
+		Printer: a.printer, Read: logs.ReadOptions{Tail: -1, Follow: true, Since: a.opts.since}, Exits: exits,
+	}
+}
+
+// run reacts to exits and interrupts until the follower ends, then says
+// how `up` ends: a stop's error, Ctrl-C (130), or the exit code asked for.
+func (a *attachSession) run(exits <-chan status.Exit, done <-chan error) error {
+	opts := a.opts
 	exitCodeFrom := opts.ExitCodeFrom
 	cascade := opts.AbortOnExit || opts.AbortOnFailure || exitCodeFrom != ""
 	code := 0
-	var stopErr error
-	var stopped chan struct{} // closed once an abort or Ctrl-C stopped the project
-	var interrupt <-chan struct{} = interrupted(ctx, opts.Interrupts)
-	stopAll := func() {
-		stopped = make(chan struct{})
-		go func() { // let the logs drain, but never hang on a container that did not stop
-			<-stopped
-			select {
-			case <-time.After(5 * time.Second):
-				stopFollowing()
-			case <-followCtx.Done():
-			}
-		}()
-		go func() {
-			defer close(stopped)
-			e.beginProgress("")                // outside up's operation: lines, as Compose prints its stop
-			current, err := e.upContainers(pl) // a recreated container is stopped too
-			current = ofNamed(current, opts.Services)
-			if err == nil {
-				err = e.stopProject(context.WithoutCancel(ctx), pl.graph, current, opts.Timeout)
-			}
-			e.endProgress()
-			stopErr = err
-		}()
-		go func() { // a Ctrl-C while stopping: no more grace
-			select {
-			case <-opts.Interrupts:
-				current, _ := e.upContainers(pl)
-				for _, r := range ofNamed(current, opts.Services) {
-					if isLive(r) {
-						e.progress("Container", r.Name, "Killing")
-						_ = e.runtime.Kill(context.WithoutCancel(ctx), r.Dir, syscall.SIGKILL)
-					}
-				}
-			case <-stopped:
-			}
-		}()
-	}
+	interrupt := interrupted(a.ctx, opts.Interrupts)
 	aborting, userStop := false, false
+	var err error
 	for {
 		select {
 		case ev := <-exits:
 			name := ev.Record.DisplayName()
-			if attached[ev.Record.Service] {
-				printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.Code))
+			if a.attached[ev.Record.Service] {
+				a.printer.Event(name, fmt.Sprintf("%s exited with code %d", name, ev.Code))
 			}
 			if cascade && !aborting && !userStop && (!opts.AbortOnFailure || ev.Code != 0) {
 				aborting = true
@@ -120,7 +122,7 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 				if exitCodeFrom == "" {
 					exitCodeFrom = ev.Record.Service
 				}
-				stopAll()
+				a.stopAll()
 			}
 			if cascade && ev.Record.Service == exitCodeFrom && (ev.Final || !aborting) {
 				code = ev.Code
@@ -130,28 +132,69 @@ func (e *Engine) attach(ctx context.Context, p *types.Project, pl *plan, opts Up
 			interrupt = nil
 			if !aborting {
 				userStop = true
-				fmt.Fprintln(e.err, "Gracefully stopping... (press Ctrl+C again to force)")
-				stopAll()
+				fmt.Fprintln(a.e.err, "Gracefully stopping... (press Ctrl+C again to force)")
+				a.stopAll()
 			}
 			continue
 		case err = <-done:
 		}
 		break
 	}
-	if stopped != nil {
-		<-stopped
+	if a.stopped != nil {
+		<-a.stopped
 	}
 	switch {
 	case err != nil && !errors.Is(err, context.Canceled):
 		return err
-	case stopErr != nil:
-		return stopErr
+	case a.stopErr != nil:
+		return a.stopErr
 	case userStop:
 		return errdefs.ErrCanceled
 	case code != 0:
 		return errdefs.Exit(code)
 	}
 	return nil
+}
+
+// stopAll stops the services `up` named (never the dependencies it found
+// running, as Compose does), lets their logs drain, and kills them on a
+// second Ctrl-C.
+func (a *attachSession) stopAll() {
+	e, ctx, pl, opts := a.e, a.ctx, a.pl, a.opts
+	a.stopped = make(chan struct{})
+	stopped := a.stopped
+	go func() { // let the logs drain, but never hang on a container that did not stop
+		<-stopped
+		select {
+		case <-time.After(5 * time.Second):
+			a.stopFollowing()
+		case <-a.followCtx.Done():
+		}
+	}()
+	go func() {
+		defer close(stopped)
+		e.beginProgress("")                // outside up's operation: lines, as Compose prints its stop
+		current, err := e.upContainers(pl) // a recreated container is stopped too
+		current = ofNamed(current, opts.Services)
+		if err == nil {
+			err = e.stopProject(context.WithoutCancel(ctx), pl.graph, current, opts.Timeout)
+		}
+		e.endProgress()
+		a.stopErr = err
+	}()
+	go func() { // a Ctrl-C while stopping: no more grace
+		select {
+		case <-opts.Interrupts:
+			current, _ := e.upContainers(pl)
+			for _, r := range ofNamed(current, opts.Services) {
+				if isLive(r) {
+					e.progress("Container", r.Name, "Killing")
+					_ = e.runtime.Kill(context.WithoutCancel(ctx), r.Dir, syscall.SIGKILL)
+				}
+			}
+		case <-stopped:
+		}
+	}()
 }
 
 // interrupted fires on the first interrupt. Without an interrupt channel it
