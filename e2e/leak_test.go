@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/google/nftables"
@@ -61,7 +62,7 @@ func (c *cli) snapshot(entries []psEntry) hostSnapshot {
 }
 
 // assertClean checks that `down` left nothing: processes, mounts, links,
-// cgroups, nftables tables.
+// cgroups, nftables tables, the runtime dir, lock files.
 func (c *cli) assertClean(s hostSnapshot) {
 	c.t.Helper()
 	runDir := engine.RunDir(c.root)
@@ -108,6 +109,13 @@ func (c *cli) assertClean(s hostSnapshot) {
 	if nets := c.networks(); len(nets) > 0 {
 		c.t.Errorf("networks left in state: %+v", nets)
 	}
+	// The last compose process of the emptied root removes its runtime dir.
+	if !waitFor(10*time.Second, func() bool { return c.runDirLeftovers() == "" }) {
+		c.t.Errorf("runtime dir left: %s", c.runDirLeftovers())
+	}
+	if locks := c.lockFiles(); len(locks) > 0 {
+		c.t.Errorf("lock files left: %v", locks)
+	}
 }
 
 // processesMentioning lists pids whose command line mentions s.
@@ -141,4 +149,95 @@ func (c *cli) runAsNobody(args ...string) result {
 		c.t.Fatalf("run as nobody: %v", err)
 	}
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// runDirLeftovers lists what is left of the root's runtime dir, "" when
+// it is gone.
+func (c *cli) runDirLeftovers() string {
+	var left []string
+	runDir := engine.RunDir(c.root)
+	_ = filepath.WalkDir(runDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil {
+			left = append(left, path)
+		}
+		return nil
+	})
+	return strings.Join(left, " ")
+}
+
+// lockFiles lists the project lock files of the root.
+func (c *cli) lockFiles() []string {
+	locks, _ := filepath.Glob(filepath.Join(c.root, "locks", "*.lock"))
+	return locks
+}
+
+const leakStack = `
+services:
+  web:
+    image: busybox
+    command: ["sleep", "1000"]
+  alone:
+    image: busybox
+    command: ["sleep", "1000"]
+    network_mode: none
+`
+
+// TestLeakRunDirAndLocks: the product, not the test harness, removes what
+// a state root keeps under /run/compose/<hash> once its last project is
+// down (no container, no network left), and a project's lock file once
+// the project is gone; a command on an empty root leaves neither behind.
+func TestLeakRunDirAndLocks(t *testing.T) {
+	t.Parallel()
+	testutil.RequiresRoot(t)
+	c := newCLI(t)
+	c.loadBusybox()
+	c.dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(c.dir, "compose.yaml"), []byte(leakStack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	projects := []string{"leaka", "leakb"}
+	for _, p := range projects {
+		t.Cleanup(func() { c.run("-p", p, "down", "-t", "0") })
+		c.must("-p", p, "up", "-d")
+	}
+	if c.runDirLeftovers() == "" {
+		t.Fatalf("no runtime dir %s while two projects run", engine.RunDir(c.root))
+	}
+	c.must("-p", projects[0], "down", "-t", "0")
+	if _, err := os.Stat(filepath.Join(c.root, "locks", projects[0]+".lock")); err == nil {
+		t.Errorf("the lock file of %s is left after its down", projects[0])
+	}
+	if c.runDirLeftovers() == "" {
+		t.Fatalf("runtime dir removed while %s still runs", projects[1])
+	}
+	if r := c.must("-p", projects[1], "exec", "web", "nslookup", "web"); !strings.Contains(r.stdout, "Address") {
+		t.Errorf("%s's DNS after %s went down: %s", projects[1], projects[0], r)
+	}
+	c.must("-p", projects[1], "down", "-t", "0")
+	if !waitFor(10*time.Second, func() bool { return c.runDirLeftovers() == "" }) {
+		t.Errorf("runtime dir left after the last down: %s", c.runDirLeftovers())
+	}
+	if locks := c.lockFiles(); len(locks) > 0 {
+		t.Errorf("lock files left: %v", locks)
+	}
+	// Commands on an empty root leave nothing either.
+	c.must("-p", "leakc", "ps")
+	c.must("ls")
+	if left := c.runDirLeftovers(); left != "" {
+		t.Errorf("ps and ls on an empty root left %s", left)
+	}
+	if locks := c.lockFiles(); len(locks) > 0 {
+		t.Errorf("ps left lock files: %v", locks)
+	}
+}
+
+// waitFor polls cond until it holds or d has passed (testutil.Eventually,
+// for a caller that reports the failure itself).
+func waitFor(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }

@@ -92,8 +92,9 @@ type cli struct {
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	root := t.TempDir()
-	// Registered first, so it runs last: after the test's own `down`, the
-	// runtime dir of this root is left empty; remove it so no trace remains.
+	// Registered first, so it runs last. The product removes the runtime
+	// dir once the root is empty (TestLeakRunDirAndLocks and assertClean
+	// prove it); this is only a safety net for a test that failed midway.
 	t.Cleanup(func() { os.RemoveAll(engine.RunDir(root)) })
 	return &cli{t: t, root: root, dir: repoRoot, env: []string{"COMPOSE_ROOT=" + root}}
 }

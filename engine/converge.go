@@ -204,8 +204,10 @@ func (e *Engine) convergeService(ctx context.Context, pl *plan, svc types.Servic
 // services use, then makes sure the DNS server runs.
 func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 	p := pl.project
+	var names []string // the networks the DNS server must answer on
 	for _, key := range pl.networks {
 		nw := p.Networks[key]
+		names = append(names, nw.Name)
 		if bool(nw.External) {
 			if _, err := e.nets.Get(nw.Name); err != nil {
 				return fmt.Errorf("network %s declared as external, but could not be found: %w", nw.Name, errdefs.ErrNotFound)
@@ -235,6 +237,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		}
 	}
 	if pl.defaultBridge {
+		names = append(names, specgen.DefaultBridgeNetwork)
 		// Like Docker's bridge network, it belongs to no project: down leaves it.
 		opts := networks.Options{DefaultBridge: true}
 		if err := e.would(func() error { _, err := e.nets.EnsureWith(ctx, specgen.DefaultBridgeNetwork, opts); return err }); err != nil {
@@ -242,7 +245,7 @@ func (e *Engine) ensureProjectNetworks(ctx context.Context, pl *plan) error {
 		}
 	}
 	if len(pl.networks) > 0 || pl.defaultBridge {
-		if err := e.would(func() error { return e.nets.EnsureDNS(ctx) }); err != nil {
+		if err := e.would(func() error { return e.nets.EnsureDNS(ctx, names...) }); err != nil {
 			return fmt.Errorf("dns server: %w", err)
 		}
 	}

@@ -43,7 +43,7 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, name)
 	recs, err := e.containers(name)
 	if err != nil {
 		return err

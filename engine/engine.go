@@ -64,6 +64,7 @@ type Engine struct {
 	// nftables, which needs root; tests of the plan stand in for it).
 	publishedPorts func() (map[networks.PortMapping]string, error)
 	nets           *networks.Manager
+	runHold        *store.FileLock // a shared lock on runDir while the engine may use it (rundir.go)
 
 	progressMode progress.Mode
 	noColor      bool
@@ -112,14 +113,18 @@ func New(opts Options) (*Engine, error) {
 	if e.dryRun {
 		e.images, err = openImagesDryRun(filepath.Join(root, "images"))
 	} else {
-		for _, d := range []string{root, e.records.ContainersDir(), e.runDir} {
+		for _, d := range []string{root, e.records.ContainersDir()} {
 			if err := os.MkdirAll(d, 0o711); err != nil {
 				return nil, err
 			}
 		}
+		if err := e.holdRunDir(); err != nil {
+			return nil, err
+		}
 		e.images, err = image.Open(filepath.Join(root, "images"))
 	}
 	if err != nil {
+		_ = e.Close()
 		return nil, err
 	}
 	e.runtime = &container.Runtime{RunDir: e.runDir, Exe: exe}
@@ -148,4 +153,17 @@ func (e *Engine) lockProject(ctx context.Context, name string) (*store.FileLock,
 		return &store.FileLock{}, nil
 	}
 	return store.Lock(ctx, filepath.Join(e.root, "locks", name+".lock"))
+}
+
+// unlockProject releases the project's lock; the lock file goes with the
+// project, once it has no container left (store.Lock makes that safe for
+// those waiting on it).
+func (e *Engine) unlockProject(l *store.FileLock, name string) {
+	if !e.dryRun {
+		if left, err := e.containers(name); err == nil && len(left) == 0 {
+			_ = l.Remove()
+			return
+		}
+	}
+	_ = l.Unlock()
 }

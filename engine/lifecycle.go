@@ -115,7 +115,7 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, projectName)
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -226,12 +226,14 @@ func ofServices(recs []*record.Record, services []string) []*record.Record {
 // (a reboot), so start works from the state on disk alone.
 func (e *Engine) ensureNetworks(ctx context.Context, recs []*record.Record) error {
 	done := map[string]bool{}
+	var names []string
 	for _, r := range recs {
 		for _, a := range r.Networks {
 			if done[a.Network] {
 				continue
 			}
 			done[a.Network] = true
+			names = append(names, a.Network)
 			n, err := e.nets.Get(a.Network)
 			if err != nil {
 				return fmt.Errorf("network %s: %w", a.Network, err)
@@ -241,8 +243,8 @@ func (e *Engine) ensureNetworks(ctx context.Context, recs []*record.Record) erro
 			}
 		}
 	}
-	if len(done) > 0 {
-		return e.nets.EnsureDNS(ctx)
+	if len(names) > 0 {
+		return e.nets.EnsureDNS(ctx, names...)
 	}
 	return nil
 }
@@ -265,7 +267,7 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, projectName)
 	recs, err := e.selectRecords(projectName, services, false)
 	if err != nil {
 		return err
@@ -315,7 +317,7 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, projectName)
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -483,7 +485,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, projectName)
 	recs, err := e.selectRecords(projectName, opts.Services, false)
 	if err != nil {
 		return err

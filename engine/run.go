@@ -158,7 +158,7 @@ func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfi
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	defer e.unlockProject(lock, pl.project.Name)
 	all, err := e.containers(pl.project.Name)
 	if err != nil {
 		return nil, err

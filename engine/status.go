@@ -69,7 +69,8 @@ func (e *Engine) waitProjectUnlocked(ctx context.Context, project string) error 
 		}
 		return nil
 	}
-	return lock.Unlock()
+	e.unlockProject(lock, project)
+	return nil
 }
 
 // statusRuntime is what engine/status asks of the runtime.

@@ -91,7 +91,11 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 	if len(rec.Networks) > 0 {
 		// Killed since `up`? Names must keep resolving, and it holds the
 		// published ports' sockets.
-		if err := nets.ReviveDNS(ctx); err != nil {
+		names := make([]string, len(rec.Networks))
+		for i, a := range rec.Networks {
+			names[i] = a.Network
+		}
+		if err := nets.ReviveDNS(ctx, names...); err != nil {
 			disconnect(ctx, nets, rec)
 			return fmt.Errorf("dns server: %w", err)
 		}

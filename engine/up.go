@@ -118,7 +118,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	}
 	orphans, err := e.handleOrphans(p, opts.Converge.RemoveOrphans, opts.Converge.IgnoreOrphans)
 	if err != nil {
-		lock.Unlock()
+		e.unlockProject(lock, p.Name)
 		return err
 	}
 	e.useHooksOf(pl.project)
@@ -134,7 +134,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 		err = e.converge(ctx, pl)
 	}
 	e.endProgress()
-	lock.Unlock()
+	e.unlockProject(lock, p.Name)
 	if err != nil {
 		e.printDependencyLogs(err)
 		return err

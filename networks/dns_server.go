@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // Files in RunDir shared by EnsureDNS and the server.
@@ -41,9 +44,13 @@ func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) erro
 	if ready != nil {
 		defer ready.Close()
 	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
+	// Held while we run: the runtime dir is not removed under us (the
+	// engine removes it once nothing uses it).
+	hold, err := store.ShareDir(ctx, runDir)
+	if err != nil {
 		return err
 	}
+	defer hold.Unlock()
 	pidf, err := os.OpenFile(filepath.Join(runDir, dnsPidFile), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -66,9 +73,10 @@ func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) erro
 		return err
 	}
 
-	s := &dnsServer{stateDir: stateDir, runDir: runDir, nets: map[string]*netListener{}}
+	s := &dnsServer{stateDir: stateDir, runDir: runDir, nets: map[string]*netListener{},
+		failed: map[string]error{}, reloads: make(chan chan map[string]listenStatus)}
 	defer s.stopAll()
-	stopPorts := startPortHolder(runDir)
+	stopPorts := startPortHolder(runDir, s.requestReload)
 	defer stopPorts()
 
 	if s.reload() == 0 && s.tryExit(pidf) {
@@ -80,6 +88,7 @@ func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) erro
 	tick := time.NewTicker(dnsRescan)
 	defer tick.Stop()
 	for {
+		var reply chan map[string]listenStatus
 		select {
 		case <-ctx.Done():
 			os.Remove(pidf.Name())
@@ -89,12 +98,43 @@ func ServeDNS(ctx context.Context, stateDir, runDir string, ready *os.File) erro
 				os.Remove(pidf.Name())
 				return nil
 			}
+		case reply = <-s.reloads:
 		case <-tick.C:
 		}
-		if s.reload() == 0 && s.tryExit(pidf) {
+		n := s.reload()
+		if reply != nil {
+			reply <- s.status()
+		}
+		if n == 0 && s.tryExit(pidf) {
 			return nil
 		}
 	}
+}
+
+// requestReload has the main loop reload now and returns how listening
+// went for each network (EnsureDNS asks, over the control socket).
+func (s *dnsServer) requestReload() (map[string]listenStatus, error) {
+	reply := make(chan map[string]listenStatus, 1)
+	t := time.NewTimer(portCtlTimeout / 2)
+	defer t.Stop()
+	select {
+	case s.reloads <- reply:
+	case <-t.C:
+		return nil, errors.New("dns server: reload: busy")
+	}
+	return <-reply, nil
+}
+
+// status reports the listeners: only the main loop calls it.
+func (s *dnsServer) status() map[string]listenStatus {
+	out := make(map[string]listenStatus, len(s.nets)+len(s.failed))
+	for name := range s.nets {
+		out[name] = listenStatus{}
+	}
+	for name, err := range s.failed {
+		out[name] = listenStatus{Error: err.Error(), Conflict: errors.Is(err, unix.EADDRINUSE)}
+	}
+	return out
 }
 
 // ServeDNSMain is ServeDNS for the `__dns` entry point: it takes the ready
@@ -107,17 +147,23 @@ type dnsServer struct {
 	stateDir, runDir string
 	upstreams        atomic.Pointer[[]string]
 	nets             map[string]*netListener // by network name; only the main loop touches it
+	failed           map[string]error        // networks it could not listen for, and why; as nets
+	reloads          chan chan map[string]listenStatus
 	// listeners is a snapshot of nets for the query handlers, which look
 	// up the other networks of the asking container.
 	listeners atomic.Pointer[[]*netListener]
 }
 
-// netListener serves one network: it only ever answers from that network's
-// records, so a container sees just the names of networks it is attached to.
+// netListener serves one network: it listens on the gateway for queries
+// that come in through the network's bridge (its sockets are bound to it),
+// answers only the network's containers, and only from the records of the
+// networks the asking container is attached to.
 type netListener struct {
 	srv      *dnsServer
 	path     string // the network's record file
 	gateway  string
+	bridge   string
+	ifindex  int // of the bridge its sockets are bound to
 	udp, tcp *dns.Server
 
 	mu    sync.Mutex // serialises record reloads
@@ -152,9 +198,17 @@ func (s *dnsServer) reload() int {
 		want[recs[i].Name] = &recs[i]
 	}
 	for name, l := range s.nets {
-		if n, ok := want[name]; !ok || n.Gateway != l.gateway {
+		// A listener whose bridge went (a crash, a reboot) or was made
+		// anew (a repair) is stale: its sockets are bound to a device
+		// that is no more. It listens again on the bridge there is now.
+		if n, ok := want[name]; !ok || n.Gateway != l.gateway || n.Bridge != l.bridge || bridgeIndex(n.Bridge) != l.ifindex {
 			l.stop()
 			delete(s.nets, name)
+		}
+	}
+	for name := range s.failed {
+		if _, ok := want[name]; !ok {
+			delete(s.failed, name)
 		}
 	}
 	for name, n := range want {
@@ -163,9 +217,11 @@ func (s *dnsServer) reload() int {
 		}
 		l, err := s.listen(n)
 		if err != nil {
-			// The bridge may be missing its address right now; retried on the next rescan.
+			// Reported to EnsureDNS, and tried again on the next rescan.
+			s.failed[name] = err
 			continue
 		}
+		delete(s.failed, name)
 		s.nets[name] = l
 	}
 	all := make([]*netListener, 0, len(s.nets))
@@ -217,18 +273,49 @@ func (s *dnsServer) loadUpstreams() {
 	s.upstreams.Store(&ups)
 }
 
+// bridgeIndex is the interface index of the bridge called name, 0 when
+// there is none.
+func bridgeIndex(name string) int {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return 0
+	}
+	return link.Attrs().Index
+}
+
+// listen binds the network's gateway:53 (UDP and TCP) on its bridge: the
+// sockets take only what comes in through that bridge (and what the host
+// itself sends), never a query routed in from another network, and do not
+// clash with a listener of another DNS server bound to another bridge.
 func (s *dnsServer) listen(n *Network) (*netListener, error) {
+	index := bridgeIndex(n.Bridge)
+	if index == 0 {
+		return nil, fmt.Errorf("listen on %s:53: bridge %s is missing", n.Gateway, n.Bridge)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, index)
+			if errors.Is(err, unix.ENOPROTOOPT) { // before Linux 5.0
+				err = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, n.Bridge)
+			}
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	ctx := context.Background()
 	addr := net.JoinHostPort(n.Gateway, "53")
-	pc, err := net.ListenPacket("udp4", addr)
+	pc, err := lc.ListenPacket(ctx, "udp4", addr)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp4", addr)
+	ln, err := lc.Listen(ctx, "tcp4", addr)
 	if err != nil {
 		pc.Close()
 		return nil, err
 	}
-	l := &netListener{srv: s, path: recordPath(s.stateDir, n.Name), gateway: n.Gateway}
+	l := &netListener{srv: s, path: recordPath(s.stateDir, n.Name), gateway: n.Gateway, bridge: n.Bridge, ifindex: index}
 	l.recs.Store(buildRecords(nil))
 	l.refresh()
 	l.udp = &dns.Server{PacketConn: pc, Handler: l}
@@ -281,10 +368,17 @@ func (l *netListener) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	rs := l.refresh()
-	resp := l.srv.answer(req, l, rs, remoteAddr(w))
-	if resp == nil {
-		ups := rs.dns[rs.byIP[remoteAddr(w)]]
-		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp", ups)
+	src := remoteAddr(w)
+	var resp *dns.Msg
+	if id, ok := rs.byIP[src]; !ok {
+		// Not a container of this network (the host, or a query that
+		// reached us some other way): no names and no forwarding, as a
+		// container's own embedded DNS in Docker (on its loopback) would
+		// give nobody else anything.
+		resp = new(dns.Msg)
+		resp.SetRcode(req, dns.RcodeRefused)
+	} else if resp = l.srv.answer(req, l, rs, src); resp == nil {
+		resp = l.srv.forward(req, w.LocalAddr().Network() == "tcp", rs.dns[id])
 	}
 	if w.LocalAddr().Network() != "tcp" {
 		size := dns.MinMsgSize

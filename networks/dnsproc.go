@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,13 +25,18 @@ import (
 const dnsStartTimeout = 15 * time.Second
 
 // EnsureDNS makes sure the DNS server of this RunDir runs and answers on the
-// gateway of every current network: it starts it (detached, `Exe __dns
-// StateDir RunDir`) or tells the running one to reload, then waits until
-// each gateway answers a probe query.
-func (m *Manager) EnsureDNS(ctx context.Context) error {
+// gateway of the networks called names (every network when none is named):
+// it starts it (detached, `Exe __dns StateDir RunDir`) or has the running
+// one reload, then waits until each gateway answers a probe query. A
+// gateway the server cannot listen on is an error naming the network
+// (ErrConflict when another socket holds its address).
+func (m *Manager) EnsureDNS(ctx context.Context, names ...string) error {
 	nets, err := m.List()
 	if err != nil || len(nets) == 0 {
 		return err
+	}
+	if len(names) > 0 {
+		nets = slices.DeleteFunc(nets, func(n Network) bool { return !slices.Contains(names, n.Name) })
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -42,10 +48,26 @@ func (m *Manager) EnsureDNS(ctx context.Context) error {
 		return err
 	}
 	defer l.Unlock()
-	if pid, ok := m.dnsPID(); ok {
-		_ = unix.Kill(pid, unix.SIGHUP)
-	} else if err := m.spawnDNS(ctx); err != nil {
-		return err
+	if _, ok := m.dnsPID(); !ok {
+		if err := m.spawnDNS(ctx); err != nil {
+			return err
+		}
+	}
+	status, err := reloadDNS(ctx, m.RunDir)
+	switch {
+	case errors.Is(err, errNoCtl): // a server of an older version: it reloads on SIGHUP
+		m.notifyDNS()
+	case err != nil:
+		return fmt.Errorf("dns server: %w", err)
+	}
+	for _, n := range nets {
+		if st := status[n.Name]; st.Error != "" {
+			class := errdefs.ErrFailedPrecondition
+			if st.Conflict {
+				class = errdefs.ErrConflict
+			}
+			return errdefs.Mark(class, fmt.Errorf("network %q: %s", n.Name, st.Error))
+		}
 	}
 	for _, n := range nets {
 		if err := waitDNS(ctx, n.Gateway, probeName(m.RunDir)); err != nil {
@@ -142,13 +164,14 @@ func waitDNS(ctx context.Context, gateway, probe string) error {
 }
 
 // ReviveDNS starts the DNS server again if it is not running (it was
-// killed, or the host rebooted); a running server is left alone, so this is
-// cheap enough for every container start.
-func (m *Manager) ReviveDNS(ctx context.Context) error {
+// killed, or the host rebooted) and makes sure it serves the networks
+// called names; a running server is left alone, so this is cheap enough
+// for every container start.
+func (m *Manager) ReviveDNS(ctx context.Context, names ...string) error {
 	if _, ok := m.dnsPID(); ok {
 		return nil
 	}
-	return m.EnsureDNS(ctx)
+	return m.EnsureDNS(ctx, names...)
 }
 
 // probePrefix starts the probe names of EnsureDNS: probeName(runDir) is

@@ -8,5 +8,7 @@
 //
 // Records live in StateDir (one JSON file per network, written atomically
 // under a flock); the DNS server is a separate process per RunDir that reads
-// them, so any compose invocation sees the same state.
+// them, so any compose invocation sees the same state. Subnets are picked
+// under a host-wide lock and claimed host-wide (claims.go), so state roots
+// never share one, even while a network's bridge is missing.
 package networks

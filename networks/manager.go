@@ -51,11 +51,16 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 	n, err := m.load(name)
 	switch {
 	case err == nil:
-		if err := ensureBridge(n); err != nil {
+		if err := m.repairBridge(ctx, n); err != nil {
 			return nil, err
 		}
 		if err := ensureNFT(n); err != nil {
 			return nil, err
+		}
+		if !claimed(n) { // made before claims were, or lost with /run (a reboot)
+			if err := m.claim(n); err != nil {
+				return nil, err
+			}
 		}
 		return n, nil
 	case !errdefs.IsNotFound(err):
@@ -83,7 +88,128 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 		_ = deleteBridge(n.Bridge)
 		return nil, err
 	}
+	// Claimed once on record (a claim without a record is stale); until
+	// then the bridge itself keeps the subnet taken.
+	if err := m.claim(n); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// usedSubnet is a subnet IPAM must not hand out, and who has it.
+type usedSubnet struct {
+	prefix netip.Prefix
+	by     string // "" for the host's own addresses and routes
+}
+
+// usedSubnets lists what is taken on the host, IPv4 or (v6) IPv6: the
+// host's addresses and routes, this state root's records and every live
+// claim of a network of any state root, except the network skip (by ID).
+// Call it under the IPAM lock.
+func (m *Manager) usedSubnets(v6 bool, skip string) ([]usedSubnet, error) {
+	var host []netip.Prefix
+	var err error
+	if v6 {
+		host, err = hostSubnets6()
+	} else {
+		host, err = hostSubnets()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var used []usedSubnet
+	for _, p := range host {
+		used = append(used, usedSubnet{prefix: p})
+	}
+	add := func(subnet, subnet6, id, by string) {
+		if id == skip {
+			return
+		}
+		if v6 {
+			subnet = subnet6
+		}
+		if p, err := netip.ParsePrefix(subnet); err == nil {
+			used = append(used, usedSubnet{prefix: p.Masked(), by: by})
+		}
+	}
+	// Our own records count too: their bridges may be gone after a reboot.
+	recs, err := listRecords(m.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		add(r.Subnet, r.Subnet6, r.ID, fmt.Sprintf("network %q", r.Name))
+	}
+	claims, err := liveClaims(claimsDir())
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		add(c.Subnet, c.Subnet6, c.ID, fmt.Sprintf("network %q of %s", c.Network, filepath.Dir(c.StateDir)))
+	}
+	return used, nil
+}
+
+// overlapping returns the first of used that overlaps p.
+func overlapping(p netip.Prefix, used []usedSubnet) (usedSubnet, bool) {
+	for _, u := range used {
+		if p.Overlaps(u.prefix) {
+			return u, true
+		}
+	}
+	return usedSubnet{}, false
+}
+
+func (u usedSubnet) String() string {
+	if u.by == "" {
+		return u.prefix.String()
+	}
+	return u.prefix.String() + " (" + u.by + ")"
+}
+
+func prefixesOf(used []usedSubnet) []netip.Prefix {
+	out := make([]netip.Prefix, len(used))
+	for i, u := range used {
+		out[i] = u.prefix
+	}
+	return out
+}
+
+// repairBridge makes the bridge of an existing network again when it is
+// gone (after a reboot or a crash), unless its subnet has been taken on
+// the host meanwhile: that is a conflict, never a second bridge with the
+// same subnet.
+func (m *Manager) repairBridge(ctx context.Context, n *Network) error {
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		return ensureBridge(n)
+	}
+	l, err := store.Lock(ctx, ipamLockPath)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	for _, v6 := range []bool{false, true} {
+		subnet := n.Subnet
+		if v6 {
+			if !n.IPv6() {
+				continue
+			}
+			subnet = n.Subnet6
+		}
+		p, err := netip.ParsePrefix(subnet)
+		if err != nil {
+			return fmt.Errorf("network %q subnet: %w", n.Name, err)
+		}
+		used, err := m.usedSubnets(v6, n.ID)
+		if err != nil {
+			return err
+		}
+		if u, ok := overlapping(p.Masked(), used); ok {
+			return fmt.Errorf("network %q: its bridge %s is gone and its subnet %s is now in use on this host by %s; remove the network and create it again: %w",
+				n.Name, n.Bridge, subnet, u, errdefs.ErrConflict)
+		}
+	}
+	return ensureBridge(n)
 }
 
 // allocateBridge picks a free subnet and creates the bridge under the
@@ -94,19 +220,9 @@ func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) 
 		return err
 	}
 	defer l.Unlock()
-	used, err := hostSubnets()
+	used, err := m.usedSubnets(false, "")
 	if err != nil {
 		return err
-	}
-	// Our own records count too: their bridges may be gone after a reboot.
-	recs, err := listRecords(m.StateDir)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if p, err := netip.ParsePrefix(r.Subnet); err == nil {
-			used = append(used, p)
-		}
 	}
 	if opts.BridgeName != "" {
 		if _, err := netlink.LinkByName(opts.BridgeName); err == nil {
@@ -116,12 +232,10 @@ func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) 
 	var subnet netip.Prefix
 	if opts.Subnet != "" {
 		subnet = netip.MustParsePrefix(opts.Subnet).Masked() // checked by validateOptions
-		for _, u := range used {
-			if subnet.Overlaps(u) {
-				return fmt.Errorf("network %q: subnet %s overlaps %s, already in use on this host: %w", n.Name, subnet, u, errdefs.ErrConflict)
-			}
+		if u, ok := overlapping(subnet, used); ok {
+			return fmt.Errorf("network %q: subnet %s overlaps %s, already in use on this host: %w", n.Name, subnet, u, errdefs.ErrConflict)
 		}
-	} else if subnet, err = pickSubnet(defaultPool(), used); err != nil {
+	} else if subnet, err = pickSubnet(defaultPool(), prefixesOf(used)); err != nil {
 		return err
 	}
 	n.Subnet = subnet.String()
@@ -130,16 +244,11 @@ func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) 
 		n.Gateway = opts.Gateway
 	}
 	if opts.EnableIPv6 {
-		used6, err := hostSubnets6()
+		used6, err := m.usedSubnets(true, "")
 		if err != nil {
 			return err
 		}
-		for _, r := range recs {
-			if p, err := netip.ParsePrefix(r.Subnet6); err == nil {
-				used6 = append(used6, p)
-			}
-		}
-		subnet6, err := pickSubnet6(n.Name, opts.Subnet6, used6)
+		subnet6, err := pickSubnet6(n.Name, opts.Subnet6, prefixesOf(used6))
 		if err != nil {
 			return err
 		}
@@ -193,7 +302,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	m.notifyDNS()
-	return nil
+	return unclaim(n)
 }
 
 func randomHex(nbytes int) string {

@@ -67,9 +67,10 @@ var accept = []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}
 // ensureNFT (re)writes the network's tables, ip and (for an IPv6 network)
 // ip6, each in one atomic batch: masquerade of the subnet leaving through
 // another interface, forward accept in and out of the bridge (but no
-// forwarding to other bridges), DNS from the subnet to the gateway (and
-// to 127.0.0.11, DNATed there); plus accepts in Docker's DOCKER-USER (or
-// a drop-policy FORWARD) chain.
+// forwarding to other bridges), DNS to the gateway from the subnet
+// through the bridge (and to 127.0.0.11, DNATed there) or from the host,
+// never from elsewhere; plus accepts in Docker's DOCKER-USER (or a
+// drop-policy FORWARD) chain.
 func ensureNFT(n *Network) error {
 	c, err := nftables.New()
 	if err != nil {
@@ -180,10 +181,17 @@ func ensureFamily(c *nftables.Conn, n *Network, family nftables.TableFamily, sub
 	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), accept)})
 	c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: join(ifMatch(expr.MetaKeyOIFNAME, expr.CmpOpEq, n.Bridge), accept)})
+	// DNS to the gateway: from the network's own containers (through its
+	// bridge, from its subnet) and from the host itself; a container of
+	// another network (of any state root) sending there is dropped.
 	gwPrefix := netip.PrefixFrom(gw, gw.BitLen())
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: join(
-			addrMatch(true, subnet), addrMatch(false, gwPrefix), dnsMatch(proto), accept)})
+			ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, n.Bridge), addrMatch(true, subnet), addrMatch(false, gwPrefix), dnsMatch(proto), accept)})
+		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: join(
+			ifMatch(expr.MetaKeyIIFNAME, expr.CmpOpEq, "lo"), addrMatch(false, gwPrefix), dnsMatch(proto), accept)})
+		c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: join(
+			addrMatch(false, gwPrefix), dnsMatch(proto), drop)})
 	}
 	if family == nftables.TableFamilyIPv4 {
 		addEmbeddedDNS(c, t, n.Bridge, gw) // 127.0.0.11 (dnsnat.go)

@@ -444,12 +444,11 @@ func TestConnectTraffic(t *testing.T) {
 	}
 }
 
-func query(t *testing.T, server, name string, proto string) *dns.Msg {
+// query asks server for name over proto from inside the namespace ns (a
+// container's: the server answers nobody else).
+func query(t *testing.T, ns, server, name string, proto string) *dns.Msg {
 	t.Helper()
-	c := &dns.Client{Net: proto, Timeout: 3 * time.Second}
-	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	resp, _, err := c.ExchangeContext(t.Context(), q, net.JoinHostPort(server, "53"))
+	resp, err := exchangeOver(proto, ns, server, name, 3*time.Second)
 	if err != nil {
 		t.Fatalf("query %s @%s/%s: %v", name, server, proto, err)
 	}
@@ -489,22 +488,23 @@ func TestDNS(t *testing.T) {
 	web1 := connect(t, m, n1.Name, "p-web-1", "web")
 	web2 := connect(t, m, n1.Name, "p-web-2", "web")
 	db := connect(t, m, n2.Name, "p-db-1", "db")
+	client := connect(t, m, n1.Name, "p-client-1", "client")
 
 	// Round robin: both replicas, in rotating order.
-	r1 := answerIPs(query(t, n1.Gateway, "web", "udp"))
-	r2 := answerIPs(query(t, n1.Gateway, "web", "udp"))
+	r1 := answerIPs(query(t, client.ns, n1.Gateway, "web", "udp"))
+	r2 := answerIPs(query(t, client.ns, n1.Gateway, "web", "udp"))
 	want := []string{web1.ep.IP, web2.ep.IP}
 	if !sameSet(r1, want) || !sameSet(r2, want) || slices.Equal(r1, r2) {
 		t.Fatalf("web answers %v then %v, want rotating %v", r1, r2, want)
 	}
-	if got := answerIPs(query(t, n1.Gateway, "p-web-2", "tcp")); !slices.Equal(got, []string{web2.ep.IP}) {
+	if got := answerIPs(query(t, client.ns, n1.Gateway, "p-web-2", "tcp")); !slices.Equal(got, []string{web2.ep.IP}) {
 		t.Fatalf("container name over tcp: %v", got)
 	}
-	if resp := query(t, n1.Gateway, "nosuchservice", "udp"); resp.Rcode != dns.RcodeNameError {
+	if resp := query(t, client.ns, n1.Gateway, "nosuchservice", "udp"); resp.Rcode != dns.RcodeNameError {
 		t.Fatalf("unknown name rcode %d", resp.Rcode)
 	}
 	// db lives on n2 only: n1's listener must not know it.
-	if resp := query(t, n1.Gateway, "db", "udp"); resp.Rcode != dns.RcodeNameError || len(resp.Answer) != 0 {
+	if resp := query(t, client.ns, n1.Gateway, "db", "udp"); resp.Rcode != dns.RcodeNameError || len(resp.Answer) != 0 {
 		t.Fatalf("db answered on the other network: %v", resp)
 	}
 	// From inside a container, through its default route to the gateway.
@@ -529,10 +529,10 @@ func TestDNS(t *testing.T) {
 	if err := m.Disconnect(ctx, n1.Name, web2.id); err != nil {
 		t.Fatal(err)
 	}
-	if got := answerIPs(query(t, n1.Gateway, "web", "udp")); !slices.Equal(got, []string{web1.ep.IP}) {
+	if got := answerIPs(query(t, client.ns, n1.Gateway, "web", "udp")); !slices.Equal(got, []string{web1.ep.IP}) {
 		t.Fatalf("after disconnect web = %v", got)
 	}
-	if resp := query(t, n1.Gateway, "p-web-2", "udp"); resp.Rcode != dns.RcodeNameError {
+	if resp := query(t, client.ns, n1.Gateway, "p-web-2", "udp"); resp.Rcode != dns.RcodeNameError {
 		t.Fatalf("disconnected container still resolves: %v", resp)
 	}
 
@@ -547,8 +547,8 @@ func TestDNS(t *testing.T) {
 	if pid3, _ := m.dnsPID(); pid3 != pid {
 		t.Fatalf("dns server restarted: %d -> %d", pid, pid3)
 	}
-	connect(t, m, n3.Name, "p-cache-1", "cache")
-	if got := answerIPs(query(t, n3.Gateway, "cache", "udp")); len(got) != 1 {
+	cache := connect(t, m, n3.Name, "p-cache-1", "cache")
+	if got := answerIPs(query(t, cache.ns, n3.Gateway, "cache", "udp")); len(got) != 1 {
 		t.Fatalf("cache on new network: %v", got)
 	}
 	// cleanupManager removes every network and waits for the server to exit.
@@ -609,7 +609,7 @@ func checkNFTRules(t *testing.T, n *Network) {
 	}{
 		"postrouting": {*nftables.ChainHookPostrouting, 1},
 		"forward":     {*nftables.ChainHookForward, 4}, // dnat accept, isolation drop, in/out accepts
-		"input":       {*nftables.ChainHookInput, 2},
+		"input":       {*nftables.ChainHookInput, 6},   // DNS to the gateway: accept from the bridge and the host, else drop (udp, tcp)
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
@@ -716,6 +716,7 @@ func TestDNSReloadKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	connect(t, m, n.Name, "p-web-1", "web")
+	client := connect(t, m, n.Name, "p-client-1", "client")
 	if err := m.EnsureDNS(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -725,22 +726,28 @@ func TestDNSReloadKeepsServing(t *testing.T) {
 	var mu sync.Mutex
 	for range 4 {
 		wg.Go(func() {
-			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-			for {
-				select {
-				case <-done:
-					return
-				default:
+			// From the client's namespace: the server answers its containers only.
+			err := inNetNS(client.ns, func() error {
+				c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+				for {
+					select {
+					case <-done:
+						return nil
+					default:
+					}
+					q := new(dns.Msg)
+					q.SetQuestion("web.", dns.TypeA)
+					resp, _, err := c.ExchangeContext(ctx, q, net.JoinHostPort(n.Gateway, "53"))
+					mu.Lock()
+					if err != nil || resp.Rcode != dns.RcodeSuccess || len(resp.Answer) == 0 {
+						failures++
+					}
+					answered++
+					mu.Unlock()
 				}
-				q := new(dns.Msg)
-				q.SetQuestion("web.", dns.TypeA)
-				resp, _, err := c.ExchangeContext(ctx, q, net.JoinHostPort(n.Gateway, "53"))
-				mu.Lock()
-				if err != nil || resp.Rcode != dns.RcodeSuccess || len(resp.Answer) == 0 {
-					failures++
-				}
-				answered++
-				mu.Unlock()
+			})
+			if err != nil {
+				t.Error(err)
 			}
 		})
 	}

@@ -1,8 +1,10 @@
 package networks
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -365,5 +367,56 @@ func TestIPAM6(t *testing.T) {
 	}
 	if err := ValidateOptions("n", Options{EnableIPv6: true, Subnet6: "fd12::/64", Gateway6: "fd12::fe"}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLiveClaims: a claim counts while its network is on record with the
+// same ID; a claim whose network is gone, was made anew, or that cannot be
+// read is removed.
+func TestLiveClaims(t *testing.T) {
+	dir := t.TempDir()
+	claims := filepath.Join(dir, "subnets")
+	state := filepath.Join(dir, "root", "networks")
+	if err := os.MkdirAll(claims, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path string, v any) {
+		t.Helper()
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(recordPath(state, "p_live"), Network{Name: "p_live", ID: "live", Subnet: "172.20.0.0/16"})
+	write(recordPath(state, "p_remade"), Network{Name: "p_remade", ID: "new", Subnet: "172.21.0.0/16"})
+	for _, c := range []subnetClaim{
+		{StateDir: state, Network: "p_live", ID: "live", Subnet: "172.20.0.0/16"},
+		{StateDir: state, Network: "p_remade", ID: "old", Subnet: "172.21.0.0/16"},
+		{StateDir: state, Network: "p_gone", ID: "gone", Subnet: "172.22.0.0/16"},
+	} {
+		write(claimPath(claims, c.ID), c)
+	}
+	if err := os.WriteFile(claimPath(claims, "torn"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := liveClaims(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "live" || got[0].Subnet != "172.20.0.0/16" {
+		t.Fatalf("live claims %+v, want only p_live's", got)
+	}
+	left, _ := os.ReadDir(claims)
+	if len(left) != 1 || left[0].Name() != "live.json" {
+		t.Fatalf("claims left %v, want only live.json", left)
+	}
+	if got, err := liveClaims(filepath.Join(dir, "nosuch")); err != nil || got != nil {
+		t.Fatalf("no claims dir: %v %v", got, err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/composer-dev/compose/engine"
 	"github.com/composer-dev/compose/engine/container"
-	"github.com/composer-dev/compose/networks"
 )
 
 // runHidden handles the re-exec entry points of the binary itself, before
@@ -44,7 +43,7 @@ func runHidden(ctx context.Context, args []string) (int, bool) {
 		if len(args) != 3 {
 			return 2, true
 		}
-		err = networks.ServeDNSMain(ctx, args[1], args[2])
+		err = engine.ServeDNS(ctx, args[1], args[2])
 	default:
 		return 0, false
 	}

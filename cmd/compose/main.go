@@ -27,7 +27,9 @@ func main() {
 		os.Exit(code)
 	}
 	keepDescriptorsToSelf()
-	err := newRootCmd().ExecuteContext(ctx)
+	g := &globalOptions{}
+	err := newRootCmdWith(g).ExecuteContext(ctx)
+	g.closeEngines()
 	stop()
 	os.Exit(exitCode(err))
 }

@@ -33,10 +33,17 @@ type globalOptions struct {
 	verbose       bool // --verbose: debug lines on stderr
 	compatibility bool // --compatibility: v1 names, project_service_1
 	allResources  bool // --all-resources: keep networks and volumes no service uses
+
+	engines []*engine.Engine // made for the command, closed after it (closeEngines)
 }
 
 func newRootCmd() *cobra.Command {
-	g := &globalOptions{}
+	return newRootCmdWith(&globalOptions{})
+}
+
+// newRootCmdWith is the root command over g, which main closes the
+// command's engines with.
+func newRootCmdWith(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "compose [OPTIONS] COMMAND",
 		Short:         "Define and run multi-container applications, with the container engine embedded",
@@ -174,10 +181,23 @@ func (g *globalOptions) engine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Options{
+	e, err := engine.New(engine.Options{
 		Root: g.root, Err: statusWriter(), Out: os.Stdout, Progress: mode, NoColor: noColorEnv(), DryRun: g.dryRun,
 		Parallel: g.parallel, Compatibility: g.compat(), Verbose: g.verbose,
 	})
+	if err == nil {
+		g.engines = append(g.engines, e)
+	}
+	return e, err
+}
+
+// closeEngines closes the engines the command made: the last compose
+// process of an emptied state root removes its runtime dir.
+func (g *globalOptions) closeEngines() {
+	for _, e := range g.engines {
+		_ = e.Close()
+	}
+	g.engines = nil
 }
 
 // compat is --compatibility or COMPOSE_COMPATIBILITY, as Docker Compose reads either.

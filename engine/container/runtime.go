@@ -344,11 +344,12 @@ func (r *Runtime) signal(id string, sig syscall.Signal) error {
 }
 
 // cleanup removes what a dead supervisor may have left: the container's
-// processes, cgroup, libcontainer state and rootfs mount.
+// processes, cgroup, libcontainer state, rootfs mount and attach socket.
 func (r *Runtime) cleanup(id, dir string) {
 	destroyLeftover(libcontainerRoot(r.RunDir), id)
 	destroyCgroup(id)
 	_ = unmountUnder(resolvedPath(rootfsDir(dir)))
+	_ = os.Remove(supervisor.AttachSocket(r.RunDir, id))
 }
 
 func ignoreNotFound(err error) error {

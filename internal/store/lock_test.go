@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -325,4 +326,118 @@ func openFDs(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestLockSurvivesUnlink: holders unlink the lock file before they release
+// it (as when a project's lock goes with the project), while others wait on
+// it and take it: two holders are never inside at once, because a Lock that
+// got the lock of a file no longer at path tries again.
+func TestLockSurvivesUnlink(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks", "p.lock")
+	var inside, max atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				l, err := Lock(t.Context(), path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := inside.Add(1)
+				for m := max.Load(); n > m && !max.CompareAndSwap(m, n); m = max.Load() {
+				}
+				time.Sleep(50 * time.Microsecond)
+				inside.Add(-1)
+				if (g+i)%2 == 0 {
+					err = l.Remove()
+				} else {
+					err = l.Unlock()
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if m := max.Load(); m != 1 {
+		t.Fatalf("%d holders inside at once, want 1", m)
+	}
+}
+
+// TestRemoveUnlinksHeldFile: Remove deletes the lock file and releases the
+// lock; a missing file (removed by someone else) is not an error.
+func TestRemoveUnlinksHeldFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	l, err := Lock(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("lock file after Remove: %v", err)
+	}
+	if err := l.Remove(); err != nil { // released already: nothing to do
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	l2, err := Lock(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.Unlock()
+}
+
+// TestShareDirAndTryLockDir: shared holders of a directory keep
+// TryLockDir away; once they are gone it gets the directory and may remove
+// it, and a ShareDir waiting meanwhile ends up holding a new directory at
+// the same path, not the removed one.
+func TestShareDirAndTryLockDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run", "x")
+	s1, err := ShareDir(t.Context(), dir) // creates it
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := ShareDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := TryLockDir(dir); err != nil || l != nil {
+		t.Fatalf("TryLockDir while shared: %v, %v", l, err)
+	}
+	s1.Unlock()
+	s2.Unlock()
+	ex, err := TryLockDir(dir)
+	if err != nil || ex == nil {
+		t.Fatalf("TryLockDir of an unused dir: %v, %v", ex, err)
+	}
+	got := make(chan *FileLock, 1)
+	go func() {
+		s, err := ShareDir(t.Context(), dir)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	select {
+	case <-got:
+		t.Fatal("ShareDir got the dir while TryLockDir held it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := ex.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := <-got
+	defer s3.Unlock()
+	if ok, err := namesFile(dir, s3.f.Load()); err != nil || !ok {
+		t.Fatalf("ShareDir holds a dir that is not at %s: %v %v", dir, ok, err)
+	}
+	if l, err := TryLockDir(filepath.Join(dir, "nosuch")); err != nil || l != nil {
+		t.Fatalf("TryLockDir of a missing dir: %v, %v", l, err)
+	}
 }
