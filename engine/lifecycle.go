@@ -116,6 +116,9 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 		return err
 	}
 	defer lock.Unlock()
+	if err := e.repairProject(ctx, projectName); err != nil {
+		return err
+	}
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -266,6 +269,7 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 		return err
 	}
 	defer lock.Unlock()
+	repairErr := e.repairProject(ctx, projectName) // what is running still stops
 	recs, err := e.selectRecords(projectName, services, false)
 	if err != nil {
 		return err
@@ -280,9 +284,9 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	e.resumePaused(ctx, recs)
 	e.useHooksOf(p)
 	if err := e.stopProject(ctx, g, recs, timeout); err != nil {
-		return err
+		return errors.Join(err, repairErr)
 	}
-	return e.providersDo(ctx, p, g, "stop", services...) // when a provider can stop
+	return errors.Join(e.providersDo(ctx, p, g, "stop", services...), repairErr) // when a provider can stop
 }
 
 func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {
@@ -316,6 +320,9 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 		return err
 	}
 	defer lock.Unlock()
+	if err := e.repairProject(ctx, projectName); err != nil {
+		return err
+	}
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -484,6 +491,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 		return err
 	}
 	defer lock.Unlock()
+	repairErr := e.repairProject(ctx, projectName) // the removal goes on: it releases what it can
 	recs, err := e.selectRecords(projectName, opts.Services, false)
 	if err != nil {
 		return err
@@ -498,7 +506,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	}
 	if len(stopped) == 0 {
 		fmt.Fprintln(e.err, "No stopped containers")
-		return nil
+		return repairErr
 	}
 	msg := "Going to remove " + strings.Join(names, ", ")
 	if opts.Confirm == nil {
@@ -525,5 +533,5 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			errs = append(errs, e.would(func() error { return e.removeAnonymousVolumes(ctx, r) }))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, repairErr)...)
 }

@@ -41,6 +41,22 @@ func Lock(ctx context.Context, path string) (*FileLock, error) {
 	if err != nil {
 		return nil, err
 	}
+	return lockOpen(ctx, f, path)
+}
+
+// LockDir is Lock on the directory dir itself, which must exist: the
+// lock needs no file of its own, so nothing is left behind when the
+// directory goes.
+func LockDir(ctx context.Context, dir string) (*FileLock, error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return lockOpen(ctx, f, dir)
+}
+
+// lockOpen takes the lock on f, which it closes on failure.
+func lockOpen(ctx context.Context, f *os.File, path string) (*FileLock, error) {
 	if err := acquire(ctx, f); err != nil {
 		f.Close()
 		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
