@@ -24,8 +24,8 @@ import (
 )
 
 // repairStack publishes a port from a service that restarts always, has
-// one that restarts unless stopped, one the user stops, one without a
-// policy, and a client that finds the web server by name.
+// one that restarts unless stopped (with a tmpfs volume, which a reboot
+// empties and unmounts), one the user stops, one without a policy.
 const repairStack = `
 services:
   web:
@@ -39,6 +39,7 @@ services:
     command: ["sleep", "1000"]
     restart: unless-stopped
     depends_on: [web]
+    volumes: ["cache:/cache"]
     stop_signal: SIGKILL
   stopped:
     image: busybox
@@ -49,7 +50,27 @@ services:
     image: busybox
     command: ["sleep", "1000"]
     stop_signal: SIGKILL
+volumes:
+  cache:
+    driver_opts: {type: tmpfs, device: tmpfs}
 `
+
+// newRepairProject is newProject of repairStack, whose volumes go too at
+// the end (the tmpfs volume is a mount).
+func newRepairProject(t *testing.T, port int) *cli {
+	t.Helper()
+	c := newProject(t, fmt.Sprintf(repairStack, port))
+	t.Cleanup(func() { c.run("down", "-v", "-t", "0") })
+	return c
+}
+
+// assertTmpfsCache checks that the worker's tmpfs volume is a tmpfs.
+func (c *cli) assertTmpfsCache() {
+	c.t.Helper()
+	if out := c.must("exec", "-T", "worker", "grep", " /cache ", "/proc/mounts").stdout; !strings.Contains(out, " tmpfs ") {
+		c.t.Errorf("the worker's tmpfs volume is not a tmpfs: %q", out)
+	}
+}
 
 // containerState is the part of a container's state.json the tests read.
 type containerState struct {
@@ -165,7 +186,7 @@ func (c *cli) stateByService() map[string]string {
 func TestKilledSupervisorRepaired(t *testing.T) {
 	t.Parallel()
 	port := freeTCPPort(t)
-	c := newProject(t, fmt.Sprintf(repairStack, port))
+	c := newRepairProject(t, port)
 	c.must("up", "-d", "web", "worker")
 	waitServes(t, port, "hello-web")
 	web := c.idOf("web")
@@ -207,7 +228,7 @@ func TestKilledSupervisorRepaired(t *testing.T) {
 	waitServes(t, port, "hello-web")
 
 	snap := c.snapshot(c.ps())
-	c.must("down", "-t", "0")
+	c.must("down", "-v", "-t", "0") // -v: the tmpfs volume's mount goes too
 	c.assertClean(snap)
 }
 
@@ -326,7 +347,7 @@ func cgroupProcFiles(id string) []string {
 func TestRebootUp(t *testing.T) {
 	t.Parallel()
 	port := freeTCPPort(t)
-	c := newProject(t, fmt.Sprintf(repairStack, port))
+	c := newRepairProject(t, port)
 	c.must("up", "-d")
 	waitServes(t, port, "hello-web")
 	ids := map[string]string{}
@@ -357,8 +378,9 @@ func TestRebootUp(t *testing.T) {
 	if out := c.must("exec", "-T", "worker", "wget", "-q", "-O", "-", "http://web/").stdout; strings.TrimSpace(out) != "hello-web" {
 		t.Errorf("worker fetched %q from web", out)
 	}
+	c.assertTmpfsCache()
 	snap := c.snapshot(c.ps())
-	c.must("down", "-t", "0")
+	c.must("down", "-v", "-t", "0") // -v: the tmpfs volume's mount goes too
 	c.assertClean(snap)
 }
 
@@ -368,7 +390,7 @@ func TestRebootUp(t *testing.T) {
 func TestResumeAfterReboot(t *testing.T) {
 	t.Parallel()
 	port := freeTCPPort(t)
-	c := newProject(t, fmt.Sprintf(repairStack, port))
+	c := newRepairProject(t, port)
 	c.must("up", "-d")
 	waitServes(t, port, "hello-web")
 	c.must("stop", "stopped")
@@ -388,6 +410,7 @@ func TestResumeAfterReboot(t *testing.T) {
 	if out := c.must("exec", "-T", "worker", "wget", "-q", "-O", "-", "http://web/").stdout; strings.TrimSpace(out) != "hello-web" {
 		t.Errorf("worker fetched %q from web", out)
 	}
+	c.assertTmpfsCache()
 	// Resuming again changes nothing.
 	boot.must("system", "resume")
 	if got := c.stateByService(); !maps.Equal(got, want) {
@@ -402,7 +425,7 @@ func TestResumeAfterReboot(t *testing.T) {
 		t.Fatalf("after a start and another reboot: %v, want %v", got, want)
 	}
 	snap := c.snapshot(c.ps())
-	c.must("down", "-t", "0")
+	c.must("down", "-v", "-t", "0") // -v: the tmpfs volume's mount goes too
 	c.assertClean(snap)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
+	"github.com/composer-dev/compose/volumes"
 )
 
 // CreateContainer is the body of `compose __create DIR`, which the
@@ -48,7 +49,30 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 	}
 	root := filepath.Dir(filepath.Dir(dir)) // <root>/containers/<id>
 	nets := &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: RunDir(root), Exe: exe}
-	return networkHooks(nets, rec), nil
+	hooks := networkHooks(nets, rec)
+	vols := &volumes.Store{Dir: filepath.Join(root, "volumes")}
+	prepare := hooks.Prepare
+	hooks.Prepare = func(ctx context.Context, spec *runspec.Spec) error {
+		if err := remountVolumes(ctx, vols, rec); err != nil {
+			return err
+		}
+		return prepare(ctx, spec)
+	}
+	return hooks, nil
+}
+
+// remountVolumes mounts again the tmpfs of the tmpfs volumes the container
+// uses where a reboot took it away: its bind would get the directory below.
+func remountVolumes(ctx context.Context, vols *volumes.Store, rec *record.Record) error {
+	for _, v := range rec.Volumes {
+		if v.Type != "volume" || v.Name == "" {
+			continue
+		}
+		if err := vols.Remount(ctx, v.Name); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+	}
+	return nil
 }
 
 // networkHooks connect the container of rec to its networks before each
