@@ -98,6 +98,7 @@ func TestCommit(t *testing.T) {
 	other.root, other.env = c.root, []string{"COMPOSE_ROOT=" + c.root, "COMPOSE_PROJECT_NAME=committed" + strings.ToLower(t.Name()[:4])}
 	other.dir = t.TempDir()
 	os.WriteFile(filepath.Join(other.dir, "compose.yaml"), []byte("services:\n  x:\n    image: committed:1\n    pull_policy: never\n"), 0o644)
+	t.Cleanup(func() { other.run("down") }) // the network `run` made
 	if r := other.must("run", "--rm", "-T", "x"); r.stdout != "from-container\n" {
 		t.Errorf("the committed image runs: %s", r)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,13 +54,23 @@ services:
 volumes:
   cache:
     driver_opts: {type: tmpfs, device: tmpfs}
+networks:
+  default:
+    ipam:
+      config: [{subnet: "%s"}]
 `
 
 // newRepairProject is newProject of repairStack, whose volumes go too at
-// the end (the tmpfs volume is a mount).
+// the end (the tmpfs volume is a mount). Its subnet is outside the default
+// pool: between the simulated reboot and the repair, another test's
+// network (another state root) would take a pool subnet freed by the
+// "reboot" of this root alone, which a real reboot never lets happen.
 func newRepairProject(t *testing.T, port int) *cli {
 	t.Helper()
-	c := newProject(t, fmt.Sprintf(repairStack, port))
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	subnet := fmt.Sprintf("10.%d.%d.0/24", 100+int(b[0])%50, b[1])
+	c := newProject(t, fmt.Sprintf(repairStack, port, subnet))
 	t.Cleanup(func() { c.run("down", "-v", "-t", "0") })
 	return c
 }

@@ -51,7 +51,7 @@ func (m *Manager) EnsureWith(ctx context.Context, name string, opts Options) (*N
 	n, err := m.load(name)
 	switch {
 	case err == nil:
-		if err := ensureBridge(n); err != nil {
+		if err := reviveBridge(ctx, n); err != nil {
 			return nil, err
 		}
 		if err := ensureNFT(n); err != nil {
@@ -153,6 +153,36 @@ func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) 
 		return err
 	}
 	return nil
+}
+
+// reviveBridge is ensureBridge for an existing network. A bridge that is
+// gone (a reboot) comes back under the host-wide IPAM lock, so that no
+// other state root picks its subnet meanwhile; a subnet another network
+// took since is an error naming it, rather than two bridges on one subnet.
+func reviveBridge(ctx context.Context, n *Network) error {
+	if linkExists(n.Bridge) {
+		return ensureBridge(n)
+	}
+	l, err := store.Lock(ctx, ipamLockPath)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	subnet, err := netip.ParsePrefix(n.Subnet)
+	if err != nil {
+		return fmt.Errorf("network %q subnet: %w", n.Name, err)
+	}
+	used, err := hostSubnets()
+	if err != nil {
+		return err
+	}
+	for _, u := range used {
+		if subnet.Overlaps(u) {
+			return fmt.Errorf("network %q: its subnet %s overlaps %s, taken on this host since its bridge %s went away (remove one of them): %w",
+				n.Name, subnet, u, n.Bridge, errdefs.ErrConflict)
+		}
+	}
+	return ensureBridge(n)
 }
 
 // Get returns the network's record; errdefs.ErrNotFound if there is none.

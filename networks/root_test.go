@@ -291,6 +291,42 @@ func TestConnectReplacesStaleEndpoint(t *testing.T) {
 	}
 }
 
+// TestEnsureBridgeSubnetTaken: a network whose bridge went (a reboot)
+// and whose subnet another network took meanwhile is not revived on top
+// of it: Ensure says which subnet clashes, and revives it once it is free.
+func TestEnsureBridgeSubnetTaken(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t)
+	n, err := m.Ensure(t.Context(), uniqueName(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteBridge(n.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	other := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "ct" + randomHex(4)}}
+	if err := netlink.LinkAdd(other); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(other) })
+	gw := netip.MustParseAddr(n.Gateway).Next()
+	if err := netlink.AddrAdd(other, &netlink.Addr{IPNet: &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(t.Context(), n.Name, nil); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), n.Subnet) {
+		t.Fatalf("Ensure with its subnet taken: %v", err)
+	}
+	if linkExists(n.Bridge) {
+		t.Fatal("the bridge was revived on a subnet in use")
+	}
+	if err := netlink.LinkDel(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(t.Context(), n.Name, nil); err != nil || !linkExists(n.Bridge) {
+		t.Fatalf("Ensure once the subnet is free: %v", err)
+	}
+}
+
 func TestParallelEnsureAcrossStateRoots(t *testing.T) {
 	t.Parallel()
 	ms := []*Manager{newTestManager(t), newTestManager(t), newTestManager(t)}
