@@ -89,6 +89,17 @@ func (e *Engine) Down(ctx context.Context, name string, p *types.Project, opts D
 	if err != nil {
 		return err
 	}
+	var ours []string
+	for _, n := range nets {
+		if n.Labels[record.LabelProject] == name {
+			ours = append(ours, n.Name)
+		}
+	}
+	// What a removal that failed before left on them (one that failed now
+	// has said why, and its container stays for the next down).
+	if errs[0] == nil {
+		errs = append(errs, e.sweepEndpoints(ctx, ours))
+	}
 	found := len(recs) > 0 || opts.Volumes || opts.Images != ""
 	for _, n := range nets {
 		if n.Labels[record.LabelProject] != name {

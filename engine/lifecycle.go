@@ -116,6 +116,9 @@ func (e *Engine) Start(ctx context.Context, projectName string, p *types.Project
 		return err
 	}
 	defer e.unlockProject(lock, projectName)
+	if err := e.repairProject(ctx, projectName); err != nil {
+		return err
+	}
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -268,6 +271,7 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 		return err
 	}
 	defer e.unlockProject(lock, projectName)
+	repairErr := e.repairProject(ctx, projectName) // what is running still stops
 	recs, err := e.selectRecords(projectName, services, false)
 	if err != nil {
 		return err
@@ -282,9 +286,9 @@ func (e *Engine) Stop(ctx context.Context, projectName string, p *types.Project,
 	e.resumePaused(ctx, recs)
 	e.useHooksOf(p)
 	if err := e.stopProject(ctx, g, recs, timeout); err != nil {
-		return err
+		return errors.Join(err, repairErr)
 	}
-	return e.providersDo(ctx, p, g, "stop", services...) // when a provider can stop
+	return errors.Join(e.providersDo(ctx, p, g, "stop", services...), repairErr) // when a provider can stop
 }
 
 func (e *Engine) resumePaused(ctx context.Context, recs []*record.Record) {
@@ -318,6 +322,9 @@ func (e *Engine) Restart(ctx context.Context, projectName string, p *types.Proje
 		return err
 	}
 	defer e.unlockProject(lock, projectName)
+	if err := e.repairProject(ctx, projectName); err != nil {
+		return err
+	}
 	all, err := e.selectRecords(projectName, nil, false)
 	if err != nil {
 		return err
@@ -486,6 +493,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 		return err
 	}
 	defer e.unlockProject(lock, projectName)
+	repairErr := e.repairProject(ctx, projectName) // the removal goes on: it releases what it can
 	recs, err := e.selectRecords(projectName, opts.Services, false)
 	if err != nil {
 		return err
@@ -500,7 +508,7 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 	}
 	if len(stopped) == 0 {
 		fmt.Fprintln(e.err, "No stopped containers")
-		return nil
+		return repairErr
 	}
 	msg := "Going to remove " + strings.Join(names, ", ")
 	if opts.Confirm == nil {
@@ -527,5 +535,5 @@ func (e *Engine) Rm(ctx context.Context, projectName string, p *types.Project, o
 			errs = append(errs, e.would(func() error { return e.removeAnonymousVolumes(ctx, r) }))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, repairErr)...)
 }

@@ -238,6 +238,14 @@ func (e *Engine) NetworkRemove(ctx context.Context, names []string) ([]string, e
 	var removed []string
 	for _, name := range names {
 		n, err := e.findNetwork(name)
+		if err == nil && len(n.Endpoints) > 0 {
+			// Endpoints that no container holds (a `down` that failed
+			// half way) do not keep it.
+			err = e.sweepEndpoints(ctx, []string{n.Name})
+			if err == nil {
+				n, err = e.findNetwork(n.Name)
+			}
+		}
 		if err == nil && len(n.Endpoints) > 0 { // Remove says so too; checked here for a dry run
 			err = fmt.Errorf("network %q has %d active endpoints: %w", n.Name, len(n.Endpoints), errdefs.ErrConflict)
 		}
@@ -265,6 +273,18 @@ func (e *Engine) NetworkPrune(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var used []string
+	for _, n := range nets {
+		if len(n.Endpoints) > 0 {
+			used = append(used, n.Name)
+		}
+	}
+	// Endpoints that no container holds (a `down` that failed half way)
+	// do not keep a network.
+	sweepErr := e.sweepEndpoints(ctx, used)
+	if nets, err = e.nets.List(); err != nil {
+		return nil, errors.Join(err, sweepErr)
+	}
 	var removed []string
 	for _, n := range nets {
 		if len(n.Endpoints) > 0 {
@@ -274,9 +294,9 @@ func (e *Engine) NetworkPrune(ctx context.Context) ([]string, error) {
 			if errdefs.IsNotFound(err) || errors.Is(err, errdefs.ErrConflict) {
 				continue // used or removed meanwhile
 			}
-			return removed, err
+			return removed, errors.Join(err, sweepErr)
 		}
 		removed = append(removed, n.Name)
 	}
-	return removed, nil
+	return removed, sweepErr
 }

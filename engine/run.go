@@ -159,6 +159,9 @@ func (e *Engine) createRun(ctx context.Context, pl *plan, svc types.ServiceConfi
 		return nil, err
 	}
 	defer e.unlockProject(lock, pl.project.Name)
+	if err := e.repairProject(ctx, pl.project.Name); err != nil {
+		return nil, err
+	}
 	all, err := e.containers(pl.project.Name)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/composer-dev/compose/engine/runspec"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/networks"
+	"github.com/composer-dev/compose/volumes"
 )
 
 // CreateContainer is the body of `compose __create DIR`, which the
@@ -47,14 +49,43 @@ func supervisorHooks(dir, exe string) (container.Hooks, error) {
 	}
 	root := filepath.Dir(filepath.Dir(dir)) // <root>/containers/<id>
 	nets := &networks.Manager{StateDir: filepath.Join(root, "networks"), RunDir: RunDir(root), Exe: exe}
+	hooks := networkHooks(nets, rec)
+	vols := &volumes.Store{Dir: filepath.Join(root, "volumes")}
+	prepare := hooks.Prepare
+	hooks.Prepare = func(ctx context.Context, spec *runspec.Spec) error {
+		if err := remountVolumes(ctx, vols, rec); err != nil {
+			return err
+		}
+		return prepare(ctx, spec)
+	}
+	return hooks, nil
+}
+
+// remountVolumes mounts again the tmpfs of the tmpfs volumes the container
+// uses where a reboot took it away: its bind would get the directory below.
+func remountVolumes(ctx context.Context, vols *volumes.Store, rec *record.Record) error {
+	for _, v := range rec.Volumes {
+		if v.Type != "volume" || v.Name == "" {
+			continue
+		}
+		if err := vols.Remount(ctx, v.Name); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// networkHooks connect the container of rec to its networks before each
+// run and disconnect it after.
+func networkHooks(nets *networks.Manager, rec *record.Record) container.Hooks {
 	return container.Hooks{
 		Prepare: func(ctx context.Context, spec *runspec.Spec) error {
 			return connect(ctx, nets, rec, spec)
 		},
-		Cleanup: func(ctx context.Context, spec *runspec.Spec) {
-			disconnect(ctx, nets, rec)
+		Cleanup: func(ctx context.Context, spec *runspec.Spec) error {
+			return disconnect(ctx, nets, rec)
 		},
-	}, nil
+	}
 }
 
 // connect gives the container its network namespace and one interface per
@@ -78,7 +109,7 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 			IP: a.IPv4Address, IP6: a.IPv6Address, MAC: a.MacAddress, Links: rec.Links, DNS: rec.DNS,
 			IfName: a.InterfaceName, LinkLocalIPs: a.LinkLocalIPs, Sysctls: a.Sysctls, NoGateway: i != gw})
 		if err != nil {
-			disconnect(ctx, nets, rec)
+			_ = disconnect(ctx, nets, rec) // the start's error says what went wrong
 			return fmt.Errorf("network %s: %w", a.Network, err)
 		}
 		if ip == "" {
@@ -96,16 +127,16 @@ func connect(ctx context.Context, nets *networks.Manager, rec *record.Record, sp
 			names[i] = a.Network
 		}
 		if err := nets.ReviveDNS(ctx, names...); err != nil {
-			disconnect(ctx, nets, rec)
+			_ = disconnect(ctx, nets, rec) // the start's error says what went wrong
 			return fmt.Errorf("dns server: %w", err)
 		}
 		if err := redirectDNS(nets, rec, ns, firstIf, ip); err != nil {
-			disconnect(ctx, nets, rec)
+			_ = disconnect(ctx, nets, rec) // the start's error says what went wrong
 			return err
 		}
 	}
 	if err := publish(ctx, nets, rec, ip); err != nil {
-		disconnect(ctx, nets, rec)
+		_ = disconnect(ctx, nets, rec) // the start's error says what went wrong
 		return fmt.Errorf("published ports: %w", err)
 	}
 	extra := rec.ExtraHosts
@@ -133,16 +164,28 @@ func gatewayNetwork(atts []record.Attachment, internal func(string) bool) int {
 }
 
 // disconnect releases the container's ports and addresses and deletes its
-// network namespace; the kernel takes the veths away with it.
-func disconnect(ctx context.Context, nets *networks.Manager, rec *record.Record) {
-	_ = networks.Unpublish(rec.ID)
+// network namespace; the kernel takes the veths away with it. It does all
+// it can and returns what failed: what is gone already is no error, so
+// it can be called again until it succeeds.
+func disconnect(ctx context.Context, nets *networks.Manager, rec *record.Record) error {
+	var errs []error
+	if err := networks.Unpublish(rec.ID); err != nil {
+		errs = append(errs, fmt.Errorf("published ports: %w", err))
+	}
 	if len(rec.Ports) > 0 {
+		// The DNS server holds the sockets; one that does not answer lets
+		// them go when it restarts.
 		_ = networks.ReleasePorts(ctx, nets.RunDir, rec.ID)
 	}
 	for _, a := range rec.Networks {
-		_ = nets.Detach(ctx, a.Network, rec.ID)
+		if err := nets.Detach(ctx, a.Network, rec.ID); err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", a.Network, err))
+		}
 	}
-	_ = nets.DeleteNetNS(rec.ID)
+	if err := nets.DeleteNetNS(rec.ID); err != nil {
+		errs = append(errs, fmt.Errorf("network namespace: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // redirectDNS sends the container's queries to 127.0.0.11 (its

@@ -110,6 +110,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, opts UpOptions) error
 	if err != nil {
 		return err
 	}
+	if err := e.repairProject(ctx, p.Name); err != nil {
+		lock.Unlock()
+		return err
+	}
 	if w := e.storageWarning(); w != "" {
 		fmt.Fprintln(e.err, "WARNING:", w)
 	}
@@ -441,13 +445,18 @@ func (e *Engine) removeRecord(ctx context.Context, r *record.Record, timeout tim
 }
 
 // remove deletes a stopped container. Its endpoints are released here too:
-// the supervisor normally did it, but not if it was killed or the host rebooted.
+// the supervisor normally did it, but not if it was killed or the host
+// rebooted, or when `down` leaves the teardown to us. A container whose
+// network could not be released stays, so that the next removal finishes
+// the job rather than leave endpoints that belong to nothing.
 func (e *Engine) remove(ctx context.Context, r *record.Record) error {
 	return e.would(func() error { // a dry run stopped nothing: it is stopped
 		if isRunning(r) {
 			return fmt.Errorf("container %s is running: %w", r.Name, errdefs.ErrConflict)
 		}
-		disconnect(ctx, e.nets, r)
+		if err := disconnect(ctx, e.nets, r); err != nil {
+			return fmt.Errorf("container %s: %w", r.Name, err)
+		}
 		if err := e.runtime.Remove(ctx, r.Dir); err != nil {
 			return fmt.Errorf("container %s: %w", r.Name, err)
 		}

@@ -38,9 +38,17 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 		return Endpoint{}, err
 	}
 	var used, used6 []netip.Addr
-	for _, e := range n.Endpoints {
+	stale := -1
+	for i, e := range n.Endpoints {
 		if e.ContainerID == ep.ContainerID {
-			return Endpoint{}, fmt.Errorf("container %q on network %q: %w", ep.ContainerID, network, errdefs.ErrAlreadyExists)
+			if e.HostIface == "" || linkExists(e.HostIface) {
+				return Endpoint{}, fmt.Errorf("container %q on network %q: %w", ep.ContainerID, network, errdefs.ErrAlreadyExists)
+			}
+			// Its veth went with its namespace: a run that was not torn
+			// down (its supervisor died, or the disk was full). This run
+			// takes its place, and may take its address.
+			stale = i
+			continue
 		}
 		if a, err := netip.ParseAddr(e.IP); err == nil {
 			used = append(used, a)
@@ -104,6 +112,9 @@ func (m *Manager) Connect(ctx context.Context, nsPath, network string, ep Endpoi
 		ep.IP6 = ip6.String()
 	}
 	ep.IP, ep.MAC, ep.IfName, ep.HostIface = ip.String(), mac.String(), ifName, hostName
+	if stale >= 0 {
+		n.Endpoints = slices.Delete(n.Endpoints, stale, stale+1)
+	}
 	n.Endpoints = append(n.Endpoints, ep)
 	if err := m.save(n); err != nil {
 		deleteHostVeth(hostName)
@@ -226,6 +237,12 @@ func hasDefaultRoute(h *netlink.Handle) bool {
 		}
 	}
 	return false
+}
+
+// linkExists reports whether the host has a link called name.
+func linkExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return !isLinkNotFound(err)
 }
 
 // deleteHostVeth removes a host-side veth if it is still there; deleting

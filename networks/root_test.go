@@ -200,6 +200,133 @@ func TestEnsureRepairsBridge(t *testing.T) {
 	}
 }
 
+// TestRemovePartlyGone: what a removal that failed half way (or a
+// reboot) left is removed in any combination: an endpoint whose veth and
+// namespace are gone, a network whose bridge and tables are gone.
+func TestRemovePartlyGone(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t)
+	ctx := t.Context()
+	n, err := m.Ensure(ctx, uniqueName(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := connect(t, m, n.Name, "a"), connect(t, m, n.Name, "b")
+	if err := m.Remove(ctx, n.Name); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("Remove with endpoints: %v", err)
+	}
+	// a's namespace (and with it its veth) is gone, b's veth only.
+	if err := m.DeleteNetNS(a.id); err != nil {
+		t.Fatal(err)
+	}
+	deleteHostVeth(b.ep.HostIface)
+	testutil.Eventually(t, 10*time.Second, "a's veth to go with its namespace", func() bool {
+		_, err := netlink.LinkByName(a.ep.HostIface)
+		return err != nil
+	})
+	for _, c := range []container{a, b, a} { // a twice: already released
+		if err := m.Disconnect(ctx, n.Name, c.id); err != nil {
+			t.Fatalf("Disconnect %s: %v", c.ep.ContainerName, err)
+		}
+	}
+	if err := m.DeleteNetNS(b.id); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeNFT(n.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteBridge(n.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(ctx, n.Name); err != nil {
+		t.Fatalf("Remove of a network whose bridge and tables are gone: %v", err)
+	}
+	assertGone(t, *n)
+	if err := m.Disconnect(ctx, n.Name, a.id); err != nil {
+		t.Fatalf("Disconnect from a removed network: %v", err)
+	}
+}
+
+// TestConnectReplacesStaleEndpoint: an endpoint whose veth is gone with
+// its namespace (a run nobody tore down) does not keep its container from
+// connecting again, at the same static address; a live one does.
+func TestConnectReplacesStaleEndpoint(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t)
+	ctx := t.Context()
+	n, err := m.Ensure(ctx, uniqueName(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := gatewayOf(netip.MustParsePrefix(n.Subnet)).Next().Next().String()
+	id := randomHex(32)
+	ns, err := m.CreateNetNS(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Connect(ctx, ns, n.Name, Endpoint{ContainerID: id, IP: static})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Connect(ctx, ns, n.Name, Endpoint{ContainerID: id}); !errors.Is(err, errdefs.ErrAlreadyExists) {
+		t.Fatalf("connect while connected: %v", err)
+	}
+	if err := m.DeleteNetNS(id); err != nil { // its run is gone, its record stays
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the veth to go with the namespace", func() bool { return !linkExists(first.HostIface) })
+	if ns, err = m.CreateNetNS(id); err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.Connect(ctx, ns, n.Name, Endpoint{ContainerID: id, IP: static})
+	if err != nil {
+		t.Fatalf("connect after the namespace went: %v", err)
+	}
+	if again.IP != static {
+		t.Errorf("address %s, want %s", again.IP, static)
+	}
+	got, err := m.Get(n.Name)
+	if err != nil || len(got.Endpoints) != 1 || got.Endpoints[0].HostIface != again.HostIface {
+		t.Fatalf("endpoints %+v, %v", got.Endpoints, err)
+	}
+}
+
+// TestEnsureBridgeSubnetTaken: a network whose bridge went (a reboot)
+// and whose subnet another network took meanwhile is not revived on top
+// of it: Ensure says which subnet clashes, and revives it once it is free.
+func TestEnsureBridgeSubnetTaken(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t)
+	n, err := m.Ensure(t.Context(), uniqueName(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteBridge(n.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	other := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "ct" + randomHex(4)}}
+	if err := netlink.LinkAdd(other); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(other) })
+	gw := netip.MustParseAddr(n.Gateway).Next()
+	if err := netlink.AddrAdd(other, &netlink.Addr{IPNet: &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(t.Context(), n.Name, nil); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), n.Subnet) {
+		t.Fatalf("Ensure with its subnet taken: %v", err)
+	}
+	if linkExists(n.Bridge) {
+		t.Fatal("the bridge was revived on a subnet in use")
+	}
+	if err := netlink.LinkDel(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(t.Context(), n.Name, nil); err != nil || !linkExists(n.Bridge) {
+		t.Fatalf("Ensure once the subnet is free: %v", err)
+	}
+}
+
 func TestParallelEnsureAcrossStateRoots(t *testing.T) {
 	t.Parallel()
 	ms := []*Manager{newTestManager(t), newTestManager(t), newTestManager(t)}

@@ -232,6 +232,27 @@ func (s *Store) Source(v *Volume) (string, error) {
 	return v.Mountpoint, nil
 }
 
+// Remount mounts the tmpfs of a tmpfs volume again where it is missing (a
+// reboot took it away), so that the containers binding its directory share
+// one tmpfs, as before; other volumes need nothing. Callers at the same
+// time mount it once.
+func (s *Store) Remount(ctx context.Context, name string) error {
+	v, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	if v.Options["type"] != "tmpfs" || mounted(v.Mountpoint) {
+		return nil
+	}
+	l, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	_, err = s.Source(v) // mounted meanwhile: nothing to do
+	return err
+}
+
 // mounted reports whether dir is a mount point (its device differs from its parent's).
 func mounted(dir string) bool {
 	var a, b unix.Stat_t

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -236,6 +238,51 @@ func TestTmpfsVolume(t *testing.T) {
 	}
 	if _, err := s.Source(v); err != nil { // mounted once only
 		t.Fatal(err)
+	}
+	if err := s.Remove(t.Context(), "tmpvol"); err != nil || mounted(v.Mountpoint) {
+		t.Fatalf("remove: %v", err)
+	}
+}
+
+// TestTmpfsVolumeRemount: after a reboot took its tmpfs away, Remount
+// mounts it again, once however many containers start at the same time.
+func TestTmpfsVolumeRemount(t *testing.T) {
+	testutil.RequiresRoot(t)
+	s := &Store{Dir: t.TempDir()}
+	v, err := s.Create(t.Context(), "tmpvol", nil, map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for mounted(v.Mountpoint) {
+			unix.Unmount(v.Mountpoint, unix.MNT_DETACH)
+		}
+	})
+	if _, err := s.Source(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Unmount(v.Mountpoint, unix.MNT_DETACH); err != nil { // the reboot
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := s.Remount(t.Context(), "tmpvol"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if n := strings.Count(string(mi), " "+v.Mountpoint+" "); n != 1 {
+		t.Fatalf("%s is mounted %d times", v.Mountpoint, n)
+	}
+	plain, err := s.Create(t.Context(), "plainvol", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remount(t.Context(), "plainvol"); err != nil || mounted(plain.Mountpoint) {
+		t.Fatalf("Remount of a plain volume: mounted %v, %v", mounted(plain.Mountpoint), err)
 	}
 	if err := s.Remove(t.Context(), "tmpvol"); err != nil || mounted(v.Mountpoint) {
 		t.Fatalf("remove: %v", err)

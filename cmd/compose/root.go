@@ -103,6 +103,7 @@ func newRootCmdWith(g *globalOptions) *cobra.Command {
 	cmd.AddCommand(newScaleCmd(g))                    // convergence
 	cmd.AddCommand(newWatchCmd(g))                    // develop.watch
 	cmd.AddCommand(newGraphCmd(g))                    // the stack as a picture
+	cmd.AddCommand(newSystemCmd(g))                   // boot integration: resume after a reboot
 	return cmd
 }
 

@@ -30,8 +30,9 @@ type Hooks struct {
 	// Prepare runs before the container is created; an error fails the start
 	// with that message.
 	Prepare func(ctx context.Context, spec *Spec) error
-	// Cleanup runs after the container exited and was destroyed.
-	Cleanup func(ctx context.Context, spec *Spec)
+	// Cleanup runs after the container exited and was destroyed. Its
+	// error fails a repair (Runtime.Repair), which is tried again later.
+	Cleanup func(ctx context.Context, spec *Spec) error
 }
 
 // Runtime starts and controls containers. The zero value is not usable: set

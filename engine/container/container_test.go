@@ -343,6 +343,136 @@ func TestSupervisorKilled(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "nothing left", func() bool { return len(leftovers(spec.Dir, spec.ID)) == 0 })
 }
 
+// TestRepairAfterSupervisorKilled: what the run of a killed supervisor
+// holds (processes, mounts, cgroup, libcontainer state, the Cleanup hook's
+// network) is torn down by Repair, or else by the next start; a container
+// that runs is never repaired.
+func TestRepairAfterSupervisorKilled(t *testing.T) {
+	testutil.RequiresRoot(t)
+	rt := testRuntime(t)
+	spec := newSpec(t, rt, "sleep", "100")
+	hooks := testHooks(spec.Dir)
+	done := filepath.Join(spec.Dir, "cleanup.done")
+	kill := func() {
+		t.Helper()
+		if err := rt.Start(t.Context(), spec); err != nil {
+			t.Fatal(err)
+		}
+		if fixed, err := rt.Repair(t.Context(), spec.Dir, hooks); fixed || err != nil {
+			t.Fatalf("Repair of a running container: %v, %v", fixed, err)
+		}
+		st, _ := ReadState(spec.Dir)
+		if st.SupervisorPid <= 1 {
+			t.Fatalf("no supervisor pid in state: %+v", st)
+		}
+		if err := syscall.Kill(st.SupervisorPid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, "the supervisor to die", func() bool { return procStart(st.SupervisorPid) == 0 })
+		if err := os.Remove(done); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+
+	kill()
+	if st, err := ReadState(spec.Dir); err != nil || st.Status != StatusExited || st.ExitCode != 255 {
+		t.Fatalf("state after the kill: %+v, %v", st, err)
+	}
+	if !NeedsRepair(spec.Dir) {
+		t.Fatal("NeedsRepair is false after the supervisor was killed")
+	}
+	fixed, err := rt.Repair(t.Context(), spec.Dir, hooks)
+	if !fixed || err != nil {
+		t.Fatalf("Repair = %v, %v", fixed, err)
+	}
+	if left := leftovers(spec.Dir, spec.ID); len(left) > 0 {
+		t.Errorf("left after Repair: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(libcontainerRoot(rt.RunDir), spec.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("libcontainer state left: %v", err)
+	}
+	if !fileExists(done) {
+		t.Error("Repair did not run the Cleanup hook")
+	}
+	if NeedsRepair(spec.Dir) {
+		t.Error("NeedsRepair after Repair")
+	}
+	if fixed, err := rt.Repair(t.Context(), spec.Dir, hooks); fixed || err != nil {
+		t.Errorf("second Repair = %v, %v", fixed, err)
+	}
+
+	// Without a repair, the next start clears what the dead run holds.
+	kill()
+	if st, err := ReadState(spec.Dir); err != nil || st.Status != StatusExited {
+		t.Fatalf("state after the second kill: %+v, %v", st, err)
+	}
+	if err := rt.Start(t.Context(), spec); err != nil {
+		t.Fatalf("start after a killed supervisor: %v", err)
+	}
+	if !fileExists(done) || NeedsRepair(spec.Dir) {
+		t.Errorf("the start did not repair: cleanup hook ran %v, needs repair %v", fileExists(done), NeedsRepair(spec.Dir))
+	}
+	if st, err := ReadState(spec.Dir); err != nil || st.Status != StatusRunning {
+		t.Fatalf("state after the start: %+v, %v", st, err)
+	}
+}
+
+// TestRepairFailureIsRetried: a repair whose Cleanup hook fails (a full
+// disk) stays marked, and the next one finishes it.
+func TestRepairFailureIsRetried(t *testing.T) {
+	testutil.RequiresRoot(t)
+	rt := testRuntime(t)
+	spec := newSpec(t, rt, "sleep", "100")
+	if err := rt.Start(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ReadState(spec.Dir)
+	if st.SupervisorPid <= 1 {
+		t.Fatalf("no supervisor pid in state: %+v", st)
+	}
+	if err := syscall.Kill(st.SupervisorPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the supervisor to die", func() bool { return procStart(st.SupervisorPid) == 0 })
+	failing := Hooks{Cleanup: func(context.Context, *Spec) error { return errors.New("no space left on device") }}
+	if fixed, err := rt.Repair(t.Context(), spec.Dir, failing); !fixed || err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("failing Repair = %v, %v", fixed, err)
+	}
+	if !NeedsRepair(spec.Dir) {
+		t.Fatal("a failed repair is not marked any more")
+	}
+	if fixed, err := rt.Repair(t.Context(), spec.Dir, testHooks(spec.Dir)); !fixed || err != nil {
+		t.Fatalf("Repair once the cause is gone = %v, %v", fixed, err)
+	}
+	if NeedsRepair(spec.Dir) {
+		t.Error("still marked after a repair that worked")
+	}
+}
+
+// TestIfStopped: fn runs for a stopped container only.
+func TestIfStopped(t *testing.T) {
+	testutil.RequiresRoot(t)
+	rt := testRuntime(t)
+	spec := newSpec(t, rt, "sleep", "100")
+	if err := rt.Start(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	if ok, err := IfStopped(t.Context(), spec.Dir, func() error { ran = true; return nil }); ok || ran || err != nil {
+		t.Fatalf("IfStopped of a running container: %v %v %v", ok, ran, err)
+	}
+	if err := rt.Stop(t.Context(), spec.Dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := errors.New("fn's error")
+	if ok, err := IfStopped(t.Context(), spec.Dir, func() error { ran = true; return want }); !ok || !ran || err != want {
+		t.Fatalf("IfStopped of a stopped container: %v %v %v", ok, ran, err)
+	}
+	if ok, err := IfStopped(t.Context(), filepath.Join(spec.Dir, "gone"), func() error { return want }); ok || err != nil {
+		t.Fatalf("IfStopped of a missing dir: %v %v", ok, err)
+	}
+}
+
 func TestManyLayers(t *testing.T) {
 	testutil.RequiresRoot(t)
 	rt := testRuntime(t)

@@ -97,8 +97,8 @@ func testHooks(dir string) Hooks {
 			}
 			return nil
 		},
-		Cleanup: func(ctx context.Context, spec *Spec) {
-			_ = os.WriteFile(filepath.Join(dir, "cleanup.done"), nil, 0o644)
+		Cleanup: func(ctx context.Context, spec *Spec) error {
+			return os.WriteFile(filepath.Join(dir, "cleanup.done"), nil, 0o644)
 		},
 	}
 }

@@ -309,6 +309,8 @@ func (r *Runtime) Remove(ctx context.Context, dir string) error {
 	}
 	if serr == nil {
 		r.cleanup(spec.ID, dir)
+		// Left by a supervisor that died; a live one removes its own.
+		_ = os.Remove(supervisor.AttachSocket(r.RunDir, spec.ID))
 	}
 	if err := unmountUnder(resolvedPath(dir)); err != nil {
 		return fmt.Errorf("container %s: %w", spec.DisplayName(), err)

@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/composer-dev/compose/engine/container/supervisor"
 	"github.com/composer-dev/compose/errdefs"
 	"github.com/composer-dev/compose/internal/store/jsonfile"
-	"golang.org/x/sys/unix"
 )
 
 // exitCodeLost is reported when the supervisor died without recording an
@@ -50,9 +51,20 @@ func ReadState(dir string) (State, error) {
 	if st.Error == "" {
 		st.Error = "supervisor exited without recording the container's exit"
 	}
-	// Best effort: a reader without write access still gets the right answer.
+	// Best effort: a reader without write access still gets the right
+	// answer. The mark comes first, so a run recorded as lost is repaired.
+	markRepair(dir)
 	_ = writeState(dir, st)
 	return st, nil
+}
+
+// markRepair marks the container in dir as left by a dead supervisor
+// (supervisor.RepairFile): Repair, or the next start, tears down what the
+// run holds.
+func markRepair(dir string) {
+	if f, err := os.OpenFile(filepath.Join(dir, supervisor.RepairFile), os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 }
 
 // active reports whether a supervisor claims to be looking after the container.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/composer-dev/compose/engine/container/supervisor"
+	"github.com/composer-dev/compose/internal/store"
 )
 
 // The entry points of the full binary that the supervisor runs.
@@ -70,8 +71,7 @@ func Cleanup(ctx context.Context, dir string, hooks Hooks) error {
 	if err != nil {
 		return err
 	}
-	(&creator{spec: &saved.Spec, dir: dir, root: libcontainerRoot(saved.RunDir), hooks: hooks}).teardown(ctx, nil, true)
-	return nil
+	return (&creator{spec: &saved.Spec, dir: dir, root: libcontainerRoot(saved.RunDir), hooks: hooks}).teardown(ctx, nil, true)
 }
 
 // ExecHealth is `<exe> __exec-health <dir> ARG...`: it runs one healthcheck
@@ -112,6 +112,13 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	if s.Hostname == "" {
 		s.Hostname = s.ID[:min(12, len(s.ID))]
 	}
+	// Held while the leftovers go and the network is set up (see
+	// repair.go): a repair or a sweep of stale endpoints never overlaps it.
+	lock, err := store.LockDir(ctx, cr.dir)
+	if err != nil {
+		return supervisor.CreateReport{}, err
+	}
+	defer lock.Unlock()
 	if err := cr.clearLeftovers(ctx); err != nil {
 		return supervisor.CreateReport{}, err
 	}
@@ -120,7 +127,7 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 	var c *libcontainer.Container
 	defer func() {
 		if retErr != nil {
-			cr.teardown(ctx, c, prepared)
+			_ = cr.teardown(ctx, c, prepared) // the start's error says what went wrong
 		}
 	}()
 	// The rootfs is mounted while Prepare sets up the network: neither
@@ -134,6 +141,7 @@ func (cr *creator) create(ctx context.Context) (_ supervisor.CreateReport, retEr
 		}
 	}
 	prepared = true
+	_ = lock.Unlock()
 	if err := <-mounted; err != nil {
 		return supervisor.CreateReport{}, err
 	}
@@ -167,11 +175,17 @@ func (cr *creator) clearLeftovers(ctx context.Context) error {
 	// interrupted `down`) still holds its network.
 	if remove := filepath.Join(cr.dir, supervisor.RemoveFile); fileExists(remove) {
 		if cr.hooks.Cleanup != nil {
-			cr.hooks.Cleanup(ctx, cr.spec)
+			if err := cr.hooks.Cleanup(ctx, cr.spec); err != nil {
+				return err
+			}
 		}
 		if err := os.Remove(remove); err != nil {
 			return err
 		}
+	}
+	// So does one whose supervisor died, unless a command repaired it.
+	if _, err := cr.repairLocked(ctx); err != nil {
+		return fmt.Errorf("clean up after the supervisor that died: %w", err)
 	}
 	return nil
 }
@@ -287,8 +301,9 @@ func waitExec(pid int) {
 	}
 }
 
-// teardown destroys the container, unmounts its rootfs and runs Cleanup.
-func (cr *creator) teardown(ctx context.Context, c *libcontainer.Container, cleanup bool) {
+// teardown destroys the container, unmounts its rootfs and runs Cleanup,
+// whose error it returns.
+func (cr *creator) teardown(ctx context.Context, c *libcontainer.Container, cleanup bool) error {
 	if c != nil {
 		if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 			_ = c.Signal(unix.SIGKILL)
@@ -301,8 +316,9 @@ func (cr *creator) teardown(ctx context.Context, c *libcontainer.Container, clea
 	destroyCgroup(cr.spec.ID)
 	_ = unmountUnder(resolvedPath(rootfsDir(cr.dir)))
 	if cleanup && cr.hooks.Cleanup != nil {
-		cr.hooks.Cleanup(context.WithoutCancel(ctx), cr.spec)
+		return cr.hooks.Cleanup(context.WithoutCancel(ctx), cr.spec)
 	}
+	return nil
 }
 
 // exitCode turns a wait status into Docker's exit code: 128+N for signal N.

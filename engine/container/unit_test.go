@@ -122,11 +122,15 @@ func TestReadStateRepairsDeadSupervisor(t *testing.T) {
 					t.Fatalf("ReadState = %+v, %v; want %+v", st, err, tt.want)
 				}
 			}
-			if tt.want.Status == StatusExited && tt.in.Status != StatusExited {
+			lost := tt.want.Status == StatusExited && tt.in.Status != StatusExited
+			if lost {
 				st, _ := readStateFile(dir)
 				if st.Status != StatusExited || st.FinishedAt.IsZero() || st.Error == "" {
 					t.Errorf("file not repaired: %+v", st)
 				}
+			}
+			if NeedsRepair(dir) != lost {
+				t.Errorf("NeedsRepair = %v, want %v", !lost, lost)
 			}
 		})
 	}

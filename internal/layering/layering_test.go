@@ -57,6 +57,7 @@ func TestImportRules(t *testing.T) {
 		{"volumes/", module + "/engine", false, "leaves never import the engine"},
 		{"watch/", module + "/engine", false, "leaves never import the engine"},
 		{"diagram/", module + "/engine", false, "leaves never import the engine"},
+		{"boot/", module + "/engine", false, "leaves never import the engine"},
 		{"errdefs/", module + "/", false, "errdefs is the bottom"},
 		{"internal/", module + "/engine", false, "internal helpers never import the engine"},
 		{"engine/runspec/", module + "/engine/container", true, "a container's description needs no runtime"},

@@ -63,6 +63,14 @@ func ShareDir(ctx context.Context, dir string) (*FileLock, error) {
 	})
 }
 
+// LockDir is Lock on the existing directory dir itself: the lock needs no
+// file of its own, so nothing is left behind when the directory goes.
+func LockDir(ctx context.Context, dir string) (*FileLock, error) {
+	return lock(ctx, dir, unix.LOCK_EX, func() (*os.File, error) {
+		return os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	})
+}
+
 // TryLockDir takes an exclusive lock on the existing directory dir without
 // waiting: nil (and no error) when dir does not exist or another holds a
 // lock on it.

@@ -441,3 +441,46 @@ func TestShareDirAndTryLockDir(t *testing.T) {
 		t.Fatalf("TryLockDir of a missing dir: %v, %v", l, err)
 	}
 }
+
+// TestLockDir: a directory's lock excludes another LockDir of it (and a
+// waiter gets it once released), creates no file, and a missing directory
+// is an error that names it.
+func TestLockDir(t *testing.T) {
+	dir := t.TempDir()
+	first, err := LockDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if l, err := LockDir(ctx, dir); !errors.Is(err, context.DeadlineExceeded) {
+		l.Unlock()
+		t.Fatalf("second LockDir while held: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		l, err := LockDir(t.Context(), dir)
+		if err == nil {
+			err = l.Unlock()
+		}
+		got <- err
+	}()
+	if err := first.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LockDir still waiting after Unlock")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		t.Errorf("LockDir left %v in the directory", ents)
+	}
+	missing := filepath.Join(dir, "gone")
+	if _, err := LockDir(t.Context(), missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LockDir of a missing dir: %v", err)
+	}
+}

@@ -130,6 +130,10 @@ const (
 	// the exit (`down`): the supervisor records the exit without running
 	// __cleanup, so the teardown is not done twice.
 	RemoveFile = "remove-requested"
+	// RepairFile marks a run whose supervisor died without tearing it down
+	// (killed, or the host rebooted): what it holds (mounts, network,
+	// cgroup) is removed by the next command, or by the next start.
+	RepairFile = "repair-needed"
 	// PausedFile is present while the user has the container paused: a
 	// freezer's state raises no inotify event on cgroup v1, so watchers
 	// (`events`) look at this instead.
