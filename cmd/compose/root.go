@@ -96,6 +96,7 @@ func newRootCmd() *cobra.Command {
 	cmd.AddCommand(newScaleCmd(g))                    // convergence
 	cmd.AddCommand(newWatchCmd(g))                    // develop.watch
 	cmd.AddCommand(newGraphCmd(g))                    // the stack as a picture
+	cmd.AddCommand(newK8sCmd(g))                      // the stack on Kubernetes (compose-k8s)
 	return cmd
 }
 

@@ -39,6 +39,11 @@ func TestImportRules(t *testing.T) {
 		// internal/inotify for the engine's own files.
 		{"github.com/fsnotify/fsnotify", []string{"watch/", "internal/inotify/"}},
 		{module + "/cmd", []string{"cmd/"}},
+		// Kubernetes lives in the k8s/ module (compose-k8s), never in
+		// compose: neither its client nor its API types.
+		{"k8s.io/", nil},
+		{"sigs.k8s.io/", nil},
+		{module + "/k8s", nil},
 	}
 	// The layering of DESIGN.md: dependencies point one way (cmd -> engine
 	// -> leaves), and what builds a container's description or reports on
@@ -82,7 +87,7 @@ func TestImportRules(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || nestedModule(root, path)) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasPrefix(d.Name(), "deps") {
@@ -136,6 +141,30 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// nestedModule reports whether dir is the root of another Go module than
+// root's (k8s/): its packages are not compose's.
+func nestedModule(root, dir string) bool {
+	if filepath.Clean(dir) == filepath.Clean(root) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, "go.mod"))
+	return err == nil
+}
+
+// TestLeanGoMod: compose's go.mod requires no Kubernetes module; they
+// are compose-k8s's (k8s/go.mod).
+func TestLeanGoMod(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(moduleRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && (strings.HasPrefix(f[0], "k8s.io/") || strings.HasPrefix(f[0], "sigs.k8s.io/") || strings.HasPrefix(f[0], "go.etcd.io/")) {
+			t.Errorf("go.mod requires %s: Kubernetes modules belong to k8s/go.mod", f[0])
+		}
+	}
+}
+
 // matches reports whether import path p is pattern, or below it when
 // pattern ends in "/...".
 func matches(p, pattern string) bool {
@@ -185,7 +214,7 @@ func TestNoOSWriteFile(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if d.Name() == ".git" || d.Name() == "testdata" || rel == "cmd" {
+			if d.Name() == ".git" || d.Name() == "testdata" || rel == "cmd" || nestedModule(root, path) {
 				return filepath.SkipDir
 			}
 			return nil
