@@ -79,12 +79,15 @@ func NewForConfig(rc *rest.Config, namespace string) (*Client, error) {
 	return &Client{dyn: dyn, Namespace: namespace, Out: io.Discard}, nil
 }
 
-// kinds are the kinds export makes, in apply order; down removes them in
-// reverse.
-var kinds = []struct {
+// kind is a kind of object and its API resource.
+type kind struct {
 	Kind string
 	GVR  schema.GroupVersionResource
-}{
+}
+
+// kinds are the kinds export makes, in apply order; down removes them in
+// reverse.
+var kinds = []kind{
 	{"ConfigMap", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}},
 	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}},
 	{"PersistentVolumeClaim", schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}},
@@ -157,8 +160,8 @@ func (c *Client) Apply(ctx context.Context, m *export.Manifest, opts ApplyOption
 	if opts.DryRun {
 		report = c.Out
 	}
-	for _, r := range replace {
-		if opts.DryRun {
+	for _, key := range sortedKeys(replace) {
+		if r := replace[key]; opts.DryRun {
 			fmt.Fprintf(c.Out, "%s would be replaced: %s\n", ref(r.gvr, r.kind, r.name), r.why)
 		}
 	}
@@ -167,8 +170,8 @@ func (c *Client) Apply(ctx context.Context, m *export.Manifest, opts ApplyOption
 			continue
 		}
 		if err := c.apply(ctx, u, opts.Force, true, report); err != nil {
-			if created {
-				_ = c.dyn.Resource(namespaces).Delete(ctx, c.Namespace, metav1.DeleteOptions{})
+			if created && c.dyn.Resource(namespaces).Delete(ctx, c.Namespace, metav1.DeleteOptions{}) == nil {
+				fmt.Fprintf(c.Out, "namespace/%s deleted\n", c.Namespace)
 			}
 			return err
 		}
@@ -430,10 +433,7 @@ func (c *Client) removeNamespace(ctx context.Context, project string, dryRun boo
 	if l[export.LabelManagedBy] != export.ManagedBy || l[export.LabelProject] != project || ns.GetDeletionTimestamp() != nil {
 		return nil
 	}
-	others := append(slices.Clone(kinds), struct {
-		Kind string
-		GVR  schema.GroupVersionResource
-	}{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}})
+	others := append(slices.Clone(kinds), kind{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}})
 	for _, k := range others {
 		list, err := c.dyn.Resource(k.GVR).Namespace(c.Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
