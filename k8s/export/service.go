@@ -392,7 +392,8 @@ func lifecycle(s types.ServiceConfig, w warnFn) *corev1.Lifecycle {
 		if h.User != "" || h.Privileged || h.WorkingDir != "" || len(h.Environment) > 0 {
 			w(key, "a hook's user, privileged, working_dir and environment are not exported: it runs as the container does")
 		}
-		return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: escapeAll(h.Command)}}
+		// Handlers, unlike command and args, are not expanded: no escape.
+		return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: h.Command}}
 	}
 	l := &corev1.Lifecycle{PostStart: hook("post_start", s.PostStart), PreStop: hook("pre_stop", s.PreStop)}
 	if l.PostStart == nil && l.PreStop == nil {
