@@ -234,8 +234,8 @@ func TestEscape(t *testing.T) {
 func TestProbe(t *testing.T) {
 	d := func(s int) *types.Duration { v := types.Duration(int64(s) * 1e9); return &v }
 	retries := uint64(7)
-	p := probe(&types.HealthCheckConfig{Test: types.HealthCheckTest{"CMD-SHELL", "curl -f localhost"}, Interval: d(3), Timeout: d(1), Retries: &retries}, func(string, string) {})
-	if p == nil || !slices.Equal(p.Exec.Command, []string{"/bin/sh", "-c", "curl -f localhost"}) ||
+	p := probe(&types.HealthCheckConfig{Test: types.HealthCheckTest{"CMD-SHELL", "curl -f localhost/$(id)"}, Interval: d(3), Timeout: d(1), Retries: &retries}, func(string, string) {})
+	if p == nil || !slices.Equal(p.Exec.Command, []string{"/bin/sh", "-c", "curl -f localhost/$$(id)"}) ||
 		p.PeriodSeconds != 3 || p.TimeoutSeconds != 1 || p.FailureThreshold != 7 {
 		t.Errorf("CMD-SHELL probe: %+v", p)
 	}

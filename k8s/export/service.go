@@ -355,7 +355,8 @@ func probe(hc *types.HealthCheckConfig, w warnFn) *corev1.Probe {
 		cmd = []string{"/bin/sh", "-c", strings.Join(hc.Test, " ")}
 	}
 	p := &corev1.Probe{
-		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}},
+		// The kubelet expands $(VAR) in an exec probe's command too.
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: escapeAll(cmd)}},
 		PeriodSeconds:    seconds(hc.Interval, 30*time.Second),
 		TimeoutSeconds:   seconds(hc.Timeout, 30*time.Second),
 		FailureThreshold: 3,
