@@ -26,6 +26,7 @@ var dryRunCommands = map[string]bool{
 	"top": false, "port": false, "stats": false, "ls": false, "events": false,
 	"image ls": false, "image inspect": false, "network ls": false, "network inspect": false,
 	"volume ls": false, "volume inspect": false, "volumes": false, "graph": false,
+	"k8s": false, // compose-k8s sends server-side dry runs
 }
 
 // checkDryRun refuses --dry-run for commands that cannot honour it yet,

@@ -104,6 +104,7 @@ func newRootCmdWith(g *globalOptions) *cobra.Command {
 	cmd.AddCommand(newWatchCmd(g))                    // develop.watch
 	cmd.AddCommand(newGraphCmd(g))                    // the stack as a picture
 	cmd.AddCommand(newSystemCmd(g))                   // boot integration: resume after a reboot
+	cmd.AddCommand(newK8sCmd(g))                      // the stack on Kubernetes (compose-k8s)
 	return cmd
 }
 

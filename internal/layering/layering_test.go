@@ -66,6 +66,11 @@ func TestImportRules(t *testing.T) {
 		{"engine/status/", module + "/engine/container", true, "status reports need no runtime"},
 		{"engine/status/", module + "/engine", true, "status reports get the runtime through their own interfaces, not the engine"},
 		{"engine/container/supervisor/", "github.com/opencontainers/runc", false, "the supervisor stays lean"},
+		// Kubernetes lives in the k8s/ module (compose-k8s), never in
+		// compose: neither its client nor its API types.
+		{"", "k8s.io/", false, "Kubernetes modules are compose-k8s's (k8s/), not compose's"},
+		{"", "sigs.k8s.io/", false, "Kubernetes modules are compose-k8s's (k8s/), not compose's"},
+		{"", module + "/k8s/", false, "the k8s/ module is compose-k8s, run by compose k8s, never linked into compose"},
 	}
 	// Packages under dir must not import banned, except what allowed lists.
 	// A path ending in "/..." stands for that package and those below it.
@@ -83,7 +88,7 @@ func TestImportRules(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || nestedModule(root, path)) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasPrefix(d.Name(), "deps") {
@@ -137,6 +142,30 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// nestedModule reports whether dir is the root of another Go module than
+// root's (k8s/): its packages are not compose's.
+func nestedModule(root, dir string) bool {
+	if filepath.Clean(dir) == filepath.Clean(root) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, "go.mod"))
+	return err == nil
+}
+
+// TestLeanGoMod: compose's go.mod requires no Kubernetes module; they
+// are compose-k8s's (k8s/go.mod).
+func TestLeanGoMod(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(moduleRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && (strings.HasPrefix(f[0], "k8s.io/") || strings.HasPrefix(f[0], "sigs.k8s.io/") || strings.HasPrefix(f[0], "go.etcd.io/")) {
+			t.Errorf("go.mod requires %s: Kubernetes modules belong to k8s/go.mod", f[0])
+		}
+	}
+}
+
 // matches reports whether import path p is pattern, or below it when
 // pattern ends in "/...".
 func matches(p, pattern string) bool {
@@ -186,7 +215,7 @@ func TestNoOSWriteFile(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if d.Name() == ".git" || d.Name() == "testdata" || rel == "cmd" {
+			if d.Name() == ".git" || d.Name() == "testdata" || rel == "cmd" || nestedModule(root, path) {
 				return filepath.SkipDir
 			}
 			return nil
