@@ -220,6 +220,12 @@ func (m *Manager) allocateBridge(ctx context.Context, n *Network, opts Options) 
 		return err
 	}
 	defer l.Unlock()
+	// A subnet that is free again may be one a network lost (its bridge
+	// gone without its tables, a crash): its old rules (a masquerade of
+	// the subnet...) must not apply to the network given it now.
+	if err := dropOrphanTables(); err != nil {
+		return err
+	}
 	used, err := m.usedSubnets(false, "")
 	if err != nil {
 		return err

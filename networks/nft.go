@@ -11,6 +11,7 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -390,4 +391,39 @@ func commentOf(ud []byte) string {
 		ud = ud[2+l:]
 	}
 	return ""
+}
+
+// dropOrphanTables deletes the network tables (ip and ip6) whose bridge no
+// longer exists on the host: what a network left when it lost its bridge
+// without its rules. A network that is only being repaired gets its tables
+// made again with its bridge.
+func dropOrphanTables() error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	tables, err := c.ListTables()
+	if err != nil {
+		return fmt.Errorf("nftables list tables: %w", err)
+	}
+	n := 0
+	for _, t := range tables {
+		bridge, ok := strings.CutPrefix(t.Name, nftTableName(""))
+		if !ok || strings.HasPrefix(t.Name, portsTablePrefix) || bridge == "" {
+			continue
+		}
+		var notFound netlink.LinkNotFoundError
+		if _, err := netlink.LinkByName(bridge); !errors.As(err, &notFound) {
+			continue
+		}
+		c.DelTable(t)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) { // gone meanwhile
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return nil
 }

@@ -933,3 +933,30 @@ func TestParallelConnectDistinctIPs(t *testing.T) {
 		t.Fatalf("record has %d endpoints (err %v), want %d", len(got.Endpoints), err, len(eps))
 	}
 }
+
+// TestOrphanTablesDropped: a network that lost its bridge and its record
+// (a crash, a state root thrown away) leaves its nftables tables; a network
+// made afterwards drops them, so their rules (a masquerade of a subnet now
+// given to another network) never apply to it.
+func TestOrphanTablesDropped(t *testing.T) {
+	lost := newTestManager(t)
+	n, err := lost.EnsureWith(t.Context(), uniqueName(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crash: the bridge and the state go, the tables stay.
+	if l, err := netlink.LinkByName(n.Bridge); err == nil {
+		netlink.LinkDel(l)
+	}
+	os.RemoveAll(lost.StateDir)
+	if ok, err := nftTableExists(n.Bridge); err != nil || !ok {
+		t.Fatalf("the orphan table should still be there: %v %v", ok, err)
+	}
+	m := newTestManager(t)
+	if _, err := m.EnsureWith(t.Context(), uniqueName(t), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := nftTableExists(n.Bridge); err != nil || ok {
+		t.Errorf("the orphan table of %s is still there (err %v)", n.Bridge, err)
+	}
+}
